@@ -1,0 +1,50 @@
+//! Command-line front end: argument definitions (clap) and dispatch to one file per subcommand.
+
+mod detect;
+mod models;
+mod rules;
+mod transcribe;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "claimwatch", version, about = "Alerts on unlawful spoken claims in live-commerce audio")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Transcribe an audio or video file locally with Whisper.
+    Transcribe(transcribe::TranscribeArgs),
+    /// Detect claims in transcript text (stdin or --text).
+    Detect(detect::DetectArgs),
+    /// Work with Whisper model files.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Validate rule packs.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+/// Parses the process arguments and runs the chosen subcommand.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return Ok(ExitCode::from(code));
+        }
+    };
+    match cli.command {
+        Command::Transcribe(args) => transcribe::run(args),
+        Command::Detect(args) => detect::run(args),
+        Command::Models(cmd) => models::run(cmd),
+        Command::Rules(cmd) => rules::run(cmd),
+    }
+}

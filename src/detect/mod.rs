@@ -1,0 +1,1 @@
+//! Claims detector (issue 3).

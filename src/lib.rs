@@ -1,0 +1,14 @@
+//! claimwatch: listens to live-commerce audio and raises alerts when a seller *says* an unlawful
+//! claim (false country of origin, medical efficacy, exaggeration, misleading pricing).
+//!
+//! The pipeline, one module per stage:
+//! audio ([`audio`]: decode with symphonia, resample with rubato) → transcription ([`transcribe`]:
+//! whisper.cpp through whisper-rs) → claims detection ([`detect`]: aho-corasick over normalized
+//! text and kana readings). [`model`] turns CTranslate2 Whisper weights into ggml files whisper.cpp
+//! loads. [`cli`] holds the command-line front end that `main.rs` dispatches to.
+
+pub mod audio;
+pub mod cli;
+pub mod detect;
+pub mod model;
+pub mod transcribe;

@@ -1,0 +1,1 @@
+//! Whisper model files: CTranslate2 → ggml conversion.
