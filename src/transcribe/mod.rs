@@ -1,1 +1,5 @@
 //! Transcription with whisper.cpp.
+
+mod segment;
+
+pub use segment::Segment;
