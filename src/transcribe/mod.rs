@@ -1,5 +1,13 @@
-//! Transcription with whisper.cpp.
+//! Transcription with whisper.cpp: model loading and decoding ([`whisper`], the only whisper-rs
+//! adapter), window bookkeeping ([`window`]), whole-file transcription ([`batch`]), output
+//! formats ([`output`]) and default model lookup ([`model_path`]).
 
+pub mod batch;
+pub mod model_path;
+pub mod output;
 mod segment;
+pub mod whisper;
+pub mod window;
 
+pub use batch::Transcript;
 pub use segment::Segment;

@@ -1,0 +1,78 @@
+//! Whole-file transcription in bounded memory.
+//!
+//! Input: an [`AudioStream`] (16 kHz mono) and a [`WhisperSession`]. Output: a [`Transcript`]
+//! whose segment times are seconds from the start of the file. Audio is pulled into a window of
+//! at most 30 s; after each decode the window keeps only the audio not yet committed (see
+//! [`window::commit`]), so memory stays at one window whatever the file's length.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::audio::{AudioStream, SAMPLE_RATE};
+use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
+use crate::transcribe::{window, Segment};
+
+/// Whisper's window: 30 s of audio.
+pub const WINDOW_SAMPLES: usize = 30 * SAMPLE_RATE as usize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transcript {
+    pub language: String,
+    pub duration_s: f64,
+    pub segments: Vec<Segment>,
+}
+
+/// Transcribes everything `stream` yields. `progress` gets the seconds of audio done so far.
+pub fn transcribe(
+    session: &mut WhisperSession,
+    stream: &mut AudioStream,
+    options: &DecodeOptions,
+    mut progress: impl FnMut(f64),
+) -> Result<Transcript> {
+    let mut options = options.clone();
+    let mut window: Vec<f32> = Vec::with_capacity(WINDOW_SAMPLES);
+    let mut chunk = Vec::new();
+    let mut window_start = 0usize; // samples from the start of the file
+    let mut ended = false;
+    let mut segments = Vec::new();
+    let mut language = options.language.clone();
+
+    loop {
+        while !ended && window.len() < WINDOW_SAMPLES {
+            if stream.read(&mut chunk, WINDOW_SAMPLES - window.len())? == 0 {
+                ended = true;
+            }
+            window.extend_from_slice(&chunk);
+        }
+        if window.is_empty() {
+            break;
+        }
+        let result = session.transcribe(&window, &options)?;
+        // Detect once, then hold the language fixed: per-window detection flips on short windows.
+        if language.is_none() {
+            language = Some(result.language.clone());
+            options.language = language.clone();
+        }
+        let window_s = window.len() as f64 / SAMPLE_RATE as f64;
+        let commit = window::commit(result.segments, window_s, ended);
+        let offset_s = window_start as f64 / SAMPLE_RATE as f64;
+        segments.extend(commit.committed.into_iter().map(|s| Segment {
+            start_s: offset_s + s.start_s,
+            end_s: offset_s + s.end_s,
+            text: s.text,
+        }));
+        let advance =
+            ((commit.advance_s * SAMPLE_RATE as f64).round() as usize).clamp(1, window.len());
+        window.drain(..advance);
+        window_start += advance;
+        progress(window_start as f64 / SAMPLE_RATE as f64);
+        if ended && window.is_empty() {
+            break;
+        }
+    }
+    Ok(Transcript {
+        language: language.unwrap_or_else(|| "en".to_string()),
+        duration_s: window_start as f64 / SAMPLE_RATE as f64,
+        segments,
+    })
+}
