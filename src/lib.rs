@@ -10,5 +10,6 @@
 pub mod audio;
 pub mod cli;
 pub mod detect;
+pub mod eval;
 pub mod model;
 pub mod transcribe;
