@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "claimwatch", version, about = "Alerts on unlawful spoken claims in live-commerce audio")]
+#[command(
+    name = "claimwatch",
+    version,
+    about = "Alerts on unlawful spoken claims in live-commerce audio"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
