@@ -1,0 +1,3 @@
+//! Integration tests, one module per pipeline stage (merged with other stages' modules).
+
+mod audio;
