@@ -1,3 +1,5 @@
 //! Integration tests, one module per pipeline stage (merged with other stages' modules).
 
 mod audio;
+mod common;
+mod model;

@@ -67,7 +67,9 @@ pub fn filterbank(n_mels: usize) -> Vec<f32> {
         for (k, &freq) in fft_freqs.iter().enumerate() {
             let lower = -(mel_freqs[i] - freq) / lower_width;
             let upper = (mel_freqs[i + 2] - freq) / upper_width;
-            let triangle = 0f64.max(lower.min(upper)) as f32;
+            // np.maximum(0, x) keeps x when x is -0.0 (the reference has -0.0 at the edges).
+            let nearest_edge = lower.min(upper);
+            let triangle = if 0.0 > nearest_edge { 0.0 } else { nearest_edge } as f32;
             weights[i * N_FREQ_BINS + k] = (triangle as f64 * enorm) as f32;
         }
     }
