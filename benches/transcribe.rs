@@ -1,0 +1,74 @@
+//! Transcription speed: real-time factor (audio seconds per wall second) of the whole
+//! decode → resample → whisper.cpp path, model load excluded, per file, over several runs.
+//!
+//! `cargo bench --bench transcribe -- --model models/ggml-base-q8_0.bin --lang ja --runs 3 FILE...`
+//! prints one JSON object; `benches/rtf.py` runs it beside faster-whisper and writes the table.
+//! Options: `--threads N` (default 2), `--audio-ctx N` (default: sized to each window),
+//! `--no-flash-attn`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use claimwatch::audio;
+use claimwatch::eval;
+use claimwatch::transcribe::batch;
+use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx, mut flash) = (None, None, 3, 2, None, true);
+    let mut files = Vec::new();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| anyhow::anyhow!("{arg} needs a value"));
+        match arg.as_str() {
+            "--model" => model = Some(PathBuf::from(value()?)),
+            "--lang" => lang = Some(value()?),
+            "--runs" => runs = value()?.parse()?,
+            "--threads" => threads = value()?.parse()?,
+            "--audio-ctx" => audio_ctx = Some(value()?.parse()?),
+            "--no-flash-attn" => flash = false,
+            "--bench" => {} // cargo bench passes this
+            _ => files.push(PathBuf::from(arg)),
+        }
+    }
+    let model_path = model.ok_or_else(|| anyhow::anyhow!("--model is required"))?;
+    let model = WhisperModel::load(&model_path, LoadOptions { flash_attn: flash })?;
+    let mut session = model.session()?;
+    let options = DecodeOptions { language: lang, threads, audio_ctx, initial_prompt: None };
+
+    let mut results = Vec::new();
+    for file in &files {
+        let mut walls = Vec::new();
+        let mut last = None;
+        for _ in 0..runs {
+            let start = Instant::now();
+            let mut stream = audio::open(file)?;
+            let transcript = batch::transcribe(&mut session, &mut stream, &options, |_| {})?;
+            walls.push(start.elapsed().as_secs_f64());
+            last = Some(transcript);
+        }
+        let transcript = last.expect("runs >= 1");
+        let text: Vec<&str> = transcript.segments.iter().map(|s| s.text.as_str()).collect();
+        let text = text.join(" ");
+        let reference = std::fs::read_to_string(file.with_extension("txt")).ok();
+        let error = reference.map(|r| eval::error_rate(&transcript.language, &r, &text));
+        results.push(serde_json::json!({
+            "file": file.display().to_string(),
+            "audio_s": transcript.duration_s,
+            "wall_s": walls,
+            "language": transcript.language,
+            "error_rate": error,
+            "text": text,
+        }));
+    }
+    let out = serde_json::json!({
+        "engine": "claimwatch",
+        "model": model_path.display().to_string(),
+        "threads": threads,
+        "flash_attn": flash,
+        "audio_ctx": audio_ctx,
+        "files": results,
+    });
+    println!("{out}");
+    Ok(())
+}
