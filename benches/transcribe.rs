@@ -16,10 +16,14 @@ use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx, mut flash) = (None, None, 3, 2, None, true);
+    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx, mut flash) =
+        (None, None, 3, 2, None, true);
     let mut files = Vec::new();
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| anyhow::anyhow!("{arg} needs a value"));
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{arg} needs a value"))
+        };
         match arg.as_str() {
             "--model" => model = Some(PathBuf::from(value()?)),
             "--lang" => lang = Some(value()?),
@@ -34,7 +38,12 @@ fn main() -> anyhow::Result<()> {
     let model_path = model.ok_or_else(|| anyhow::anyhow!("--model is required"))?;
     let model = WhisperModel::load(&model_path, LoadOptions { flash_attn: flash })?;
     let mut session = model.session()?;
-    let options = DecodeOptions { language: lang, threads, audio_ctx, initial_prompt: None };
+    let options = DecodeOptions {
+        language: lang,
+        threads,
+        audio_ctx,
+        initial_prompt: None,
+    };
 
     let mut results = Vec::new();
     for file in &files {
@@ -48,7 +57,11 @@ fn main() -> anyhow::Result<()> {
             last = Some(transcript);
         }
         let transcript = last.expect("runs >= 1");
-        let text: Vec<&str> = transcript.segments.iter().map(|s| s.text.as_str()).collect();
+        let text: Vec<&str> = transcript
+            .segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
         let text = text.join(" ");
         let reference = std::fs::read_to_string(file.with_extension("txt")).ok();
         let error = reference.map(|r| eval::error_rate(&transcript.language, &r, &text));
@@ -60,6 +73,9 @@ fn main() -> anyhow::Result<()> {
             "error_rate": error,
             "text": text,
         }));
+    }
+    if std::env::var_os("CLAIMWATCH_WHISPER_LOG").is_some() {
+        model.print_timings();
     }
     let out = serde_json::json!({
         "engine": "claimwatch",

@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: audio_throughput FILE")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: audio_throughput FILE")?;
     let start = Instant::now();
     let mut stream = claimwatch::audio::open(path.as_ref())?;
     let mut chunk = Vec::new();

@@ -11,16 +11,28 @@ use unicode_normalization::UnicodeNormalization;
 pub fn normalize(text: &str) -> String {
     text.nfkc()
         .flat_map(char::to_lowercase)
-        .map(|c| if c.is_alphanumeric() || c.is_whitespace() || c == '\'' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect()
 }
 
 fn words(text: &str) -> Vec<String> {
-    normalize(text).split_whitespace().map(str::to_string).collect()
+    normalize(text)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 fn chars(text: &str) -> Vec<char> {
-    normalize(text).chars().filter(|c| !c.is_whitespace()).collect()
+    normalize(text)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 fn rate<T: PartialEq>(reference: Vec<T>, hypothesis: Vec<T>) -> f64 {
@@ -52,9 +64,11 @@ pub fn error_rate(language: &str, reference: &str, hypothesis: &str) -> f64 {
 mod tests {
     use super::*;
 
+    type ErrorRate = fn(&str, &str) -> f64;
+
     #[test]
     fn error_rates() {
-        let cases: &[(fn(&str, &str) -> f64, &str, &str, f64)] = &[
+        let cases: &[(ErrorRate, &str, &str, f64)] = &[
             (wer, "Hello, world.", "hello world", 0.0),
             (wer, "the cat sat", "the cat sat down", 1.0 / 3.0),
             (wer, "the cat sat", "a cat", 2.0 / 3.0),
@@ -65,7 +79,10 @@ mod tests {
             (cer, "ＡＢＣ", "abc", 0.0),
         ];
         for (f, reference, hypothesis, expected) in cases {
-            assert!((f(reference, hypothesis) - expected).abs() < 1e-9, "{reference} / {hypothesis}");
+            assert!(
+                (f(reference, hypothesis) - expected).abs() < 1e-9,
+                "{reference} / {hypothesis}"
+            );
         }
     }
 }

@@ -69,7 +69,11 @@ pub fn filterbank(n_mels: usize) -> Vec<f32> {
             let upper = (mel_freqs[i + 2] - freq) / upper_width;
             // np.maximum(0, x) keeps x when x is -0.0 (the reference has -0.0 at the edges).
             let nearest_edge = lower.min(upper);
-            let triangle = if 0.0 > nearest_edge { 0.0 } else { nearest_edge } as f32;
+            let triangle = if 0.0 > nearest_edge {
+                0.0
+            } else {
+                nearest_edge
+            } as f32;
             weights[i * N_FREQ_BINS + k] = (triangle as f64 * enorm) as f32;
         }
     }

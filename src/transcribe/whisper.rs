@@ -111,6 +111,11 @@ impl WhisperModel {
         Ok(WhisperModel { ctx })
     }
 
+    /// Prints whisper.cpp's own per-stage timings to stderr (visible with CLAIMWATCH_WHISPER_LOG=1).
+    pub fn print_timings(&self) {
+        self.ctx.print_timings();
+    }
+
     pub fn is_multilingual(&self) -> bool {
         self.ctx.is_multilingual()
     }

@@ -17,7 +17,11 @@ pub fn data(rel: &str) -> PathBuf {
 /// A converted model in `models/`. Tests need the real model: a missing one fails, never skips.
 pub fn model(name: &str) -> PathBuf {
     let path = repo().join("models").join(name);
-    assert!(path.is_file(), "{} is missing: run `bash models/fetch` first", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash models/fetch` first",
+        path.display()
+    );
     path
 }
 
@@ -26,7 +30,12 @@ pub fn tiny_en_ct2_dir() -> PathBuf {
     let root = repo().join("models/cache/ct2/tiny.en");
     find_file(&root, "model.bin")
         .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| panic!("no tiny.en model.bin under {}: run `bash models/fetch` first", root.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no tiny.en model.bin under {}: run `bash models/fetch` first",
+                root.display()
+            )
+        })
 }
 
 fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
@@ -50,5 +59,7 @@ pub fn whisper_lock() -> MutexGuard<'static, ()> {
 }
 
 pub fn threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }

@@ -19,19 +19,44 @@ fn summary(path: &Path) -> GgmlSummary {
 /// of the importer's name table.
 fn expected_names(encoder_layers: usize, decoder_layers: usize) -> BTreeSet<String> {
     let block = [
-        "attn_ln.weight", "attn_ln.bias", "attn.query.weight", "attn.query.bias", "attn.key.weight",
-        "attn.value.weight", "attn.value.bias", "attn.out.weight", "attn.out.bias", "mlp_ln.weight",
-        "mlp_ln.bias", "mlp.0.weight", "mlp.0.bias", "mlp.2.weight", "mlp.2.bias",
+        "attn_ln.weight",
+        "attn_ln.bias",
+        "attn.query.weight",
+        "attn.query.bias",
+        "attn.key.weight",
+        "attn.value.weight",
+        "attn.value.bias",
+        "attn.out.weight",
+        "attn.out.bias",
+        "mlp_ln.weight",
+        "mlp_ln.bias",
+        "mlp.0.weight",
+        "mlp.0.bias",
+        "mlp.2.weight",
+        "mlp.2.bias",
     ];
     let cross = [
-        "cross_attn_ln.weight", "cross_attn_ln.bias", "cross_attn.query.weight", "cross_attn.query.bias",
-        "cross_attn.key.weight", "cross_attn.value.weight", "cross_attn.value.bias",
-        "cross_attn.out.weight", "cross_attn.out.bias",
+        "cross_attn_ln.weight",
+        "cross_attn_ln.bias",
+        "cross_attn.query.weight",
+        "cross_attn.query.bias",
+        "cross_attn.key.weight",
+        "cross_attn.value.weight",
+        "cross_attn.value.bias",
+        "cross_attn.out.weight",
+        "cross_attn.out.bias",
     ];
     let mut names: BTreeSet<String> = [
-        "encoder.positional_embedding", "encoder.conv1.weight", "encoder.conv1.bias",
-        "encoder.conv2.weight", "encoder.conv2.bias", "encoder.ln_post.weight", "encoder.ln_post.bias",
-        "decoder.positional_embedding", "decoder.token_embedding.weight", "decoder.ln.weight",
+        "encoder.positional_embedding",
+        "encoder.conv1.weight",
+        "encoder.conv1.bias",
+        "encoder.conv2.weight",
+        "encoder.conv2.bias",
+        "encoder.ln_post.weight",
+        "encoder.ln_post.bias",
+        "decoder.positional_embedding",
+        "decoder.token_embedding.weight",
+        "decoder.ln.weight",
         "decoder.ln.bias",
     ]
     .iter()
@@ -41,7 +66,12 @@ fn expected_names(encoder_layers: usize, decoder_layers: usize) -> BTreeSet<Stri
         names.extend(block.iter().map(|n| format!("encoder.blocks.{i}.{n}")));
     }
     for i in 0..decoder_layers {
-        names.extend(block.iter().chain(&cross).map(|n| format!("decoder.blocks.{i}.{n}")));
+        names.extend(
+            block
+                .iter()
+                .chain(&cross)
+                .map(|n| format!("decoder.blocks.{i}.{n}")),
+        );
     }
     names
 }
@@ -59,7 +89,11 @@ fn check_layout(s: &GgmlSummary, matrix_type: i32) {
             _ if t.ne.len() == 1 => 0,
             _ => matrix_type,
         };
-        assert_eq!(t.ty, expected_type, "{} stored as ggml type {}", t.name, t.ty);
+        assert_eq!(
+            t.ty, expected_type,
+            "{} stored as ggml type {}",
+            t.name, t.ty
+        );
     }
 }
 
@@ -72,17 +106,33 @@ fn imports_tiny_en_in_both_encodings_and_whisper_cpp_loads_them() {
         let s = summary(&out);
         let h = s.hparams;
         assert_eq!(
-            [h.n_vocab, h.n_audio_ctx, h.n_audio_state, h.n_audio_head, h.n_audio_layer],
+            [
+                h.n_vocab,
+                h.n_audio_ctx,
+                h.n_audio_state,
+                h.n_audio_head,
+                h.n_audio_layer
+            ],
             [51864, 1500, 384, 6, 4]
         );
-        assert_eq!([h.n_text_ctx, h.n_text_state, h.n_text_head, h.n_text_layer, h.n_mels], [448, 384, 6, 4, 80]);
+        assert_eq!(
+            [
+                h.n_text_ctx,
+                h.n_text_state,
+                h.n_text_head,
+                h.n_text_layer,
+                h.n_mels
+            ],
+            [448, 384, 6, 4, 80]
+        );
         assert_eq!(h.ftype, ftype);
         assert!(!report.multilingual);
         let names: BTreeSet<String> = s.tensors.iter().map(|t| t.name.clone()).collect();
         assert_eq!(names, expected_names(4, 4));
         assert_eq!(s.tensors.len(), 167, "no tensor written twice");
         check_layout(&s, matrix_type);
-        WhisperModel::load(&out, LoadOptions::default()).expect("whisper.cpp loads the converted file");
+        WhisperModel::load(&out, LoadOptions::default())
+            .expect("whisper.cpp loads the converted file");
     }
 }
 
@@ -98,27 +148,54 @@ fn mel_filterbank_matches_openai_whisper_reference() {
     assert_eq!(s.mel.len(), reference.len());
     for (i, (ours, theirs)) in s.mel.iter().zip(&reference).enumerate() {
         // Bit for bit, signed zeros included: librosa's float64 arithmetic is replayed exactly.
-        assert_eq!(ours.to_bits(), theirs.to_bits(), "mel[{}][{}]: {ours} vs {theirs}", i / 201, i % 201);
+        assert_eq!(
+            ours.to_bits(),
+            theirs.to_bits(),
+            "mel[{}][{}]: {ours} vs {theirs}",
+            i / 201,
+            i % 201
+        );
     }
 }
 
+/// (model file, vocab size, (token id, its bytes) samples)
+type VocabCase = (&'static str, usize, &'static [(usize, &'static str)]);
+
 #[test]
 fn vocab_holds_raw_token_bytes_below_end_of_text() {
-    let cases: [(&str, usize, &[(usize, &str)]); 2] = [
+    let cases: [VocabCase; 2] = [
         (
             "ggml-tiny.en-q8_0.bin",
             50256,
-            &[(11, ","), (198, "\n"), (220, " "), (262, " the"), (464, "The"), (2869, " Japan")],
+            &[
+                (11, ","),
+                (198, "\n"),
+                (220, " "),
+                (262, " the"),
+                (464, "The"),
+                (2869, " Japan"),
+            ],
         ),
         (
             "ggml-base-q8_0.bin",
             50257,
-            &[(11, ","), (220, " "), (264, " the"), (4767, "です"), (27311, "日本"), (38088, "こんにちは")],
+            &[
+                (11, ","),
+                (220, " "),
+                (264, " the"),
+                (4767, "です"),
+                (27311, "日本"),
+                (38088, "こんにちは"),
+            ],
         ),
     ];
     for (file, count, known) in cases {
         let s = summary(&common::model(file));
-        assert_eq!(s.vocab.len(), count, "{file}: tokens below <|endoftext|> only");
+        assert_eq!(
+            s.vocab.len(),
+            count,
+            "{file}: tokens below <|endoftext|> only"
+        );
         for (id, text) in known {
             assert_eq!(s.vocab[*id], text.as_bytes(), "{file}: token {id}");
         }
@@ -129,7 +206,16 @@ fn vocab_holds_raw_token_bytes_below_end_of_text() {
 fn base_model_is_multilingual_and_complete() {
     let s = summary(&common::model("ggml-base-q8_0.bin"));
     let h = s.hparams;
-    assert_eq!([h.n_vocab, h.n_audio_state, h.n_audio_head, h.n_audio_layer, h.n_text_layer], [51865, 512, 8, 6, 6]);
+    assert_eq!(
+        [
+            h.n_vocab,
+            h.n_audio_state,
+            h.n_audio_head,
+            h.n_audio_layer,
+            h.n_text_layer
+        ],
+        [51865, 512, 8, 6, 6]
+    );
     let names: BTreeSet<String> = s.tensors.iter().map(|t| t.name.clone()).collect();
     assert_eq!(names, expected_names(6, 6));
     check_layout(&s, 8);
@@ -144,7 +230,11 @@ fn import_errors_name_the_problem() {
     assert!(format!("{err:#}").contains("tokenizer.json"), "{err:#}");
     // A truncated model.bin beside a real tokenizer.
     let src = common::tiny_en_ct2_dir();
-    std::fs::copy(src.join("tokenizer.json"), dir.path().join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        src.join("tokenizer.json"),
+        dir.path().join("tokenizer.json"),
+    )
+    .unwrap();
     let model = std::fs::read(src.join("model.bin")).unwrap();
     std::fs::write(dir.path().join("model.bin"), &model[..model.len() / 3]).unwrap();
     let err = import_ct2(dir.path(), &out, Quant::Q8_0).unwrap_err();
