@@ -3,8 +3,8 @@
 //!
 //! `cargo bench --bench transcribe -- --model models/ggml-base-q8_0.bin --lang ja --runs 3 FILE...`
 //! prints one JSON object; `benches/rtf.py` runs it beside faster-whisper and writes the table.
-//! Options: `--threads N` (default 2), `--audio-ctx N` (default: sized to each window),
-//! `--no-flash-attn`.
+//! Options: `--threads N` (default 2), `--audio-ctx N` (default: the library's choice),
+//! `--flash-attn` (with `--no-dtw`), `--no-dtw`, `--fallback` (temperature fallback on).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,8 +16,9 @@ use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx, mut flash) =
-        (None, None, 3, 2, None, true);
+    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx) = (None, None, 3, 2, None);
+    let mut load = LoadOptions::default();
+    let mut fallback = false;
     let mut files = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -30,19 +31,22 @@ fn main() -> anyhow::Result<()> {
             "--runs" => runs = value()?.parse()?,
             "--threads" => threads = value()?.parse()?,
             "--audio-ctx" => audio_ctx = Some(value()?.parse()?),
-            "--no-flash-attn" => flash = false,
+            "--flash-attn" => load.flash_attn = true,
+            "--no-dtw" => load.dtw = false,
+            "--fallback" => fallback = true,
             "--bench" => {} // cargo bench passes this
             _ => files.push(PathBuf::from(arg)),
         }
     }
     let model_path = model.ok_or_else(|| anyhow::anyhow!("--model is required"))?;
-    let model = WhisperModel::load(&model_path, LoadOptions { flash_attn: flash })?;
+    let model = WhisperModel::load(&model_path, load)?;
     let mut session = model.session()?;
     let options = DecodeOptions {
         language: lang,
         threads,
         audio_ctx,
         initial_prompt: None,
+        temperature_fallback: fallback,
     };
 
     let mut results = Vec::new();
@@ -81,8 +85,10 @@ fn main() -> anyhow::Result<()> {
         "engine": "claimwatch",
         "model": model_path.display().to_string(),
         "threads": threads,
-        "flash_attn": flash,
+        "flash_attn": load.flash_attn,
+        "dtw": load.dtw,
         "audio_ctx": audio_ctx,
+        "temperature_fallback": fallback,
         "files": results,
     });
     println!("{out}");

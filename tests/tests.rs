@@ -3,3 +3,4 @@
 mod audio;
 mod common;
 mod model;
+mod transcribe;

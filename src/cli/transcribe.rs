@@ -68,7 +68,7 @@ pub fn run(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
         language: args.lang.code(),
         threads: args.threads.unwrap_or_else(default_threads),
         audio_ctx: args.audio_ctx,
-        initial_prompt: None,
+        ..DecodeOptions::default()
     };
 
     let bar = match stream.duration_s() {

@@ -9,20 +9,31 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{bail, Context, Result};
+use std::io::Read;
+
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
 };
 
 /// Settings fixed when a model is loaded.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
-    /// whisper.cpp's flash-attention kernels (CPU too); measured faster here, see BENCHMARKS.md.
+    /// whisper.cpp's flash-attention kernels. whisper.cpp cannot combine them with `dtw`.
     pub flash_attn: bool,
+    /// Token times by dynamic time warping over the alignment heads (when the model is a
+    /// standard size whisper.cpp knows heads for); turns `flash_attn` off.
+    pub dtw: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { flash_attn: true }
+        // DTW: the heuristic token times dated a sentence after 20 s of music from the end of
+        // the sentence before; alert times need better (BENCHMARKS.md has the cost).
+        LoadOptions {
+            flash_attn: false,
+            dtw: true,
+        }
     }
 }
 
@@ -32,19 +43,51 @@ pub struct DecodeOptions {
     /// ISO 639-1 code, or `None` to detect.
     pub language: Option<String>,
     pub threads: usize,
-    /// Encoder context in frames (1500 = 30 s). `None` sizes it to the window (see [`audio_ctx_for`]).
+    /// Encoder context in frames (1500 = 30 s). `None`: sized to the window ([`audio_ctx_for`])
+    /// for English-only models, the full 30 s for multilingual ones.
     pub audio_ctx: Option<usize>,
     /// Text that primes the decoder (domain vocabulary).
     pub initial_prompt: Option<String>,
+    /// Re-decode a window at rising temperatures when the greedy text looks like a loop or has
+    /// low confidence (openai-whisper's fallback). Each retry costs a whole decode.
+    pub temperature_fallback: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            language: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            audio_ctx: None,
+            initial_prompt: None,
+            // Off: on the Japanese samples every retry returned the text of the greedy pass, and
+            // one clip took 12.6 s instead of 2.1 s (BENCHMARKS.md).
+            temperature_fallback: false,
+        }
+    }
 }
 
 /// One segment of a window; times in seconds from the window start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowSegment {
+    /// When the words start and end, from token times where whisper.cpp gives them.
     pub start_s: f64,
     pub end_s: f64,
+    /// Where whisper.cpp's own segment begins: a re-decode of this segment must start here, as
+    /// token times may date the first word late (a too-late seek drops the words before it).
+    pub seek_start_s: f64,
     pub text: String,
     pub no_speech_prob: f32,
+    /// The segment's text tokens with whisper.cpp's token-level times (window-relative).
+    pub tokens: Vec<TimedToken>,
+}
+
+/// One text token: its bytes (a UTF-8 character may span two tokens) and when it was said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedToken {
+    pub bytes: Vec<u8>,
+    pub start_s: f64,
+    pub end_s: f64,
 }
 
 /// What whisper.cpp made of one window.
@@ -69,17 +112,48 @@ const _: () = {
 pub struct WhisperSession {
     state: WhisperState,
     multilingual: bool,
+    /// Token ids from here up are special (timestamps, language, task), not text.
+    first_special_token: i32,
 }
 
 /// Frames of encoder context per second of audio (whisper: 1500 frames per 30 s).
 const FRAMES_PER_SECOND: usize = 50;
 pub const FULL_AUDIO_CTX: usize = 1500;
 
-/// Encoder context for a window of `samples` at 16 kHz: the window plus 1 s of margin, rounded up
+/// Silence Whisper should see after the audio, in seconds. Trained on padded 30 s windows, the
+/// models need a tail of padding: with only 1 s, base invented repeated sentences on a 10 s
+/// Japanese clip (CER 0.74); with 4 s it matched the full 30 s context (CER 0.02) at 0.7x its cost.
+const PADDING_S: usize = 4;
+
+/// Encoder context for a window of `samples` at 16 kHz: the window plus [`PADDING_S`], rounded up
 /// to a multiple of 64 frames, never more than the full 30 s.
 pub fn audio_ctx_for(samples: usize) -> usize {
-    let frames = samples * FRAMES_PER_SECOND / 16_000 + FRAMES_PER_SECOND;
+    let frames = samples * FRAMES_PER_SECOND / 16_000 + PADDING_S * FRAMES_PER_SECOND;
     (frames.div_ceil(64) * 64).min(FULL_AUDIO_CTX)
+}
+
+/// whisper.cpp's alignment-head preset for a standard model, from the ggml header
+/// (vocabulary size tells English-only from multilingual, encoder layers tell the size).
+fn alignment_heads(path: &Path) -> Result<Option<DtwModelPreset>> {
+    let mut header = [0u8; 24];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() {
+        return Ok(None); // not a ggml file: whisper.cpp's own load reports it
+    }
+    let field = |i: usize| i32::from_le_bytes(header[4 * i..4 * i + 4].try_into().unwrap());
+    let (n_vocab, n_audio_layer) = (field(1), field(5));
+    let english_only = n_vocab == 51864;
+    Ok(match (n_audio_layer, english_only) {
+        (4, true) => Some(DtwModelPreset::TinyEn),
+        (4, false) => Some(DtwModelPreset::Tiny),
+        (6, true) => Some(DtwModelPreset::BaseEn),
+        (6, false) => Some(DtwModelPreset::Base),
+        (12, true) => Some(DtwModelPreset::SmallEn),
+        (12, false) => Some(DtwModelPreset::Small),
+        (24, true) => Some(DtwModelPreset::MediumEn),
+        (24, false) => Some(DtwModelPreset::Medium),
+        _ => None,
+    })
 }
 
 fn silence_whisper_logs() {
@@ -101,7 +175,18 @@ impl WhisperModel {
             );
         }
         let mut params = WhisperContextParameters::default();
-        params.flash_attn(options.flash_attn);
+        let dtw_preset = if options.dtw {
+            alignment_heads(path)?
+        } else {
+            None
+        };
+        params.flash_attn(options.flash_attn && dtw_preset.is_none());
+        if let Some(model_preset) = dtw_preset {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset { model_preset },
+                ..DtwParameters::default()
+            });
+        }
         let ctx = WhisperContext::new_with_params(path, params).map_err(|e| {
             anyhow::anyhow!(
                 "{}: whisper.cpp could not load this model ({e:?})",
@@ -128,6 +213,7 @@ impl WhisperModel {
         Ok(WhisperSession {
             state,
             multilingual: self.is_multilingual(),
+            first_special_token: self.ctx.token_eot(),
         })
     }
 }
@@ -167,9 +253,21 @@ impl WhisperSession {
         params.set_print_realtime(false);
         params.set_print_timestamps(false);
         params.set_temperature(0.0);
-        let audio_ctx = options
-            .audio_ctx
-            .unwrap_or_else(|| audio_ctx_for(pcm.len()));
+        // Segment-level times stretch over music and silence (a sentence after 20 s of music was
+        // dated from the end of the one before); the first and last text token date it closely.
+        params.set_token_timestamps(true);
+        if !options.temperature_fallback {
+            params.set_temperature_inc(0.0);
+        }
+        // A shortened encoder context made base invent sentences in the padding of 2 of 9
+        // Japanese clips even with 4 s of margin (BENCHMARKS.md); tiny.en kept the same text.
+        let audio_ctx = options.audio_ctx.unwrap_or_else(|| {
+            if self.multilingual {
+                FULL_AUDIO_CTX
+            } else {
+                audio_ctx_for(pcm.len())
+            }
+        });
         params.set_audio_ctx(audio_ctx as i32);
         if let Some(prompt) = &options.initial_prompt {
             params.set_initial_prompt(prompt);
@@ -190,12 +288,42 @@ impl WhisperSession {
                 .to_str_lossy()
                 .map(|t| t.trim().to_string())
                 .unwrap_or_default();
+            let mut tokens = Vec::new();
+            for i in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(i) else {
+                    continue;
+                };
+                let data = token.token_data();
+                if data.id >= self.first_special_token {
+                    continue;
+                }
+                // whisper.cpp times are in 10 ms units; t_dtw is -1 without DTW.
+                let (start_s, end_s) = if data.t_dtw >= 0 {
+                    (data.t_dtw as f64 / 100.0, data.t_dtw as f64 / 100.0)
+                } else {
+                    (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0)
+                };
+                tokens.push(TimedToken {
+                    bytes: token.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                    start_s,
+                    end_s,
+                });
+            }
+            let seek_start_s = segment.start_timestamp() as f64 / 100.0;
+            let (mut start_s, mut end_s) = (seek_start_s, segment.end_timestamp() as f64 / 100.0);
+            if let (Some(first), Some(last)) = (tokens.first(), tokens.last()) {
+                if first.start_s <= last.end_s {
+                    start_s = start_s.max(first.start_s);
+                    end_s = end_s.min(last.end_s).max(start_s);
+                }
+            }
             segments.push(WindowSegment {
-                // whisper.cpp timestamps are in 10 ms units.
-                start_s: segment.start_timestamp() as f64 / 100.0,
-                end_s: segment.end_timestamp() as f64 / 100.0,
+                start_s,
+                end_s,
+                seek_start_s,
                 text,
                 no_speech_prob: segment.no_speech_probability(),
+                tokens,
             });
         }
         Ok(WindowResult {
@@ -212,9 +340,11 @@ mod tests {
     #[test]
     fn audio_ctx_covers_the_window_and_caps_at_30_s() {
         let cases = [
-            (16_000, 128),
-            (8 * 16_000, 512),
-            (29 * 16_000, 1500),
+            (16_000, 256),
+            (8 * 16_000, 640),
+            (10 * 16_000, 704),
+            (25 * 16_000, 1472),
+            (26 * 16_000, 1500),
             (30 * 16_000, 1500),
             (60 * 16_000, 1500),
         ];

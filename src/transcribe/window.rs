@@ -21,6 +21,7 @@ pub fn commit(mut segments: Vec<WindowSegment>, window_s: f64, is_last: bool) ->
     for s in &mut segments {
         s.end_s = s.end_s.min(window_s);
         s.start_s = s.start_s.min(s.end_s);
+        s.seek_start_s = s.seek_start_s.min(window_s);
     }
     segments.retain(|s| !s.text.trim().is_empty());
     if is_last || segments.len() < 2 {
@@ -29,7 +30,9 @@ pub fn commit(mut segments: Vec<WindowSegment>, window_s: f64, is_last: bool) ->
             advance_s: window_s,
         };
     }
-    let held_back_from = segments[segments.len() - 1].start_s;
+    let held_back_from = segments[segments.len() - 1]
+        .seek_start_s
+        .min(segments[segments.len() - 1].start_s);
     if held_back_from < MIN_ADVANCE_S {
         return WindowCommit {
             committed: segments,
@@ -51,8 +54,10 @@ mod tests {
         WindowSegment {
             start_s,
             end_s,
+            seek_start_s: start_s,
             text: text.to_string(),
             no_speech_prob: 0.0,
+            tokens: vec![],
         }
     }
 

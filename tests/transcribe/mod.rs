@@ -1,0 +1,59 @@
+//! Transcription tests with the real converted models over the bundled samples: accuracy per
+//! clip against its script, the same words from every container format, and the CLI end to end.
+
+mod cli;
+mod formats;
+mod samples;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use claimwatch::audio;
+use claimwatch::transcribe::batch;
+use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+use claimwatch::transcribe::Transcript;
+
+use crate::common;
+
+/// The model the CLI picks by default for a language (base for ja, tiny.en for en), loaded once.
+fn default_model(lang: &str) -> Arc<WhisperModel> {
+    static MODELS: OnceLock<Mutex<Vec<(String, Arc<WhisperModel>)>>> = OnceLock::new();
+    let name = if lang == "en" {
+        "ggml-tiny.en-q8_0.bin"
+    } else {
+        "ggml-base-q8_0.bin"
+    };
+    let mut models = MODELS.get_or_init(Default::default).lock().unwrap();
+    if let Some((_, model)) = models.iter().find(|(n, _)| n == name) {
+        return model.clone();
+    }
+    let model = Arc::new(
+        WhisperModel::load(&common::model(name), LoadOptions::default()).expect("model loads"),
+    );
+    models.push((name.to_string(), model.clone()));
+    model
+}
+
+/// Transcribes a file through the library with the CLI's defaults for `lang`.
+pub fn transcribe(path: &Path, lang: &str) -> Transcript {
+    let model = default_model(lang);
+    let _cores = common::whisper_lock();
+    let mut session = model.session().expect("session");
+    let mut stream = audio::open(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+    let options = DecodeOptions {
+        language: Some(lang.to_string()),
+        threads: common::threads(),
+        ..DecodeOptions::default()
+    };
+    batch::transcribe(&mut session, &mut stream, &options, |_| {})
+        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+}
+
+pub fn text_of(transcript: &Transcript) -> String {
+    let parts: Vec<&str> = transcript
+        .segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect();
+    parts.join(" ")
+}
