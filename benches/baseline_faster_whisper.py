@@ -21,6 +21,7 @@ def main():
     p.add_argument("--lang")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-fallback", action="store_true", help="temperature 0 only")
     p.add_argument("files", nargs="+")
     a = p.parse_args()
     model = WhisperModel(a.model_dir, device="cpu", compute_type=a.compute_type, cpu_threads=a.threads)
@@ -29,7 +30,9 @@ def main():
         walls, text, info = [], "", None
         for _ in range(a.runs):
             start = time.perf_counter()
-            segments, info = model.transcribe(path, language=a.lang, beam_size=1)
+            temperature = 0.0 if a.no_fallback else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+            segments, info = model.transcribe(path, language=a.lang, beam_size=1,
+                                              temperature=temperature)
             text = " ".join(s.text.strip() for s in segments)  # the generator does the work
             walls.append(time.perf_counter() - start)
         files.append({"file": path, "audio_s": info.duration, "wall_s": walls,

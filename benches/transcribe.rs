@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench transcribe -- --model models/ggml-base-q8_0.bin --lang ja --runs 3 FILE...`
 //! prints one JSON object; `benches/rtf.py` runs it beside faster-whisper and writes the table.
-//! Options: `--threads N` (default 2), `--audio-ctx N` (default: the library's choice),
+//! Options: `--threads N` (default 2), `--audio-ctx N` | `--sized-audio-ctx` (default: the library's choice),
 //! `--flash-attn` (with `--no-dtw`), `--no-dtw`, `--fallback` (temperature fallback on).
 
 use std::path::PathBuf;
@@ -12,11 +12,12 @@ use std::time::Instant;
 use claimwatch::audio;
 use claimwatch::eval;
 use claimwatch::transcribe::batch;
-use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+use claimwatch::transcribe::whisper::{AudioCtx, DecodeOptions, LoadOptions, WhisperModel};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx) = (None, None, 3, 2, None);
+    let (mut model, mut lang, mut runs, mut threads, mut audio_ctx) =
+        (None, None, 3, 2, AudioCtx::Auto);
     let mut load = LoadOptions::default();
     let mut fallback = false;
     let mut files = Vec::new();
@@ -30,7 +31,8 @@ fn main() -> anyhow::Result<()> {
             "--lang" => lang = Some(value()?),
             "--runs" => runs = value()?.parse()?,
             "--threads" => threads = value()?.parse()?,
-            "--audio-ctx" => audio_ctx = Some(value()?.parse()?),
+            "--audio-ctx" => audio_ctx = AudioCtx::Frames(value()?.parse()?),
+            "--sized-audio-ctx" => audio_ctx = AudioCtx::Sized,
             "--flash-attn" => load.flash_attn = true,
             "--no-dtw" => load.dtw = false,
             "--fallback" => fallback = true,
@@ -87,7 +89,7 @@ fn main() -> anyhow::Result<()> {
         "threads": threads,
         "flash_attn": load.flash_attn,
         "dtw": load.dtw,
-        "audio_ctx": audio_ctx,
+        "audio_ctx": format!("{audio_ctx:?}"),
         "temperature_fallback": fallback,
         "files": results,
     });

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audio;
 use crate::transcribe::output::{self, Format};
-use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+use crate::transcribe::whisper::{AudioCtx, DecodeOptions, LoadOptions, WhisperModel};
 use crate::transcribe::{batch, model_path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,7 +67,7 @@ pub fn run(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
     let options = DecodeOptions {
         language: args.lang.code(),
         threads: args.threads.unwrap_or_else(default_threads),
-        audio_ctx: args.audio_ctx,
+        audio_ctx: args.audio_ctx.map_or(AudioCtx::Auto, AudioCtx::Frames),
         ..DecodeOptions::default()
     };
 

@@ -43,9 +43,7 @@ pub struct DecodeOptions {
     /// ISO 639-1 code, or `None` to detect.
     pub language: Option<String>,
     pub threads: usize,
-    /// Encoder context in frames (1500 = 30 s). `None`: sized to the window ([`audio_ctx_for`])
-    /// for English-only models, the full 30 s for multilingual ones.
-    pub audio_ctx: Option<usize>,
+    pub audio_ctx: AudioCtx,
     /// Text that primes the decoder (domain vocabulary).
     pub initial_prompt: Option<String>,
     /// Re-decode a window at rising temperatures when the greedy text looks like a loop or has
@@ -58,13 +56,24 @@ impl Default for DecodeOptions {
         DecodeOptions {
             language: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            audio_ctx: None,
+            audio_ctx: AudioCtx::Auto,
             initial_prompt: None,
             // Off: on the Japanese samples every retry returned the text of the greedy pass, and
             // one clip took 12.6 s instead of 2.1 s (BENCHMARKS.md).
             temperature_fallback: false,
         }
     }
+}
+
+/// How much of the encoder runs: whisper.cpp's `audio_ctx`, 50 frames per second of audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioCtx {
+    /// [`AudioCtx::Sized`] for English-only models, the full 30 s for multilingual ones.
+    Auto,
+    /// The window plus padding ([`audio_ctx_for`]): short windows cost less.
+    Sized,
+    /// A fixed number of frames (1500 = 30 s).
+    Frames(usize),
 }
 
 /// One segment of a window; times in seconds from the window start.
@@ -261,13 +270,11 @@ impl WhisperSession {
         }
         // A shortened encoder context made base invent sentences in the padding of 2 of 9
         // Japanese clips even with 4 s of margin (BENCHMARKS.md); tiny.en kept the same text.
-        let audio_ctx = options.audio_ctx.unwrap_or_else(|| {
-            if self.multilingual {
-                FULL_AUDIO_CTX
-            } else {
-                audio_ctx_for(pcm.len())
-            }
-        });
+        let audio_ctx = match options.audio_ctx {
+            AudioCtx::Frames(frames) => frames.min(FULL_AUDIO_CTX),
+            AudioCtx::Auto if self.multilingual => FULL_AUDIO_CTX,
+            AudioCtx::Auto | AudioCtx::Sized => audio_ctx_for(pcm.len()),
+        };
         params.set_audio_ctx(audio_ctx as i32);
         if let Some(prompt) = &options.initial_prompt {
             params.set_initial_prompt(prompt);

@@ -6,7 +6,7 @@ mod formats;
 mod samples;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use claimwatch::audio;
 use claimwatch::transcribe::batch;
@@ -16,22 +16,17 @@ use claimwatch::transcribe::Transcript;
 use crate::common;
 
 /// The model the CLI picks by default for a language (base for ja, tiny.en for en), loaded once.
-fn default_model(lang: &str) -> Arc<WhisperModel> {
-    static MODELS: OnceLock<Mutex<Vec<(String, Arc<WhisperModel>)>>> = OnceLock::new();
-    let name = if lang == "en" {
-        "ggml-tiny.en-q8_0.bin"
+fn default_model(lang: &str) -> &'static WhisperModel {
+    static TINY_EN: OnceLock<WhisperModel> = OnceLock::new();
+    static BASE: OnceLock<WhisperModel> = OnceLock::new();
+    let (cell, name) = if lang == "en" {
+        (&TINY_EN, "ggml-tiny.en-q8_0.bin")
     } else {
-        "ggml-base-q8_0.bin"
+        (&BASE, "ggml-base-q8_0.bin")
     };
-    let mut models = MODELS.get_or_init(Default::default).lock().unwrap();
-    if let Some((_, model)) = models.iter().find(|(n, _)| n == name) {
-        return model.clone();
-    }
-    let model = Arc::new(
-        WhisperModel::load(&common::model(name), LoadOptions::default()).expect("model loads"),
-    );
-    models.push((name.to_string(), model.clone()));
-    model
+    cell.get_or_init(|| {
+        WhisperModel::load(&common::model(name), LoadOptions::default()).expect("model loads")
+    })
 }
 
 /// Transcribes a file through the library with the CLI's defaults for `lang`.
