@@ -3,14 +3,15 @@
 //! Input: an [`AudioStream`] (16 kHz mono) and a [`WhisperSession`]. Output: a [`Transcript`]
 //! whose segment times are seconds from the start of the file. Audio is pulled into a window of
 //! at most 30 s; after each decode the window keeps only the audio not yet committed (see
-//! [`window::commit`]), so memory stays at one window whatever the file's length.
+//! [`window::commit`]), so memory stays at one window whatever the file's length. Silent
+//! windows are skipped and invented text dropped ([`hallucination`]).
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::audio::{AudioStream, SAMPLE_RATE};
 use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
-use crate::transcribe::{window, Segment};
+use crate::transcribe::{hallucination, window, Segment};
 
 /// Whisper's window: 30 s of audio.
 pub const WINDOW_SAMPLES: usize = 30 * SAMPLE_RATE as usize;
@@ -47,14 +48,21 @@ pub fn transcribe(
         if window.is_empty() {
             break;
         }
-        let result = session.transcribe(&window, &options)?;
-        // Detect once, then hold the language fixed: per-window detection flips on short windows.
-        if language.is_none() {
-            language = Some(result.language.clone());
-            options.language = language.clone();
-        }
         let window_s = window.len() as f64 / SAMPLE_RATE as f64;
-        let commit = window::commit(result.segments, window_s, ended);
+        let segments_heard = if hallucination::is_silent(&window) {
+            Vec::new()
+        } else {
+            let result = session.transcribe(&window, &options)?;
+            // Detect once, then hold the language fixed: detection flips on short windows.
+            if language.is_none() {
+                language = Some(result.language.clone());
+                options.language = language.clone();
+            }
+            let mut heard = result.segments;
+            heard.retain(|s| hallucination::check(s, &window).is_none());
+            heard
+        };
+        let commit = window::commit(segments_heard, window_s, ended);
         let offset_s = window_start as f64 / SAMPLE_RATE as f64;
         segments.extend(commit.committed.into_iter().map(|s| Segment {
             start_s: offset_s + s.start_s,

@@ -1,8 +1,10 @@
 //! Transcription with whisper.cpp: model loading and decoding ([`whisper`], the only whisper-rs
 //! adapter), window bookkeeping ([`window`]), whole-file transcription ([`batch`]), output
-//! formats ([`output`]) and default model lookup ([`model_path`]).
+//! formats ([`output`]), default model lookup ([`model_path`]) and the filter for text Whisper
+//! invents on silence and music ([`hallucination`]).
 
 pub mod batch;
+pub mod hallucination;
 pub mod model_path;
 pub mod output;
 mod segment;

@@ -39,8 +39,12 @@ pub fn render(file: &str, transcript: &Transcript, format: Format) -> String {
     match format {
         Format::Text => {
             for s in &transcript.segments {
-                out.push_str(&s.text);
-                out.push('\n');
+                out.push_str(&format!(
+                    "[{} --> {}]  {}\n",
+                    clock(s.start_s, '.'),
+                    clock(s.end_s, '.'),
+                    s.text
+                ));
             }
         }
         Format::Json => {
@@ -105,7 +109,10 @@ mod tests {
     #[test]
     fn renders_every_format() {
         let cases = [
-            (Format::Text, "Hello there.\nBye.\n"),
+            (
+                Format::Text,
+                "[00:00:00.000 --> 00:00:01.250]  Hello there.\n[01:01:01.000 --> 01:01:01.500]  Bye.\n",
+            ),
             (
                 Format::Srt,
                 "1\n00:00:00,000 --> 00:00:01,250\nHello there.\n\n2\n01:01:01,000 --> 01:01:01,500\nBye.\n\n",

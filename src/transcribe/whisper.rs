@@ -86,7 +86,10 @@ pub struct WindowSegment {
     /// token times may date the first word late (a too-late seek drops the words before it).
     pub seek_start_s: f64,
     pub text: String,
+    /// The model's probability that the window holds no speech.
     pub no_speech_prob: f32,
+    /// Mean natural-log probability of the segment's text tokens (0 when it has none).
+    pub avg_logprob: f32,
     /// The segment's text tokens with whisper.cpp's token-level times (window-relative).
     pub tokens: Vec<TimedToken>,
 }
@@ -296,6 +299,7 @@ impl WhisperSession {
                 .map(|t| t.trim().to_string())
                 .unwrap_or_default();
             let mut tokens = Vec::new();
+            let mut logprob_sum = 0.0;
             for i in 0..segment.n_tokens() {
                 let Some(token) = segment.get_token(i) else {
                     continue;
@@ -304,6 +308,7 @@ impl WhisperSession {
                 if data.id >= self.first_special_token {
                     continue;
                 }
+                logprob_sum += data.plog;
                 // whisper.cpp times are in 10 ms units; t_dtw is -1 without DTW.
                 let (start_s, end_s) = if data.t_dtw >= 0 {
                     (data.t_dtw as f64 / 100.0, data.t_dtw as f64 / 100.0)
@@ -330,6 +335,7 @@ impl WhisperSession {
                 seek_start_s,
                 text,
                 no_speech_prob: segment.no_speech_probability(),
+                avg_logprob: logprob_sum / tokens.len().max(1) as f32,
                 tokens,
             });
         }

@@ -57,6 +57,7 @@ mod tests {
             seek_start_s: start_s,
             text: text.to_string(),
             no_speech_prob: 0.0,
+            avg_logprob: 0.0,
             tokens: vec![],
         }
     }

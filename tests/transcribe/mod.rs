@@ -3,6 +3,7 @@
 
 mod cli;
 mod formats;
+mod hallucination;
 mod samples;
 
 use std::path::Path;

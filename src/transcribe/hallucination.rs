@@ -1,0 +1,198 @@
+//! Drops text Whisper invents where nobody speaks.
+//!
+//! Whisper was trained on subtitled video, so on silence and music it writes what subtitles
+//! say there: 「ご視聴ありがとうございました」, "Thanks for watching", "Subtitles by …". A false
+//! transcript is worse than none here: it can raise or hide an alert. Three independent checks:
+//!
+//! - **energy**: a window or segment whose loudest 100 ms frame is below [`SILENCE_DBFS`] is
+//!   silence (a silent window is not even decoded);
+//! - **no-speech**: openai-whisper's rule: the model's no-speech probability is high *and* the
+//!   text's mean token log-probability is low;
+//! - **blocklist**: a segment that is nothing but a phrase Whisper is known to invent, or a
+//!   caption of sound (「ん」, "♪", "[Music]").
+//!
+//! Input: a window's 16 kHz samples and its decoded segments. Output: the segments to keep, or
+//! the reason one was dropped. Pure: no I/O, no whisper.
+
+use crate::audio::SAMPLE_RATE;
+use crate::eval;
+use crate::transcribe::whisper::WindowSegment;
+
+/// RMS level of a 100 ms frame below which it is silence. Speech in the samples sits near
+/// −20 dBFS and a quiet room's noise floor near −60 dBFS.
+pub const SILENCE_DBFS: f32 = -45.0;
+/// openai-whisper's defaults for "this segment is no speech".
+const NO_SPEECH_PROB: f32 = 0.6;
+const LOW_LOGPROB: f32 = -1.0;
+
+/// Phrases Whisper writes on silence and music, normalized by [`eval::normalize`]. A segment is
+/// dropped only when it says nothing else.
+const INVENTED: &[&str] = &[
+    "ご視聴ありがとうございました",
+    "ご視聴ありがとうございます",
+    "最後までご視聴いただきありがとうございました",
+    "最後までご視聴ありがとうございました",
+    "チャンネル登録お願いします",
+    "チャンネル登録よろしくお願いします",
+    "チャンネル登録お願いいたします",
+    "字幕は視聴者によって作成されました",
+    "次回もお楽しみに",
+    // Captions of sound, not speech: base writes 「ん」 every ~2 s over music.
+    "ん",
+    "音楽",
+    "拍手",
+    "笑",
+    "music",
+    "applause",
+    "laughter",
+    "thanks for watching",
+    "thank you for watching",
+    "thank you so much for watching",
+    "thanks for watching and see you next time",
+    "please subscribe",
+    "please subscribe to my channel",
+    "like and subscribe",
+    "subtitles by the amara org community",
+    "transcription by castingwords",
+    "you",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// The audio under the segment is silence.
+    Silence,
+    /// High no-speech probability and low-confidence text.
+    NoSpeech,
+    /// Nothing but a phrase Whisper invents on silence or music.
+    Invented,
+}
+
+/// Loudness of the loudest 100 ms frame of `pcm`, in dBFS (−inf for no samples).
+pub fn loudest_frame_dbfs(pcm: &[f32]) -> f32 {
+    let frame = SAMPLE_RATE as usize / 10;
+    pcm.chunks(frame)
+        .map(|f| {
+            let mean_square = f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32;
+            10.0 * mean_square.max(1e-12).log10()
+        })
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Whether a whole window is too quiet to hold speech (it is then not decoded at all).
+pub fn is_silent(pcm: &[f32]) -> bool {
+    loudest_frame_dbfs(pcm) < SILENCE_DBFS
+}
+
+/// Why `segment` of a window holding `pcm` should be dropped, or `None` to keep it.
+pub fn check(segment: &WindowSegment, pcm: &[f32]) -> Option<Dropped> {
+    let sample = |s: f64| ((s * SAMPLE_RATE as f64) as usize).min(pcm.len());
+    let (from, to) = (sample(segment.start_s), sample(segment.end_s));
+    // Token times can be off by a frame or two: look at the segment plus 200 ms either side.
+    let margin = SAMPLE_RATE as usize / 5;
+    let under = &pcm[from.saturating_sub(margin)..(to + margin).min(pcm.len())];
+    if !under.is_empty() && is_silent(under) {
+        return Some(Dropped::Silence);
+    }
+    if segment.no_speech_prob > NO_SPEECH_PROB && segment.avg_logprob < LOW_LOGPROB {
+        return Some(Dropped::NoSpeech);
+    }
+    let text = eval::normalize(&segment.text);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Text with no word in it ("♪", "...") is a caption of sound too.
+    if text.is_empty() || INVENTED.iter().any(|phrase| text == *phrase) {
+        return Some(Dropped::Invented);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(text: &str, no_speech_prob: f32, avg_logprob: f32) -> WindowSegment {
+        WindowSegment {
+            start_s: 0.0,
+            end_s: 1.0,
+            seek_start_s: 0.0,
+            text: text.to_string(),
+            no_speech_prob,
+            avg_logprob,
+            tokens: vec![],
+        }
+    }
+
+    fn tone(seconds: f64, amplitude: f32) -> Vec<f32> {
+        let n = (seconds * SAMPLE_RATE as f64) as usize;
+        (0..n)
+            .map(|i| amplitude * (i as f32 * 440.0 * std::f32::consts::TAU / 16_000.0).sin())
+            .collect()
+    }
+
+    #[test]
+    fn loudness_of_tones() {
+        // A sine's RMS is its amplitude / sqrt(2): −3 dB below the peak.
+        let cases = [(0.5, -9.03), (0.05, -29.03), (0.0, -120.0)];
+        for (amplitude, dbfs) in cases {
+            let got = loudest_frame_dbfs(&tone(1.0, amplitude));
+            assert!((got - dbfs).abs() < 0.05, "{amplitude}: {got}");
+        }
+        assert_eq!(loudest_frame_dbfs(&[]), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn checks() {
+        let loud = tone(1.0, 0.3);
+        let quiet = tone(1.0, 0.001);
+        let cases = [
+            (
+                segment("This cream is made in Japan.", 0.1, -0.3),
+                &loud,
+                None,
+            ),
+            (
+                segment("This cream is made in Japan.", 0.1, -0.3),
+                &quiet,
+                Some(Dropped::Silence),
+            ),
+            (
+                segment("Made in Japan.", 0.9, -1.5),
+                &loud,
+                Some(Dropped::NoSpeech),
+            ),
+            // A confident sentence in a window the model thinks is mostly silence stays.
+            (segment("Made in Japan.", 0.9, -0.4), &loud, None),
+            (
+                segment("Thanks for watching!", 0.1, -0.3),
+                &loud,
+                Some(Dropped::Invented),
+            ),
+            (
+                segment("ご視聴ありがとうございました。", 0.1, -0.3),
+                &loud,
+                Some(Dropped::Invented),
+            ),
+            (
+                segment("ご視聴ありがとうございました。日本製です", 0.1, -0.3),
+                &loud,
+                None,
+            ),
+            (
+                segment("Thanks for watching, this is made in Japan", 0.1, -0.3),
+                &loud,
+                None,
+            ),
+            (segment("♪", 0.1, -0.3), &loud, Some(Dropped::Invented)),
+            (
+                segment("[Music]", 0.1, -0.3),
+                &loud,
+                Some(Dropped::Invented),
+            ),
+            (segment("ん", 0.1, -0.3), &loud, Some(Dropped::Invented)),
+            (segment("(音楽)", 0.1, -0.3), &loud, Some(Dropped::Invented)),
+        ];
+        for (segment, pcm, expected) in cases {
+            assert_eq!(check(&segment, pcm), expected, "{}", segment.text);
+        }
+        assert!(is_silent(&quiet) && !is_silent(&loud));
+    }
+}
