@@ -75,9 +75,11 @@ def ct2_dir(model):
     return os.path.dirname(target)
 
 
-def bench_binary():
-    out = sh(["cargo", "bench", "--bench", "transcribe", "--no-run", "--message-format=json"],
-             cwd=ROOT, capture_output=True).stdout
+def bench_binary(features=None):
+    cmd = ["cargo", "bench", "--bench", "transcribe", "--no-run", "--message-format=json"]
+    if features:
+        cmd += ["--features", features]
+    out = sh(cmd, cwd=ROOT, capture_output=True).stdout
     for line in out.splitlines():
         msg = json.loads(line)
         if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "transcribe" \
@@ -95,21 +97,25 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="only the default q8_0 configurations")
+    p.add_argument("--openblas", action="store_true",
+                   help="also time a whisper.cpp built with OpenBLAS (needs libopenblas-dev)")
     p.add_argument("--out", default=os.path.join(ROOT, "target", "rtf.json"))
     a = p.parse_args()
 
     binary = bench_binary()
+    # Built after the default binary: cargo keeps both, so each config runs its own.
+    blas_binary = bench_binary("openblas") if a.openblas else None
     python = fw_python()
     t = str(a.threads)
     configs = []  # (name, model, lang, command)
 
-    def ours(name, model_file, lang, *extra):
+    def ours(name, model_file, lang, *extra, threads=t, exe=None):
         path = os.path.join(ROOT, "models", model_file)
         if not os.path.exists(path):
             sys.exit(f"rtf.py: {path} missing: run `bash models/fetch --all`")
         configs.append((name, model_file, lang,
-                        [binary, "--model", path, "--lang", lang, "--threads", t, "--runs", "1",
-                         *extra, *samples(lang)]))
+                        [exe or binary, "--model", path, "--lang", lang, "--threads", threads,
+                         "--runs", "1", *extra, *samples(lang)]))
 
     def theirs(name, model, lang, *extra):
         configs.append((name, model, lang,
@@ -129,6 +135,10 @@ def main():
         ours(f"claimwatch {model} q8_0, no DTW", f"ggml-{model}-q8_0.bin", lang, "--no-dtw")
         ours(f"claimwatch {model} q8_0, temperature fallback", f"ggml-{model}-q8_0.bin", lang,
              "--fallback")
+        ours(f"claimwatch {model} q8_0, 1 thread", f"ggml-{model}-q8_0.bin", lang, threads="1")
+        if blas_binary:
+            ours(f"claimwatch {model} q8_0, OpenBLAS", f"ggml-{model}-q8_0.bin", lang,
+                 exe=blas_binary)
         if model == "tiny.en":
             ours(f"claimwatch {model} q8_0, full 30 s encoder context", f"ggml-{model}-q8_0.bin",
                  lang, "--audio-ctx", "1500")

@@ -8,13 +8,16 @@ use std::process::Command;
 use super::transcribe;
 use crate::common;
 
-fn sox(out: &Path, args: &[&str]) {
+/// Synthesizes 20 s of 16 kHz mono audio into `out` with sox's `synth` effect.
+fn synth(out: &Path, effect: &[&str]) {
     let status = Command::new("sox")
-        .args(args)
+        .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(out)
+        .args(["synth", "20"])
+        .args(effect)
         .status()
         .expect("sox must be installed (scripts/install-deps)");
-    assert!(status.success(), "sox {args:?}");
+    assert!(status.success(), "sox synth {effect:?}");
 }
 
 fn cut(clip: &str, dir: &Path, from_s: &str, seconds: &str) -> PathBuf {
@@ -34,31 +37,10 @@ fn cut(clip: &str, dir: &Path, from_s: &str, seconds: &str) -> PathBuf {
 fn silence_noise_and_music_give_no_text() {
     let dir = tempfile::tempdir().unwrap();
     let silence = dir.path().join("silence.wav");
-    sox(
-        &silence,
-        &[
-            "-n", "-r", "16000", "-c", "1", "-b", "16", "synth", "20", "sine", "440", "vol", "0",
-        ],
-    );
+    synth(&silence, &["sine", "440", "vol", "0"]);
     let noise = dir.path().join("noise.wav");
     // White noise at about −55 dBFS RMS: a quiet room.
-    sox(
-        &noise,
-        &[
-            "-n",
-            "-r",
-            "16000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "synth",
-            "20",
-            "whitenoise",
-            "vol",
-            "0.003",
-        ],
-    );
+    synth(&noise, &["whitenoise", "vol", "0.003"]);
     let files = [
         silence,
         noise,
