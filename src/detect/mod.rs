@@ -5,3 +5,4 @@ pub mod normalize;
 pub mod pack;
 
 pub use alert::{Alert, Category, Lang, Severity};
+pub mod reading;
