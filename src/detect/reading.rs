@@ -73,6 +73,8 @@ pub struct Reading {
     pub text: String,
     /// Per morpheme with a reading: (byte start in `text`, byte range in the analyzed input).
     pub morphs: Vec<(usize, Range<usize>)>,
+    /// Input byte offset where every morpheme (punctuation included) starts, sorted: word starts.
+    pub starts: Vec<usize>,
 }
 
 impl Reading {
@@ -119,6 +121,7 @@ impl Reader {
     pub fn reading(&self, text: &str) -> Reading {
         let mut out = Reading::default();
         for m in self.morphs(text) {
+            out.starts.push(m.range.start);
             if m.reading.is_empty() {
                 continue;
             }
