@@ -1,4 +1,5 @@
-//! `claimwatch models`: convert CTranslate2 Whisper weights to ggml, and inspect ggml files.
+//! `claimwatch models`: convert CTranslate2 Whisper weights to ggml, inspect ggml files, and build
+//! the Japanese dictionary (IPADIC for lindera) the claims detector reads with.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -20,6 +21,16 @@ pub enum ModelsCommand {
         /// How to store weight matrices.
         #[arg(long, value_enum, default_value = "q8_0")]
         quant: Quant,
+    },
+    /// Build the lindera IPADIC dictionary the claims detector reads Japanese with, from the
+    /// mecab-ipadic source CSVs (Debian package mecab-ipadic, EUC-JP).
+    BuildDictionary {
+        /// mecab-ipadic source folder (matrix.def, *.csv, char.def, unk.def).
+        #[arg(long, default_value = "/usr/share/mecab/dic/ipadic")]
+        src: PathBuf,
+        /// Output folder (loaded by the detector at run time).
+        #[arg(long, default_value = "models/ipadic")]
+        out: PathBuf,
     },
     /// Print a ggml Whisper file's hyperparameters and tensor count.
     Info {
@@ -49,6 +60,16 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
                 } else {
                     "English-only"
                 },
+            );
+        }
+        ModelsCommand::BuildDictionary { src, out } => {
+            let started = std::time::Instant::now();
+            crate::detect::reading::build_dictionary(&src, &out)?;
+            eprintln!(
+                "wrote {} from {} in {:.1} s",
+                out.display(),
+                src.display(),
+                started.elapsed().as_secs_f64()
             );
         }
         ModelsCommand::Info { file } => {

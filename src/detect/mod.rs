@@ -1,1 +1,318 @@
-//! Claims detector (issue 3).
+//! Claims detector (issue 3): transcript text in, [`Alert`]s out.
+//!
+//! Input: an utterance (plain text, or transcript [`Segment`](crate::transcribe::Segment)s through
+//! a [`DetectorStream`]), its language, and optionally the product's declared country of origin.
+//! Output: one [`Alert`] per spoken claim that breaks Japanese or US advertising law: false
+//! origin, unverified origin, medical efficacy, exaggeration, misleading pricing.
+//!
+//! Rules come from TOML packs (`rules/*.toml`, format in `rules/README.md`, parsed by [`pack`]).
+//! Text is normalized ([`normalize`]) and, for Japanese, read as kana with lindera ([`reading`]) so
+//! ASR homophones still hit; [`matcher`] runs aho-corasick over both and applies co-occurrence,
+//! exceptions and negation; [`origin`] resolves spoken countries; [`stream`] carries text across
+//! segment boundaries.
+
+pub mod alert;
+pub mod matcher;
+pub mod normalize;
+pub mod origin;
+pub mod pack;
+pub mod reading;
+pub mod stream;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use alert::{Alert, Category, Lang, Severity};
+pub use stream::DetectorStream;
+
+use matcher::{Candidate, Kind, Matcher};
+use pack::{Country, RuleSet};
+use reading::Reader;
+
+/// Loaded rule packs and dictionary; cheap to clone and shareable across threads.
+#[derive(Clone)]
+pub struct Detector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    reader: Reader,
+    ja: Matcher,
+    en: Matcher,
+    countries: Vec<Country>,
+    rules: usize,
+    files: Vec<PathBuf>,
+}
+
+// Live mode shares one detector between the capture and server tasks.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Detector>();
+};
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("rules", &self.inner.rules)
+            .field("files", &self.inner.files.len())
+            .finish()
+    }
+}
+
+/// Finds `rel` under $CLAIMWATCH_* (`env`), the working folder, the executable's folders, or the
+/// source tree, in that order.
+fn locate(env: &str, rel: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.push(cwd);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots
+        .iter()
+        .map(|r| r.join(rel))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(rel))
+}
+
+/// The rules folder `load_default` uses.
+pub fn default_rules_dir() -> PathBuf {
+    locate("CLAIMWATCH_RULES", "rules")
+}
+
+/// The dictionary folder `load_default` uses.
+pub fn default_dict_dir() -> PathBuf {
+    locate("CLAIMWATCH_DICT", "models/ipadic")
+}
+
+impl Detector {
+    /// Loads every pack in `rules_dir` and the lindera dictionary in `dict_dir`. Pack errors come
+    /// back as one error listing every `file:line: message`.
+    pub fn load(rules_dir: &Path, dict_dir: &Path) -> anyhow::Result<Detector> {
+        let set = pack::load_dir(rules_dir)?;
+        let reader = reading::load_dictionary(dict_dir)?;
+        Self::from_rules(set, reader)
+    }
+
+    /// [`Detector::load`] with `rules/` and `models/ipadic` found by [`default_rules_dir`] and
+    /// [`default_dict_dir`] (or `$CLAIMWATCH_RULES` / `$CLAIMWATCH_DICT`).
+    pub fn load_default() -> anyhow::Result<Detector> {
+        Self::load(&default_rules_dir(), &default_dict_dir())
+    }
+
+    fn from_rules(set: RuleSet, reader: Reader) -> anyhow::Result<Detector> {
+        let ja = Matcher::new(&set, Lang::Ja, Some(&reader)).context("compiling ja rules")?;
+        let en = Matcher::new(&set, Lang::En, None).context("compiling en rules")?;
+        Ok(Detector {
+            inner: Arc::new(Inner {
+                reader,
+                ja,
+                en,
+                countries: set.countries,
+                rules: set.rules.len() + set.origins.len(),
+                files: set.files,
+            }),
+        })
+    }
+
+    /// Number of rules (claim and origin) loaded.
+    pub fn rule_count(&self) -> usize {
+        self.inner.rules
+    }
+
+    /// The pack files loaded.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.inner.files
+    }
+
+    /// A declared origin as an ISO code: accepts codes (`jp`) and lexicon names (`Japan`, `日本`).
+    pub fn country_code(&self, input: &str) -> Option<String> {
+        origin::country_code(input, &self.inner.countries)
+    }
+
+    fn matcher(&self, lang: Lang) -> &Matcher {
+        match lang {
+            Lang::Ja => &self.inner.ja,
+            Lang::En => &self.inner.en,
+        }
+    }
+
+    /// Claims in one utterance.
+    pub(crate) fn scan(&self, text: &str, lang: Lang, declared: Option<&str>) -> Vec<Candidate> {
+        self.matcher(lang)
+            .scan(text, Some(&self.inner.reader), declared)
+    }
+
+    /// Alerts for plain text: every line is one utterance (one alert per claim per line).
+    /// `start_s`/`end_s` are `None`.
+    pub fn detect_text(&self, text: &str, lang: Lang, declared_origin: Option<&str>) -> Vec<Alert> {
+        let declared = declared_origin.and_then(|d| self.country_code(d));
+        let mut alerts = Vec::new();
+        for line in text.lines() {
+            let mut seen = Vec::new();
+            for c in self.scan(line, lang, declared.as_deref()) {
+                // One alert per claim: the first hit of each rule (and spoken country) in the line.
+                if seen.contains(&(c.target, c.country.clone())) {
+                    continue;
+                }
+                seen.push((c.target, c.country.clone()));
+                let id = alerts.len() + 1;
+                alerts.push(self.alert(&c, line, lang, declared.as_deref(), id, None));
+            }
+        }
+        alerts
+    }
+
+    /// A streaming consumer of transcript segments (see [`DetectorStream`]).
+    pub fn stream(&self, lang: Lang, declared_origin: Option<&str>) -> DetectorStream {
+        DetectorStream::new(self.clone(), lang, declared_origin)
+    }
+
+    /// Turns a candidate found in `text` into an alert.
+    pub(crate) fn alert(
+        &self,
+        c: &Candidate,
+        text: &str,
+        lang: Lang,
+        declared: Option<&str>,
+        id: usize,
+        times: Option<(f64, f64)>,
+    ) -> Alert {
+        let target = &self.matcher(lang).targets[c.target];
+        let base = &target.base;
+        let explanation = match (&target.kind, c.category) {
+            (Kind::Origin {
+                unverified_explanation,
+            }, Category::OriginClaim) => unverified_explanation,
+            _ => &base.explanation,
+        };
+        let spoken = c.country.as_deref().unwrap_or("");
+        let fill = |s: &str| {
+            s.replace("{spoken}", spoken)
+                .replace("{declared}", declared.unwrap_or("?"))
+        };
+        let origin_alert = c.country.is_some();
+        Alert {
+            id: format!("a{id}"),
+            category: c.category,
+            rule: base.id.clone(),
+            severity: c.severity,
+            lang,
+            text: text[c.orig.clone()].to_string(),
+            context: text[c.sentence.clone()].trim().to_string(),
+            start_s: times.map(|t| t.0),
+            end_s: times.map(|t| t.1),
+            legal_basis: base.legal_basis.clone(),
+            explanation: fill(explanation),
+            suggestion: fill(&base.suggestion),
+            declared_origin: if origin_alert {
+                declared.map(str::to_string)
+            } else {
+                None
+            },
+            spoken_origin: c.country.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    /// A detector over the example packs in tests/data/detect/packs.
+    pub(crate) fn example() -> &'static Detector {
+        static D: OnceLock<Detector> = OnceLock::new();
+        D.get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let _ = reading::tests::reader(); // builds models/ipadic when missing
+            Detector::load(&root.join("tests/data/detect/packs"), &root.join("models/ipadic")).unwrap()
+        })
+    }
+
+    fn cats(text: &str, lang: Lang, origin: Option<&str>) -> Vec<(String, String)> {
+        example()
+            .detect_text(text, lang, origin)
+            .into_iter()
+            .map(|a| (a.category.to_string(), a.text))
+            .collect()
+    }
+
+    fn c(cat: &str, text: &str) -> (String, String) {
+        (cat.to_string(), text.to_string())
+    }
+
+    #[test]
+    fn table() {
+        let cases: Vec<(&str, Lang, Option<&str>, Vec<(String, String)>)> = vec![
+            ("このサプリでがんが治ります", Lang::Ja, None, vec![c("efficacy", "がんが治り")]),
+            // Reading match: ASR wrote 癌 and 直る.
+            ("癌が直る", Lang::Ja, None, vec![c("efficacy", "癌が直る")]),
+            ("ガンに効く", Lang::Ja, None, vec![c("efficacy", "ガンに効く")]),
+            // Negation after the claim.
+            ("がんが治るわけではありません", Lang::Ja, None, vec![]),
+            ("がんが治りません", Lang::Ja, None, vec![]),
+            // Exception (pack-wide permitted expression) — nothing else to find.
+            ("肌にうるおいを与える", Lang::Ja, None, vec![]),
+            // Co-occurrence window: too far apart.
+            ("がんについて色々とお話ししてきましたが最後はお肌が治ります", Lang::Ja, None, vec![]),
+            // Across a sentence end: no co-occurrence.
+            ("がんの話。治りました", Lang::Ja, None, vec![]),
+            // negation = false: 副作用なし fires although なし-like cues exist.
+            ("副作用なし", Lang::Ja, None, vec![c("exaggeration", "副作用なし")]),
+            ("副作用はありません", Lang::Ja, None, vec![c("exaggeration", "副作用はありません")]),
+            // Origin: templates, readings, declared origin.
+            ("これは日本製です", Lang::Ja, Some("CN"), vec![c("false_origin", "日本製")]),
+            ("これは日本性です", Lang::Ja, Some("CN"), vec![c("false_origin", "日本性")]),
+            ("これは日本製です", Lang::Ja, Some("JP"), vec![]),
+            ("これは日本製です", Lang::Ja, None, vec![c("origin_claim", "日本製")]),
+            ("国産です", Lang::Ja, Some("CN"), vec![c("false_origin", "国産")]),
+            // 中国産 must not read as 国産 (word boundary).
+            ("中国産です", Lang::Ja, Some("CN"), vec![]),
+            ("It's made in Japan", Lang::En, Some("CN"), vec![c("false_origin", "made in Japan")]),
+            ("Japanese-made quality", Lang::En, Some("US"), vec![c("false_origin", "Japanese-made")]),
+            ("made in China", Lang::En, Some("china"), vec![]),
+            // English co-occurrence and ASR split, negation before.
+            ("this cure is acne gone", Lang::En, None, vec![c("efficacy", "cure is acne")]),
+            ("it cures acne", Lang::En, None, vec![c("efficacy", "cures acne")]),
+            ("it does not cure acne", Lang::En, None, vec![]),
+            ("secure acne", Lang::En, None, vec![]),
+        ];
+        for (text, lang, origin, want) in cases {
+            assert_eq!(cats(text, lang, origin), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn one_alert_per_rule_per_utterance() {
+        let a = example().detect_text("がんが治る、がんに効く、癌が直る", Lang::Ja, None);
+        assert_eq!(a.len(), 1, "{a:?}");
+        let a = example().detect_text("がんが治る\nがんに効く", Lang::Ja, None);
+        assert_eq!(a.len(), 2);
+        assert_eq!((a[0].id.as_str(), a[1].id.as_str()), ("a1", "a2"));
+    }
+
+    #[test]
+    fn alert_fields() {
+        let a = &example().detect_text("ようこそ。これは日本製です！", Lang::Ja, Some("jp "))[..];
+        assert!(a.is_empty());
+        let a = &example().detect_text("ようこそ。これは日本製です！", Lang::Ja, Some("CN"))[0];
+        assert_eq!(a.context, "これは日本製です！");
+        assert_eq!(a.severity, Severity::Critical);
+        assert_eq!(a.spoken_origin.as_deref(), Some("JP"));
+        assert_eq!(a.declared_origin.as_deref(), Some("CN"));
+        assert!(a.explanation.contains("JP") && a.explanation.contains("CN"));
+        assert_eq!(a.start_s, None);
+        let json = serde_json::to_value(a).unwrap();
+        for key in ["id", "category", "rule", "severity", "lang", "text", "context", "start_s", "end_s", "legal_basis", "explanation", "suggestion", "declared_origin", "spoken_origin"] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The alert type every interface shares (CLI JSON, HTTP/SSE later): one spoken claim, why it is
+//! unlawful, and what to say instead.
+
+use serde::{Deserialize, Serialize};
+
+/// Claim category (the contract's five names, serde snake_case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    FalseOrigin,
+    OriginClaim,
+    Efficacy,
+    Exaggeration,
+    Pricing,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::FalseOrigin,
+        Category::OriginClaim,
+        Category::Efficacy,
+        Category::Exaggeration,
+        Category::Pricing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::FalseOrigin => "false_origin",
+            Category::OriginClaim => "origin_claim",
+            Category::Efficacy => "efficacy",
+            Category::Exaggeration => "exaggeration",
+            Category::Pricing => "pricing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Severity a rule gets when its pack does not say (shared/domain.md).
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Category::FalseOrigin => Severity::Critical,
+            Category::Efficacy => Severity::High,
+            Category::Exaggeration => Severity::Medium,
+            Category::OriginClaim | Category::Pricing => Severity::Low,
+        }
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a claim is; ordered so that `Critical` is the greatest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Language of the transcript and of a rule pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Ja, Lang::En];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One detected claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Unique within one run (`a1`, `a2`, … in order of detection).
+    pub id: String,
+    pub category: Category,
+    /// Id of the rule (or origin rule) that fired.
+    pub rule: String,
+    pub severity: Severity,
+    pub lang: Lang,
+    /// The matched words as transcribed.
+    pub text: String,
+    /// The sentence around the match.
+    pub context: String,
+    /// Seconds into the stream; `None` for plain text.
+    pub start_s: Option<f64>,
+    pub end_s: Option<f64>,
+    pub legal_basis: String,
+    pub explanation: String,
+    pub suggestion: String,
+    /// ISO 3166 alpha-2 codes, only on origin alerts.
+    pub declared_origin: Option<String>,
+    pub spoken_origin: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
+        }
+        assert!(Severity::Critical > Severity::High && Severity::Medium > Severity::Low);
+        assert_eq!(Severity::parse("medium"), Some(Severity::Medium));
+        assert_eq!(Lang::parse("en"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+    }
+}
