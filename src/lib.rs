@@ -8,6 +8,7 @@
 //! loads. [`cli`] holds the command-line front end that `main.rs` dispatches to.
 
 pub mod audio;
+pub mod audit;
 pub mod cli;
 pub mod detect;
 pub mod eval;

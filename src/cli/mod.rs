@@ -1,8 +1,11 @@
 //! Command-line front end: argument definitions (clap) and dispatch to one file per subcommand.
 
+mod audit;
 mod detect;
 mod models;
+mod progress;
 mod rules;
+mod test_samples;
 mod transcribe;
 
 use std::process::ExitCode;
@@ -24,6 +27,10 @@ struct Cli {
 enum Command {
     /// Transcribe an audio or video file locally with Whisper.
     Transcribe(transcribe::TranscribeArgs),
+    /// Audit recorded files: transcribe, detect claims, report (exit 1 on alerts at --fail-on).
+    Audit(audit::AuditArgs),
+    /// Run the regression clips (NAME.expect.toml sidecars) and print pass/fail.
+    TestSamples(test_samples::TestSamplesArgs),
     /// Detect claims in transcript text (stdin or --text).
     Detect(detect::DetectArgs),
     /// Work with Whisper model files.
@@ -47,6 +54,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Transcribe(args) => transcribe::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::TestSamples(args) => test_samples::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Models(cmd) => models::run(cmd),
         Command::Rules(cmd) => rules::run(cmd),

@@ -1,11 +1,10 @@
 //! `claimwatch transcribe FILE`: decode, resample and transcribe one file locally.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
+use super::progress::AudioProgress;
 use crate::audio;
 use crate::transcribe::output::{self, Format};
 use crate::transcribe::whisper::{AudioCtx, DecodeOptions, LoadOptions, WhisperModel};
@@ -71,28 +70,11 @@ pub fn run(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
         ..DecodeOptions::default()
     };
 
-    let bar = match stream.duration_s() {
-        Some(total) if std::io::stderr().is_terminal() => {
-            let bar = ProgressBar::new((total * 1000.0) as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {msg} (eta {eta})",
-                )
-                .expect("static template"),
-            );
-            Some(bar)
-        }
-        _ => None,
-    };
+    let progress = AudioProgress::new(stream.duration_s(), "");
     let transcript = batch::transcribe(&mut session, &mut stream, &options, |done_s| {
-        if let Some(bar) = &bar {
-            bar.set_position((done_s * 1000.0) as u64);
-            bar.set_message(format!("{done_s:.0} s"));
-        }
+        progress.update(done_s)
     })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     let name = args.file.display().to_string();
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(output::render(&name, &transcript, args.format).as_bytes())?;

@@ -335,7 +335,8 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
     };
     while w < words.len() {
         let s = word_str(&words[w]);
-        if s == "percent" || (s == "per" && words.get(w + 1).map(word_str).as_deref() == Some("cent"))
+        if s == "percent"
+            || (s == "per" && words.get(w + 1).map(word_str).as_deref() == Some("cent"))
         {
             let n = if s == "per" { 2 } else { 1 };
             let run = &units[words[w].start..words[w + n - 1].end];

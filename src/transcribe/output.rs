@@ -23,7 +23,7 @@ struct JsonTranscript<'a> {
 }
 
 /// `HH:MM:SS{sep}mmm`, as SRT (`,`) and WebVTT (`.`) write times.
-fn clock(seconds: f64, sep: char) -> String {
+pub fn clock(seconds: f64, sep: char) -> String {
     let ms = (seconds.max(0.0) * 1000.0).round() as u64;
     format!(
         "{:02}:{:02}:{:02}{sep}{:03}",

@@ -1,0 +1,91 @@
+//! Audit of recorded streams (VOD files): decode → resample → transcribe → detect, as fast as
+//! the machine allows (never paced to real time).
+//!
+//! Input: an audio or video file, a loaded Whisper session and the [`Detector`]. Output: a
+//! [`FileReport`] with the transcript and every alert, times in seconds from the start of the file.
+//! Renderers for the report live beside it: [`table`] (terminal), [`html`] (offline report for
+//! compliance officers); [`expect`] checks a report against a clip's sidecar expectation.
+
+pub mod expect;
+pub mod html;
+pub mod table;
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::audio;
+use crate::detect::{Alert, Detector, Lang, Severity};
+use crate::transcribe::batch;
+use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
+use crate::transcribe::Segment;
+
+/// The audit of one file: what `--format json` prints for each file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub file: String,
+    /// ISO 639-1 code, as given or as Whisper detected it on the first window.
+    pub language: String,
+    pub duration_s: f64,
+    pub segments: Vec<Segment>,
+    pub alerts: Vec<Alert>,
+}
+
+/// Every file of one `claimwatch audit` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub files: Vec<FileReport>,
+}
+
+impl AuditReport {
+    /// The most severe alert of the run, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.files
+            .iter()
+            .flat_map(|f| f.alerts.iter().map(|a| a.severity))
+            .max()
+    }
+}
+
+/// Transcribes `path` and runs the detector over its segments in order, as live mode will.
+/// A language the rule packs do not cover (Whisper detected, say, Korean) gives a transcript
+/// and no alerts; the caller warns about it.
+pub fn audit_file(
+    path: &Path,
+    session: &mut WhisperSession,
+    detector: &Detector,
+    options: &DecodeOptions,
+    declared_origin: Option<&str>,
+    progress: impl FnMut(f64),
+) -> Result<FileReport> {
+    let mut stream = audio::open(path)?;
+    let transcript = batch::transcribe(session, &mut stream, options, progress)?;
+    let alerts = match Lang::parse(&transcript.language) {
+        Some(lang) => detect_segments(detector, lang, declared_origin, &transcript.segments),
+        None => Vec::new(),
+    };
+    Ok(FileReport {
+        file: path.display().to_string(),
+        language: transcript.language,
+        duration_s: transcript.duration_s,
+        segments: transcript.segments,
+        alerts,
+    })
+}
+
+/// Feeds segments through one detector stream: claims split across segments still match.
+pub fn detect_segments(
+    detector: &Detector,
+    lang: Lang,
+    declared_origin: Option<&str>,
+    segments: &[Segment],
+) -> Vec<Alert> {
+    let mut stream = detector.stream(lang, declared_origin);
+    let mut alerts = Vec::new();
+    for segment in segments {
+        alerts.extend(stream.push(segment));
+    }
+    alerts.extend(stream.finish());
+    alerts
+}

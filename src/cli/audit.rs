@@ -1,0 +1,194 @@
+//! `claimwatch audit FILE...`: the whole pipeline over recorded files, with a report and an exit
+//! code a CI pipeline can gate on (0 clean, 1 alerts at or above `--fail-on`, 2 error).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use super::progress::AudioProgress;
+use super::transcribe::{default_threads, Lang};
+use crate::audit::html::{self, EmbeddedAudio};
+use crate::audit::{self, table, AuditReport};
+use crate::detect::{self, Detector, Severity};
+use crate::transcribe::model_path;
+use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    /// Exit 0 whatever the alerts.
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Recorded streams: audio or video files (WAV, MP3, FLAC, Ogg, AAC, MP4/M4A/MOV).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Declared country of origin of the product (ISO 3166 code such as CN, or a name).
+    #[arg(long)]
+    origin: Option<String>,
+    /// Spoken language.
+    #[arg(long, value_enum, default_value = "auto")]
+    lang: Lang,
+    #[arg(long, value_enum, default_value = "table")]
+    format: ReportFormat,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exit 1 when an alert is at or above this severity.
+    #[arg(long, value_enum, default_value = "high")]
+    fail_on: FailOn,
+    /// Rule packs directory (default: rules/).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// ggml Whisper model (default: base for ja/auto, tiny.en for en).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Threads for whisper.cpp (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    // Everything that can be wrong before the long work starts fails first.
+    for file in &args.files {
+        crate::audio::open(file)?;
+    }
+    let detector = match &args.rules {
+        Some(dir) => Detector::load(dir, &detect::default_dict_dir())?,
+        None => Detector::load_default()?,
+    };
+    let origin = match &args.origin {
+        Some(given) => Some(
+            detector
+                .country_code(given)
+                .with_context(|| format!("--origin {given}: not a known country"))?,
+        ),
+        None => None,
+    };
+    let model_path = match &args.model {
+        Some(path) => path.clone(),
+        None => model_path::default_model(args.lang == Lang::En)?,
+    };
+    let model = WhisperModel::load(&model_path, LoadOptions::default())?;
+    let mut session = model.session()?;
+    let options = DecodeOptions {
+        language: args.lang.code(),
+        threads: args.threads.unwrap_or_else(default_threads),
+        ..DecodeOptions::default()
+    };
+
+    let mut report = AuditReport { files: Vec::new() };
+    let mut failed = false;
+    for file in &args.files {
+        let progress = AudioProgress::new(
+            crate::audio::open(file).ok().and_then(|s| s.duration_s()),
+            &file.display().to_string(),
+        );
+        let result = audit::audit_file(
+            file,
+            &mut session,
+            &detector,
+            &options,
+            origin.as_deref(),
+            |done_s| progress.update(done_s),
+        );
+        progress.finish();
+        match result {
+            Ok(file_report) => {
+                if detect::Lang::parse(&file_report.language).is_none() {
+                    eprintln!(
+                        "claimwatch: warning: {}: language {:?} has no rule packs; transcript only",
+                        file.display(),
+                        file_report.language
+                    );
+                }
+                report.files.push(file_report);
+            }
+            // Keep going: the other files' findings still reach the report.
+            Err(err) => {
+                eprintln!("claimwatch: error: {err:#}");
+                failed = true;
+            }
+        }
+    }
+
+    let rendered = match args.format {
+        ReportFormat::Table => table::render(&report),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Html => {
+            let audio = report
+                .files
+                .iter()
+                .map(|f| EmbeddedAudio::for_file(Path::new(&f.file)))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            html::render(&report, &audio)
+        }
+    };
+    match &args.out {
+        Some(path) => write_atomically(path, rendered.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(rendered.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+
+    if failed {
+        return Ok(ExitCode::from(2));
+    }
+    let gate = args
+        .fail_on
+        .threshold()
+        .zip(report.max_severity())
+        .is_some_and(|(threshold, worst)| worst >= threshold);
+    Ok(if gate {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A report is written whole or not at all: a crash mid-write leaves the previous one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!("{}: directory does not exist", dir.display());
+    }
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| dir.display().to_string())?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| path.display().to_string())?;
+    Ok(())
+}

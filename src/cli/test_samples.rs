@@ -1,0 +1,132 @@
+//! `claimwatch test-samples [DIR]`: the regression suite. Audits every clip that has a sidecar
+//! `NAME.expect.toml` and prints a pass/fail table; exit 0 when all pass, 1 when one fails,
+//! 2 when the suite cannot run (no sidecars, a bad sidecar, a clip that does not decode).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use super::transcribe::default_threads;
+use crate::audit::{self, expect::Expectation};
+use crate::detect::{Detector, Lang};
+use crate::transcribe::model_path;
+use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel, WhisperSession};
+
+#[derive(Debug, clap::Args)]
+pub struct TestSamplesArgs {
+    /// Directory of clips with NAME.expect.toml sidecars.
+    #[arg(default_value = "samples")]
+    dir: PathBuf,
+    /// Threads for whisper.cpp (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// Audio extensions a sidecar's clip may have, tried in this order.
+const AUDIO_EXTENSIONS: &[&str] = &["wav", "flac", "mp3", "ogg", "m4a", "aac", "mp4", "mov"];
+
+pub fn run(args: TestSamplesArgs) -> Result<ExitCode> {
+    let clips = find_clips(&args.dir)?;
+    let detector = Detector::load_default()?;
+    // One model per language, loaded on first use: base for Japanese, tiny.en for English.
+    let mut sessions: BTreeMap<&'static str, (WhisperModel, WhisperSession)> = BTreeMap::new();
+    let threads = args.threads.unwrap_or_else(default_threads);
+
+    println!(
+        "{:<24} {:<4} {:>8} {:>4} {:<6} detail",
+        "clip", "lang", "expected", "got", "result"
+    );
+    let mut failures = 0;
+    for (audio_path, expectation) in &clips {
+        let lang = expectation.language;
+        let (_, session) = match sessions.entry(lang.as_str()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let path = model_path::default_model(lang == Lang::En)?;
+                let model = WhisperModel::load(&path, LoadOptions::default())?;
+                let session = model.session()?;
+                e.insert((model, session))
+            }
+        };
+        let options = DecodeOptions {
+            language: Some(lang.as_str().to_string()),
+            threads,
+            ..DecodeOptions::default()
+        };
+        let report = audit::audit_file(
+            audio_path,
+            session,
+            &detector,
+            &options,
+            expectation.origin.as_deref(),
+            |_| {},
+        )?;
+        let mismatches = expectation.check(&report);
+        let name = audio_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let detail = mismatches
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        println!(
+            "{:<24} {:<4} {:>8} {:>4} {:<6} {}",
+            name,
+            lang.as_str(),
+            expectation.alerts.len(),
+            report.alerts.len(),
+            if mismatches.is_empty() {
+                "pass"
+            } else {
+                "FAIL"
+            },
+            detail
+        );
+        if !mismatches.is_empty() {
+            failures += 1;
+        }
+    }
+    println!(
+        "{} clips, {} passed, {failures} failed",
+        clips.len(),
+        clips.len() - failures
+    );
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Every `NAME.expect.toml` in `dir` with its clip, sorted by name.
+fn find_clips(dir: &Path) -> Result<Vec<(PathBuf, Expectation)>> {
+    let entries = std::fs::read_dir(dir).with_context(|| dir.display().to_string())?;
+    let mut sidecars: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| dir.display().to_string())?.path();
+        if path.to_string_lossy().ends_with(".expect.toml") {
+            sidecars.push(path);
+        }
+    }
+    if sidecars.is_empty() {
+        bail!("{}: no *.expect.toml sidecars", dir.display());
+    }
+    sidecars.sort();
+    let mut clips = Vec::new();
+    for sidecar in sidecars {
+        let expectation = Expectation::load(&sidecar)?;
+        let stem = sidecar.to_string_lossy();
+        let stem = stem.trim_end_matches(".expect.toml");
+        let audio = AUDIO_EXTENSIONS
+            .iter()
+            .map(|ext| PathBuf::from(format!("{stem}.{ext}")))
+            .find(|p| p.is_file())
+            .with_context(|| format!("{}: no clip beside it", sidecar.display()))?;
+        clips.push((audio, expectation));
+    }
+    Ok(clips)
+}
