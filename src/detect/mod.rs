@@ -67,10 +67,8 @@ fn locate(env: &str, rel: &str) -> PathBuf {
     if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.push(cwd);
-    }
+    // Relative to the working folder first, so messages name `rules/x.toml`, not a long path.
+    let mut roots: Vec<PathBuf> = vec![PathBuf::new()];
     if let Ok(exe) = std::env::current_exe() {
         roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
     }

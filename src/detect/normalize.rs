@@ -75,21 +75,29 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
             .get(i + 1)
             .is_none_or(|(_, t)| t.chars().all(char::is_whitespace));
         for raw in text.nfkc() {
-            let brk = is_sentence_end(raw, next_blank);
-            if let Some(ch) = fold(raw, lang) {
-                for ch in ch {
-                    units.push(Unit {
-                        ch,
-                        orig: range.clone(),
-                        sentence,
-                    });
+            let mut brk = is_sentence_end(raw, next_blank);
+            if lang == Lang::En && raw == '.' && abbreviation_dot(&units, &clusters, i) {
+                // "F.D.A." is "fda", and "Dr." or "No." does not end a sentence.
+                let next_letter = clusters
+                    .get(i + 1)
+                    .is_some_and(|(_, t)| t.chars().all(|c| c.is_alphabetic()));
+                if next_letter {
+                    continue;
                 }
-            } else if lang == Lang::En {
-                units.push(Unit {
+                brk = false;
+            }
+            match fold(raw, lang) {
+                Folded::Keep(chars) => units.extend(chars.map(|ch| Unit {
+                    ch,
+                    orig: range.clone(),
+                    sentence,
+                })),
+                Folded::Separator if lang == Lang::En => units.push(Unit {
                     ch: ' ',
                     orig: range.clone(),
                     sentence,
-                });
+                }),
+                Folded::Separator | Folded::Vanish => {}
             }
             if brk {
                 sentences.push(sentence_start..range.end);
@@ -136,12 +144,46 @@ fn clusters(input: &str) -> Vec<(Range<usize>, &str)> {
     out
 }
 
+/// A '.' after a single letter that starts a word or follows another such dot ("F.D.A."), or
+/// after a short title or abbreviation ("Dr.", "No.").
+fn abbreviation_dot(units: &[Unit], clusters: &[(Range<usize>, &str)], i: usize) -> bool {
+    const ABBREVIATIONS: [&str; 9] = ["dr", "mr", "mrs", "ms", "no", "vs", "st", "jr", "sr"];
+    let letter = |j: usize| clusters[j].1.chars().all(|c| c.is_ascii_alphabetic());
+    let acronym = i >= 1
+        && clusters[i - 1].1.chars().count() == 1
+        && letter(i - 1)
+        && (i == 1 || clusters[i - 2].1 == "." || !clusters[i - 2].1.chars().all(char::is_alphanumeric));
+    if acronym {
+        return true;
+    }
+    let word: String = {
+        let mut w: Vec<char> = units
+            .iter()
+            .rev()
+            .take_while(|u| u.ch.is_alphanumeric())
+            .map(|u| u.ch)
+            .collect();
+        w.reverse();
+        w.into_iter().collect()
+    };
+    ABBREVIATIONS.contains(&word.as_str())
+}
+
 fn is_sentence_end(c: char, next_blank: bool) -> bool {
     matches!(c, '。' | '!' | '?' | '\n' | '｡') || (c == '.' && next_blank)
 }
 
-/// One NFKC character → zero or more matching characters; `None` drops it (ja) or makes a space (en).
-fn fold(c: char, lang: Lang) -> Option<impl Iterator<Item = char>> {
+/// What one NFKC character becomes.
+enum Folded {
+    /// Lower-cased characters to keep.
+    Keep(std::char::ToLowercase),
+    /// Nothing at all (English apostrophes: "alzheimer's" = "alzheimers", "doesn't" = "doesnt").
+    Vanish,
+    /// A separator: dropped in Japanese, a space in English.
+    Separator,
+}
+
+fn fold(c: char, lang: Lang) -> Folded {
     let c = match c {
         '\u{30A1}'..='\u{30F6}' | '\u{30FD}' | '\u{30FE}' => {
             char::from_u32(c as u32 - 0x60).unwrap_or(c)
@@ -149,8 +191,13 @@ fn fold(c: char, lang: Lang) -> Option<impl Iterator<Item = char>> {
         '’' | '‘' | '`' => '\'',
         _ => c,
     };
-    let keep = c.is_alphanumeric() || c == '%' || (lang == Lang::En && c == '\'');
-    keep.then(|| c.to_lowercase())
+    if lang == Lang::En && c == '\'' {
+        Folded::Vanish
+    } else if c.is_alphanumeric() || c == '%' {
+        Folded::Keep(c.to_lowercase())
+    } else {
+        Folded::Separator
+    }
 }
 
 fn collapse_spaces(units: Vec<Unit>) -> Vec<Unit> {
@@ -417,7 +464,11 @@ mod tests {
             (Lang::En, "twenty-five dollars", "25 dollars"),
             (Lang::En, "one hundred and fifty", "150"),
             (Lang::En, "number one", "number 1"),
-            (Lang::En, "doesn’t cure", "doesn't cure"),
+            (Lang::En, "doesn’t cure", "doesnt cure"),
+            (Lang::En, "prevents Alzheimer's", "prevents alzheimers"),
+            (Lang::En, "it's F.D.A. approved", "its fda approved"),
+            (Lang::En, "U.S.A. made", "usa made"),
+            (Lang::En, "Dr. Smith", "dr smith"),
             (Lang::En, "ＦＤＡ approved", "fda approved"),
             (Lang::En, "No. 1 seller", "no 1 seller"),
             (Lang::En, "one two three", "1 2 3"),
