@@ -71,10 +71,18 @@ fn load_corpus(path: &Path) -> Vec<Line> {
             }
         };
         if expected.contains(&Category::FalseOrigin) {
-            assert!(origin.is_some(), "{}:{lineno}: false_origin needs a declared origin", path.display());
+            assert!(
+                origin.is_some(),
+                "{}:{lineno}: false_origin needs a declared origin",
+                path.display()
+            );
         }
         if expected.contains(&Category::OriginClaim) {
-            assert!(origin.is_none(), "{}:{lineno}: origin_claim needs origin '-'", path.display());
+            assert!(
+                origin.is_none(),
+                "{}:{lineno}: origin_claim needs origin '-'",
+                path.display()
+            );
         }
         lines.push(Line {
             lineno,
@@ -120,15 +128,24 @@ fn raised(alerts: &[Alert], line: &Line, file: &str) -> BTreeSet<Category> {
         assert!(!a.explanation.trim().is_empty(), "{at}: empty explanation");
         assert!(!a.suggestion.trim().is_empty(), "{at}: empty suggestion");
         assert!(!a.text.is_empty(), "{at}: empty matched text");
-        assert!(a.start_s.is_none() && a.end_s.is_none(), "{at}: plain text has no times");
+        assert!(
+            a.start_s.is_none() && a.end_s.is_none(),
+            "{at}: plain text has no times"
+        );
         match a.category {
             Category::FalseOrigin => {
-                assert!(a.spoken_origin.is_some(), "{at}: false_origin without spoken_origin");
+                assert!(
+                    a.spoken_origin.is_some(),
+                    "{at}: false_origin without spoken_origin"
+                );
                 assert_eq!(a.declared_origin, line.origin, "{at}: declared_origin");
                 assert_ne!(a.spoken_origin, a.declared_origin, "{at}: origin matches");
             }
             Category::OriginClaim => {
-                assert!(a.spoken_origin.is_some(), "{at}: origin_claim without spoken_origin");
+                assert!(
+                    a.spoken_origin.is_some(),
+                    "{at}: origin_claim without spoken_origin"
+                );
             }
             _ => {}
         }
@@ -270,5 +287,9 @@ fn corpus_precision_recall() {
             cat.as_str()
         );
     }
-    assert!(failures.is_empty(), "corpus below target:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus below target:\n{}",
+        failures.join("\n")
+    );
 }
