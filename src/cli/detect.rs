@@ -100,8 +100,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let alerts = det.detect_text(&text, lang, origin.as_deref());
     match args.format {
         Format::Json => {
-            let json = serde_json::json!({ "alerts": alerts });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            // A struct, not json!(): keeps the Alert fields in their declared order.
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                alerts: &'a [Alert],
+            }
+            let json = serde_json::to_string_pretty(&Output { alerts: &alerts })?;
+            println!("{json}");
         }
         Format::Table => print!("{}", table(&alerts)),
     }

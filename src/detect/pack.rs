@@ -25,7 +25,12 @@ pub struct PackError {
 
 impl fmt::Display for PackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        // Line 0: the problem is the file or folder itself.
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        }
     }
 }
 
@@ -306,6 +311,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, PackErrors> {
         validate_file(&mut sink, file_parts, &mut set, &mut ids, &mut codes);
     }
     check_origin_codes(&mut errors, &set, &pending);
+    errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     set.files = files;
     if errors.is_empty() {
         Ok(set)

@@ -293,3 +293,66 @@ fn corpus_precision_recall() {
         failures.join("\n")
     );
 }
+
+/// Every corpus line split into two transcript segments (at the middle, on a space in English)
+/// raises the same categories through `DetectorStream` as the whole line through `detect_text`:
+/// the rules must not depend on segment boundaries.
+#[test]
+fn corpus_split_into_segments_matches_whole_lines() {
+    use claimwatch::transcribe::Segment;
+
+    let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic"))
+        .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
+    let mut diffs = Vec::new();
+    let mut n = 0;
+    for lang in [Lang::Ja, Lang::En] {
+        let file = format!("detect/corpus_{}.tsv", lang.as_str());
+        for line in load_corpus(&data(&file)) {
+            let chars: Vec<(usize, char)> = line.text.char_indices().collect();
+            let mut cut = chars[chars.len() / 2].0;
+            if lang == Lang::En {
+                match line.text[..cut].rfind(' ') {
+                    Some(sp) => cut = sp + 1,
+                    None => continue,
+                }
+            }
+            let (a, b) = line.text.split_at(cut);
+            if a.trim().is_empty() || b.trim().is_empty() {
+                continue;
+            }
+            n += 1;
+            let whole: BTreeSet<Category> = det
+                .detect_text(&line.text, lang, line.origin.as_deref())
+                .iter()
+                .map(|a| a.category)
+                .collect();
+            let mut s = det.stream(lang, line.origin.as_deref());
+            let mut alerts = s.push(&Segment {
+                start_s: 0.0,
+                end_s: 1.0,
+                text: a.to_string(),
+            });
+            alerts.extend(s.push(&Segment {
+                start_s: 1.0,
+                end_s: 2.0,
+                text: b.to_string(),
+            }));
+            alerts.extend(s.finish());
+            let split: BTreeSet<Category> = alerts.iter().map(|a| a.category).collect();
+            if split != whole {
+                diffs.push(format!(
+                    "  {file}:{} whole {} split {}  「{a}」|「{b}」",
+                    line.lineno,
+                    fmt_cats(&whole),
+                    fmt_cats(&split)
+                ));
+            }
+        }
+    }
+    println!("{n} lines split into two segments, {} differ", diffs.len());
+    assert!(
+        diffs.is_empty(),
+        "segment boundaries changed the result:\n{}",
+        diffs.join("\n")
+    );
+}
