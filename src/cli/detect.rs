@@ -85,13 +85,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let det = load(args.rules, args.dict)?;
-    let origin = match &args.origin {
-        Some(o) => Some(
-            det.country_code(o)
-                .with_context(|| format!("--origin {o:?}: not an ISO 3166 code or a known country"))?,
-        ),
-        None => None,
-    };
+    let origin =
+        match &args.origin {
+            Some(o) => Some(det.country_code(o).with_context(|| {
+                format!("--origin {o:?}: not an ISO 3166 code or a known country")
+            })?),
+            None => None,
+        };
     let lang = match args.lang {
         LangArg::Ja => Lang::Ja,
         LangArg::En => Lang::En,

@@ -232,7 +232,12 @@ impl Matcher {
 
     /// Finds the claims in `text`: non-overlapping per rule (and spoken country), overlapping
     /// claims of one category merged. `reader` must be the one the matcher was built with.
-    pub fn scan(&self, text: &str, reader: Option<&Reader>, declared: Option<&str>) -> Vec<Candidate> {
+    pub fn scan(
+        &self,
+        text: &str,
+        reader: Option<&Reader>,
+        declared: Option<&str>,
+    ) -> Vec<Candidate> {
         let norm = normalize(text, self.lang);
         if norm.units.is_empty() {
             return Vec::new();
@@ -290,7 +295,9 @@ impl Matcher {
             } = &target.kind
             {
                 for (n, (&window, &ngroups)) in windows.iter().zip(groups).enumerate() {
-                    spans.extend(near_spans(&usable, n as u16, ngroups, window, &norm).map(|s| (s, None)));
+                    spans.extend(
+                        near_spans(&usable, n as u16, ngroups, window, &norm).map(|s| (s, None)),
+                    );
                 }
             }
             if target.base.negation {
@@ -300,12 +307,20 @@ impl Matcher {
             // Overlapping hits of one rule (and spoken country) are one claim: the first one.
             let mut kept: Vec<(Range<usize>, Option<u16>)> = Vec::new();
             for (span, country) in spans {
-                if kept.iter().any(|(k, kc)| *kc == country && overlaps(k, &span)) {
+                if kept
+                    .iter()
+                    .any(|(k, kc)| *kc == country && overlaps(k, &span))
+                {
                     continue;
                 }
                 kept.push((span.clone(), country));
                 let (category, severity, country) = match (&target.kind, country) {
-                    (Kind::Claim { category, severity, .. }, _) => (*category, *severity, None),
+                    (
+                        Kind::Claim {
+                            category, severity, ..
+                        },
+                        _,
+                    ) => (*category, *severity, None),
                     (Kind::Origin { .. }, Some(c)) => {
                         let code = &self.countries[c as usize];
                         let Some(cat) = origin::resolve(code, declared) else {
@@ -336,10 +351,13 @@ impl Matcher {
     /// word boundary and stays within one sentence.
     fn hits(&self, text: &str, norm: &Normalized, reader: Option<&Reader>) -> Vec<Hit> {
         let mut hits = Vec::new();
-        let reading = reader.filter(|_| self.lang == Lang::Ja).map(|r| r.reading(text));
+        let reading = reader
+            .filter(|_| self.lang == Lang::Ja)
+            .map(|r| r.reading(text));
         let morph_starts = reading.as_ref().map(|r| &r.starts);
         let bytes = norm.text.as_bytes();
-        let one_sentence = |u: &Range<usize>| norm.units[u.start].sentence == norm.units[u.end - 1].sentence;
+        let one_sentence =
+            |u: &Range<usize>| norm.units[u.start].sentence == norm.units[u.end - 1].sentence;
         for m in self.surface.0.find_overlapping_iter(&norm.text) {
             let units = norm.units_of(m.range());
             if units.is_empty() || !one_sentence(&units) {

@@ -186,9 +186,12 @@ impl Detector {
         let target = &self.matcher(lang).targets[c.target];
         let base = &target.base;
         let explanation = match (&target.kind, c.category) {
-            (Kind::Origin {
-                unverified_explanation,
-            }, Category::OriginClaim) => unverified_explanation,
+            (
+                Kind::Origin {
+                    unverified_explanation,
+                },
+                Category::OriginClaim,
+            ) => unverified_explanation,
             _ => &base.explanation,
         };
         let spoken = c.country.as_deref().unwrap_or("");
@@ -231,7 +234,11 @@ pub(crate) mod tests {
         D.get_or_init(|| {
             let root = Path::new(env!("CARGO_MANIFEST_DIR"));
             let _ = reading::tests::reader(); // builds models/ipadic when missing
-            Detector::load(&root.join("tests/data/detect/packs"), &root.join("models/ipadic")).unwrap()
+            Detector::load(
+                &root.join("tests/data/detect/packs"),
+                &root.join("models/ipadic"),
+            )
+            .unwrap()
         })
     }
 
@@ -247,39 +254,107 @@ pub(crate) mod tests {
         (cat.to_string(), text.to_string())
     }
 
+    /// (text, language, declared origin, expected (category, matched text) pairs)
+    type Case = (&'static str, Lang, Option<&'static str>, Vec<(String, String)>);
+
     #[test]
     fn table() {
-        let cases: Vec<(&str, Lang, Option<&str>, Vec<(String, String)>)> = vec![
-            ("このサプリでがんが治ります", Lang::Ja, None, vec![c("efficacy", "がんが治り")]),
+        let cases: Vec<Case> = vec![
+            (
+                "このサプリでがんが治ります",
+                Lang::Ja,
+                None,
+                vec![c("efficacy", "がんが治り")],
+            ),
             // Reading match: ASR wrote 癌 and 直る.
             ("癌が直る", Lang::Ja, None, vec![c("efficacy", "癌が直る")]),
-            ("ガンに効く", Lang::Ja, None, vec![c("efficacy", "ガンに効く")]),
+            (
+                "ガンに効く",
+                Lang::Ja,
+                None,
+                vec![c("efficacy", "ガンに効く")],
+            ),
             // Negation after the claim.
             ("がんが治るわけではありません", Lang::Ja, None, vec![]),
             ("がんが治りません", Lang::Ja, None, vec![]),
             // Exception (pack-wide permitted expression) — nothing else to find.
             ("肌にうるおいを与える", Lang::Ja, None, vec![]),
             // Co-occurrence window: too far apart.
-            ("がんについて色々とお話ししてきましたが最後はお肌が治ります", Lang::Ja, None, vec![]),
+            (
+                "がんについて色々とお話ししてきましたが最後はお肌が治ります",
+                Lang::Ja,
+                None,
+                vec![],
+            ),
             // Across a sentence end: no co-occurrence.
             ("がんの話。治りました", Lang::Ja, None, vec![]),
             // negation = false: 副作用なし fires although なし-like cues exist.
-            ("副作用なし", Lang::Ja, None, vec![c("exaggeration", "副作用なし")]),
-            ("副作用はありません", Lang::Ja, None, vec![c("exaggeration", "副作用はありません")]),
+            (
+                "副作用なし",
+                Lang::Ja,
+                None,
+                vec![c("exaggeration", "副作用なし")],
+            ),
+            (
+                "副作用はありません",
+                Lang::Ja,
+                None,
+                vec![c("exaggeration", "副作用はありません")],
+            ),
             // Origin: templates, readings, declared origin.
-            ("これは日本製です", Lang::Ja, Some("CN"), vec![c("false_origin", "日本製")]),
-            ("これは日本性です", Lang::Ja, Some("CN"), vec![c("false_origin", "日本性")]),
+            (
+                "これは日本製です",
+                Lang::Ja,
+                Some("CN"),
+                vec![c("false_origin", "日本製")],
+            ),
+            (
+                "これは日本性です",
+                Lang::Ja,
+                Some("CN"),
+                vec![c("false_origin", "日本性")],
+            ),
             ("これは日本製です", Lang::Ja, Some("JP"), vec![]),
-            ("これは日本製です", Lang::Ja, None, vec![c("origin_claim", "日本製")]),
-            ("国産です", Lang::Ja, Some("CN"), vec![c("false_origin", "国産")]),
+            (
+                "これは日本製です",
+                Lang::Ja,
+                None,
+                vec![c("origin_claim", "日本製")],
+            ),
+            (
+                "国産です",
+                Lang::Ja,
+                Some("CN"),
+                vec![c("false_origin", "国産")],
+            ),
             // 中国産 must not read as 国産 (word boundary).
             ("中国産です", Lang::Ja, Some("CN"), vec![]),
-            ("It's made in Japan", Lang::En, Some("CN"), vec![c("false_origin", "made in Japan")]),
-            ("Japanese-made quality", Lang::En, Some("US"), vec![c("false_origin", "Japanese-made")]),
+            (
+                "It's made in Japan",
+                Lang::En,
+                Some("CN"),
+                vec![c("false_origin", "made in Japan")],
+            ),
+            (
+                "Japanese-made quality",
+                Lang::En,
+                Some("US"),
+                vec![c("false_origin", "Japanese-made")],
+            ),
             ("made in China", Lang::En, Some("china"), vec![]),
             // English co-occurrence and ASR split, negation before.
-            ("this cure is acne gone", Lang::En, None, vec![c("efficacy", "cure is acne")]),
-            ("it cures acne", Lang::En, None, vec![c("efficacy", "cures acne")]),
+            (
+                "this cure is acne gone",
+                Lang::En,
+                None,
+                vec![c("efficacy", "cure is acne")],
+            ),
+            (
+                "it cures acne",
+                Lang::En,
+                None,
+                vec![c("efficacy", "cures acne")],
+            ),
             ("it does not cure acne", Lang::En, None, vec![]),
             ("secure acne", Lang::En, None, vec![]),
         ];
@@ -309,7 +384,22 @@ pub(crate) mod tests {
         assert!(a.explanation.contains("JP") && a.explanation.contains("CN"));
         assert_eq!(a.start_s, None);
         let json = serde_json::to_value(a).unwrap();
-        for key in ["id", "category", "rule", "severity", "lang", "text", "context", "start_s", "end_s", "legal_basis", "explanation", "suggestion", "declared_origin", "spoken_origin"] {
+        for key in [
+            "id",
+            "category",
+            "rule",
+            "severity",
+            "lang",
+            "text",
+            "context",
+            "start_s",
+            "end_s",
+            "legal_basis",
+            "explanation",
+            "suggestion",
+            "declared_origin",
+            "spoken_origin",
+        ] {
             assert!(json.get(key).is_some(), "{key}");
         }
     }

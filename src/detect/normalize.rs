@@ -152,7 +152,9 @@ fn abbreviation_dot(units: &[Unit], clusters: &[(Range<usize>, &str)], i: usize)
     let acronym = i >= 1
         && clusters[i - 1].1.chars().count() == 1
         && letter(i - 1)
-        && (i == 1 || clusters[i - 2].1 == "." || !clusters[i - 2].1.chars().all(char::is_alphanumeric));
+        && (i == 1
+            || clusters[i - 2].1 == "."
+            || !clusters[i - 2].1.chars().all(char::is_alphanumeric));
     if acronym {
         return true;
     }
@@ -382,7 +384,8 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
     };
     while w < words.len() {
         let s = word_str(&words[w]);
-        if s == "percent" || (s == "per" && words.get(w + 1).map(word_str).as_deref() == Some("cent"))
+        if s == "percent"
+            || (s == "per" && words.get(w + 1).map(word_str).as_deref() == Some("cent"))
         {
             let n = if s == "per" { 2 } else { 1 };
             let run = &units[words[w].start..words[w + n - 1].end];

@@ -38,10 +38,11 @@ pub fn country_code(input: &str, countries: &[Country]) -> Option<String> {
     }
     for lang in Lang::ALL {
         let n = normalize_str(t, lang);
-        if let Some(c) = countries
-            .iter()
-            .find(|c| c.names(lang).iter().any(|name| normalize_str(name, lang) == n))
-        {
+        if let Some(c) = countries.iter().find(|c| {
+            c.names(lang)
+                .iter()
+                .any(|name| normalize_str(name, lang) == n)
+        }) {
             return Some(c.code.clone());
         }
     }

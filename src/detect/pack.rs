@@ -347,7 +347,10 @@ fn de_array<'i, T: Deserialize<'i>>(
     v: &Spanned<DeValue<'i>>,
 ) -> Vec<(usize, T)> {
     let Some(items) = v.get_ref().as_array() else {
-        sink.at(v.span().start, format!("`{key}` must be an array of tables ([[{key}]])"));
+        sink.at(
+            v.span().start,
+            format!("`{key}` must be an array of tables ([[{key}]])"),
+        );
         return Vec::new();
     };
     items
@@ -392,7 +395,10 @@ fn patterns(sink: &mut Sink, lang: Lang, what: &str, list: &[Spanned<String>]) -
         if normalize_str(p.get_ref(), lang).is_empty() {
             sink.at(
                 p.span().start,
-                format!("empty {what} {:?} (nothing left after normalization)", p.get_ref()),
+                format!(
+                    "empty {what} {:?} (nothing left after normalization)",
+                    p.get_ref()
+                ),
             );
         } else {
             out.push(p.get_ref().clone());
@@ -406,7 +412,10 @@ fn window(sink: &mut Sink, w: &Option<Spanned<i64>>, default: usize) -> usize {
         None => default,
         Some(w) if (1..=200).contains(w.get_ref()) => *w.get_ref() as usize,
         Some(w) => {
-            sink.at(w.span().start, format!("window must be 1..=200, got {}", w.get_ref()));
+            sink.at(
+                w.span().start,
+                format!("window must be 1..=200, got {}", w.get_ref()),
+            );
             default
         }
     }
@@ -415,13 +424,20 @@ fn window(sink: &mut Sink, w: &Option<Spanned<i64>>, default: usize) -> usize {
 fn check_id(sink: &mut Sink, ids: &mut HashMap<String, String>, id: &Spanned<String>) {
     let here = format!("{}:{}", sink.file.display(), sink.line(id.span().start));
     let s = id.get_ref();
-    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
         sink.at(
             id.span().start,
             format!("id {s:?} must be non-empty ASCII letters, digits, `_`, `-` or `.`"),
         );
     } else if let Some(first) = ids.get(s) {
-        sink.at(id.span().start, format!("duplicate id `{s}` (first at {first})"));
+        sink.at(
+            id.span().start,
+            format!("duplicate id `{s}` (first at {first})"),
+        );
     } else {
         ids.insert(s.clone(), here);
     }
@@ -445,7 +461,10 @@ fn validate_file(
         }
         let here = format!("{}:{}", sink.file.display(), sink.line(at));
         if let Some(first) = codes.get(code) {
-            sink.at(c.code.span().start, format!("duplicate country `{code}` (first at {first})"));
+            sink.at(
+                c.code.span().start,
+                format!("duplicate country `{code}` (first at {first})"),
+            );
             continue;
         }
         codes.insert(code.clone(), here);
@@ -457,10 +476,14 @@ fn validate_file(
             en,
         });
     }
-    let needs_pack = !parts.rules.is_empty() || !parts.origins.is_empty() || parts.negation.is_some();
+    let needs_pack =
+        !parts.rules.is_empty() || !parts.origins.is_empty() || parts.negation.is_some();
     let Some((pack_at, pack)) = parts.pack else {
         if needs_pack {
-            sink.at(0, "missing [pack] (id, lang, family) before rules, origins or negation");
+            sink.at(
+                0,
+                "missing [pack] (id, lang, family) before rules, origins or negation",
+            );
         }
         return;
     };
@@ -468,7 +491,10 @@ fn validate_file(
     let Some(lang) = Lang::parse(pack.lang.get_ref()) else {
         sink.at(
             pack.lang.span().start,
-            format!("unknown lang {:?}, expected \"ja\" or \"en\"", pack.lang.get_ref()),
+            format!(
+                "unknown lang {:?}, expected \"ja\" or \"en\"",
+                pack.lang.get_ref()
+            ),
         );
         return;
     };
@@ -476,8 +502,17 @@ fn validate_file(
         sink.at(pack_at, "[pack] family must not be empty");
     }
     let pack_except = patterns(sink, lang, "exception", &pack.except);
-    let base = |sink: &mut Sink, at: usize, id: &Spanned<String>, texts: [&String; 3], except: &[Spanned<String>], negation: Option<bool>, readings: Option<bool>| {
-        for (name, t) in ["legal_basis", "explanation", "suggestion"].iter().zip(texts) {
+    let base = |sink: &mut Sink,
+                at: usize,
+                id: &Spanned<String>,
+                texts: [&String; 3],
+                except: &[Spanned<String>],
+                negation: Option<bool>,
+                readings: Option<bool>| {
+        for (name, t) in ["legal_basis", "explanation", "suggestion"]
+            .iter()
+            .zip(texts)
+        {
             if t.trim().is_empty() {
                 sink.at(at, format!("`{name}` must not be empty"));
             }
@@ -502,7 +537,9 @@ fn validate_file(
             Some(c @ (Category::FalseOrigin | Category::OriginClaim)) => {
                 sink.at(
                     r.category.span().start,
-                    format!("category `{c}` is decided at run time: write origin claims as [[origin]]"),
+                    format!(
+                        "category `{c}` is decided at run time: write origin claims as [[origin]]"
+                    ),
                 );
                 continue;
             }
@@ -525,7 +562,10 @@ fn validate_file(
                 None => {
                     sink.at(
                         s.span().start,
-                        format!("unknown severity {:?}, expected critical, high, medium or low", s.get_ref()),
+                        format!(
+                            "unknown severity {:?}, expected critical, high, medium or low",
+                            s.get_ref()
+                        ),
                     );
                     continue;
                 }
@@ -548,10 +588,19 @@ fn validate_file(
                 groups.push(g);
             }
             let window = window(sink, &n.window, default_window(lang));
-            near.push(Near { terms: groups, window });
+            near.push(Near {
+                terms: groups,
+                window,
+            });
         }
         if r.phrases.is_empty() && r.near.is_empty() {
-            sink.at(at, format!("rule `{}` has no `phrases` and no [[rule.near]]", r.id.get_ref()));
+            sink.at(
+                at,
+                format!(
+                    "rule `{}` has no `phrases` and no [[rule.near]]",
+                    r.id.get_ref()
+                ),
+            );
         }
         let base = base(
             sink,
@@ -590,7 +639,13 @@ fn validate_file(
             }
         }
         if o.templates.is_empty() && o.fixed.is_empty() {
-            sink.at(at, format!("origin `{}` has no `templates` and no `fixed`", o.id.get_ref()));
+            sink.at(
+                at,
+                format!(
+                    "origin `{}` has no `templates` and no `fixed`",
+                    o.id.get_ref()
+                ),
+            );
         }
         if o.unverified_explanation.trim().is_empty() {
             sink.at(at, "`unverified_explanation` must not be empty");
@@ -655,7 +710,12 @@ fn check_origin_codes(errors: &mut Vec<PackError>, set: &RuleSet, pending: &[(Pa
                 });
             }
         }
-        if !o.templates.is_empty() && !set.countries.iter().any(|c| !c.names(o.base.lang).is_empty()) {
+        if !o.templates.is_empty()
+            && !set
+                .countries
+                .iter()
+                .any(|c| !c.names(o.base.lang).is_empty())
+        {
             errors.push(PackError {
                 file: file.clone(),
                 line,
@@ -686,11 +746,18 @@ mod tests {
         }
         match load_dir(dir.path()) {
             Ok(_) => Vec::new(),
-            Err(e) => e
-                .0
-                .iter()
-                .map(|e| format!("{}:{}: {}", e.file.file_name().unwrap().to_string_lossy(), e.line, e.message))
-                .collect(),
+            Err(e) => {
+                e.0.iter()
+                    .map(|e| {
+                        format!(
+                            "{}:{}: {}",
+                            e.file.file_name().unwrap().to_string_lossy(),
+                            e.line,
+                            e.message
+                        )
+                    })
+                    .collect()
+            }
         }
     }
 

@@ -80,7 +80,10 @@ pub struct Reading {
 impl Reading {
     /// The input byte range of a hit `bytes` on `text`, if it starts and ends on morpheme boundaries.
     pub fn aligned(&self, bytes: Range<usize>) -> Option<Range<usize>> {
-        let first = self.morphs.binary_search_by_key(&bytes.start, |m| m.0).ok()?;
+        let first = self
+            .morphs
+            .binary_search_by_key(&bytes.start, |m| m.0)
+            .ok()?;
         let last = if bytes.end == self.text.len() {
             self.morphs.len() - 1
         } else {

@@ -249,16 +249,32 @@ mod tests {
     }
 
     /// Feeds segments; returns (segment index the alert came at, category, text, start, end).
-    fn run(lang: Lang, origin: Option<&str>, texts: &[&str]) -> Vec<(usize, String, String, f64, f64)> {
+    fn run(
+        lang: Lang,
+        origin: Option<&str>,
+        texts: &[&str],
+    ) -> Vec<(usize, String, String, f64, f64)> {
         let mut s = example().stream(lang, origin);
         let mut out = Vec::new();
         for (i, t) in texts.iter().enumerate() {
             for a in s.push(&seg(i as f64, t)) {
-                out.push((i, a.category.to_string(), a.text, a.start_s.unwrap(), a.end_s.unwrap()));
+                out.push((
+                    i,
+                    a.category.to_string(),
+                    a.text,
+                    a.start_s.unwrap(),
+                    a.end_s.unwrap(),
+                ));
             }
         }
         for a in s.finish() {
-            out.push((texts.len(), a.category.to_string(), a.text, a.start_s.unwrap(), a.end_s.unwrap()));
+            out.push((
+                texts.len(),
+                a.category.to_string(),
+                a.text,
+                a.start_s.unwrap(),
+                a.end_s.unwrap(),
+            ));
         }
         out
     }
@@ -266,16 +282,29 @@ mod tests {
     #[test]
     fn claim_split_across_segments() {
         let got = run(Lang::Ja, None, &["このサプリでがんが", "治ります。"]);
-        assert_eq!(got, vec![(1, "efficacy".into(), "がんが治り".into(), 0.0, 2.0)]);
+        assert_eq!(
+            got,
+            vec![(1, "efficacy".into(), "がんが治り".into(), 0.0, 2.0)]
+        );
         let got = run(Lang::Ja, Some("CN"), &["これは日本", "製です。"]);
-        assert_eq!(got, vec![(1, "false_origin".into(), "日本製".into(), 0.0, 2.0)]);
+        assert_eq!(
+            got,
+            vec![(1, "false_origin".into(), "日本製".into(), 0.0, 2.0)]
+        );
         let got = run(Lang::En, Some("CN"), &["it is made", "in Japan."]);
-        assert_eq!(got, vec![(1, "false_origin".into(), "made in Japan".into(), 0.0, 2.0)]);
+        assert_eq!(
+            got,
+            vec![(1, "false_origin".into(), "made in Japan".into(), 0.0, 2.0)]
+        );
     }
 
     #[test]
     fn no_duplicates_when_carry_is_rescanned() {
-        let got = run(Lang::Ja, None, &["がんが治る。", "本当に", "すごいです", "がんが治る。"]);
+        let got = run(
+            Lang::Ja,
+            None,
+            &["がんが治る。", "本当に", "すごいです", "がんが治る。"],
+        );
         assert_eq!(got.len(), 2, "{got:?}");
         // Same rule again in the unfinished sentence: overlapping the first alert, so not twice.
         let got = run(Lang::Ja, None, &["がんが治る、", "本当に治る"]);
@@ -290,7 +319,10 @@ mod tests {
         let got = run(Lang::Ja, None, &["がんが治る", "と評判です。"]);
         assert_eq!(got.len(), 1, "{got:?}");
         let got = run(Lang::Ja, None, &["がんが治る"]);
-        assert_eq!(got, vec![(1, "efficacy".into(), "がんが治る".into(), 0.0, 1.0)]);
+        assert_eq!(
+            got,
+            vec![(1, "efficacy".into(), "がんが治る".into(), 0.0, 1.0)]
+        );
     }
 
     #[test]

@@ -18,10 +18,16 @@ fn every_error_with_its_line() {
         })
         .collect();
     let want: &[(&str, &str)] = &[
-        ("countries.toml:7:", "country code \"jpn\" must be ISO 3166 alpha-2"),
+        (
+            "countries.toml:7:",
+            "country code \"jpn\" must be ISO 3166 alpha-2",
+        ),
         ("lang.toml:3:", "unknown lang \"fr\""),
         ("no_pack.toml:1:", "missing [pack]"),
-        ("origin_en.toml:12:", "template \"made in\" needs exactly one {country}"),
+        (
+            "origin_en.toml:12:",
+            "template \"made in\" needs exactly one {country}",
+        ),
         ("origin_en.toml:13:", "country `ZZ` is not in the lexicon"),
         ("rules_ja.toml:21:", "unknown field `phrasess`"),
         ("rules_ja.toml:25:", "unknown category \"medical\""),
@@ -38,13 +44,21 @@ fn every_error_with_its_line() {
             got.join("\n")
         );
     }
-    assert_eq!(got.len(), want.len(), "unexpected errors:\n{}", got.join("\n"));
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "unexpected errors:\n{}",
+        got.join("\n")
+    );
     let mut sorted = errs.clone();
     sorted.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     assert_eq!(errs, sorted, "errors sorted by file and line");
     // Display is exactly `path:line: message`.
     let first = errs[0].to_string();
-    assert!(first.starts_with(&format!("{}:7: ", dir.join("countries.toml").display())), "{first}");
+    assert!(
+        first.starts_with(&format!("{}:7: ", dir.join("countries.toml").display())),
+        "{first}"
+    );
 }
 
 #[test]
@@ -53,7 +67,10 @@ fn a_bad_folder_never_loads_a_detector() {
         .expect_err("must fail");
     assert!(format!("{err:#}").contains("rules_ja.toml:25: unknown category"));
     let err = load_dir(&data("detect/no_such_folder")).expect_err("missing folder");
-    assert!(err.to_string().contains("cannot read rules folder"), "{err}");
+    assert!(
+        err.to_string().contains("cannot read rules folder"),
+        "{err}"
+    );
 }
 
 #[test]
