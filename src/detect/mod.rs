@@ -255,7 +255,12 @@ pub(crate) mod tests {
     }
 
     /// (text, language, declared origin, expected (category, matched text) pairs)
-    type Case = (&'static str, Lang, Option<&'static str>, Vec<(String, String)>);
+    type Case = (
+        &'static str,
+        Lang,
+        Option<&'static str>,
+        Vec<(String, String)>,
+    );
 
     #[test]
     fn table() {
