@@ -282,7 +282,20 @@ pub(crate) mod tests {
             // Negation after the claim.
             ("がんが治るわけではありません", Lang::Ja, None, vec![]),
             ("がんが治りません", Lang::Ja, None, vec![]),
-            // Exception (pack-wide permitted expression) — nothing else to find.
+            // Exceptions: a permitted expression overlapping the hit cancels it.
+            (
+                "エイジングケアできます",
+                Lang::Ja,
+                None,
+                vec![],
+            ),
+            (
+                "エイジングを止める",
+                Lang::Ja,
+                None,
+                vec![c("efficacy", "エイジング")],
+            ),
+            // Pack-wide permitted expression — nothing else to find.
             ("肌にうるおいを与える", Lang::Ja, None, vec![]),
             // Co-occurrence window: too far apart.
             (

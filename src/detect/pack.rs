@@ -765,7 +765,7 @@ mod tests {
     fn example_packs_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/detect/packs");
         let set = load_dir(&dir).unwrap();
-        assert_eq!(set.rules.len(), 3);
+        assert_eq!(set.rules.len(), 4);
         assert_eq!(set.origins.len(), 2);
         assert_eq!(set.countries.len(), 2);
         let r = &set.rules[0];
