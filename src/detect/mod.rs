@@ -283,12 +283,7 @@ pub(crate) mod tests {
             ("がんが治るわけではありません", Lang::Ja, None, vec![]),
             ("がんが治りません", Lang::Ja, None, vec![]),
             // Exceptions: a permitted expression overlapping the hit cancels it.
-            (
-                "エイジングケアできます",
-                Lang::Ja,
-                None,
-                vec![],
-            ),
+            ("エイジングケアできます", Lang::Ja, None, vec![]),
             (
                 "エイジングを止める",
                 Lang::Ja,
