@@ -377,6 +377,50 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        let long_digits = "九".repeat(40);
+        let long_hundreds = "hundred ".repeat(40);
+        let odd = [
+            "",
+            " ",
+            "\u{3099}",
+            "。。。",
+            "....",
+            "ｶﾞｶﾞ",
+            "１２３万",
+            "万",
+            "one hundred and",
+            "per",
+            "percent",
+            "F.",
+            "A.B",
+            "🙂がん🙂治る🙂",
+            "\r\n\r\n",
+            "a.b.c.d.",
+            "'",
+            "’s",
+            &long_digits,
+            &long_hundreds,
+            "\u{FEFF}日本製\u{200B}です",
+            "\0",
+        ];
+        for text in odd {
+            for lang in Lang::ALL {
+                let _ = example().detect_text(text, lang, Some("CN"));
+                let mut s = example().stream(lang, None);
+                for piece in text.split_inclusive(|c: char| c.len_utf8() > 1) {
+                    let _ = s.push(&crate::transcribe::Segment {
+                        start_s: 0.0,
+                        end_s: 1.0,
+                        text: piece.to_string(),
+                    });
+                }
+                let _ = s.finish();
+            }
+        }
+    }
+
+    #[test]
     fn one_alert_per_rule_per_utterance() {
         let a = example().detect_text("がんが治る、がんに効く、癌が直る", Lang::Ja, None);
         assert_eq!(a.len(), 1, "{a:?}");

@@ -254,9 +254,10 @@ fn kanji_mult(c: char) -> Option<u64> {
 /// Value of a run of kanji numerals: 三千九百八十 = 3980, 二〇二四 = 2024, 百 = 100.
 fn kanji_value(run: &[char]) -> u64 {
     if run.iter().all(|c| kanji_digit(*c).is_some()) {
-        return run
-            .iter()
-            .fold(0, |acc, c| acc * 10 + kanji_digit(*c).unwrap_or(0));
+        return run.iter().fold(0u64, |acc, c| {
+            acc.saturating_mul(10)
+                .saturating_add(kanji_digit(*c).unwrap_or(0))
+        });
     }
     let (mut total, mut section, mut digit) = (0u64, 0u64, None::<u64>);
     for &c in run {
@@ -264,15 +265,18 @@ fn kanji_value(run: &[char]) -> u64 {
             digit = Some(d);
         } else if let Some(m) = kanji_mult(c) {
             if m == 10_000 {
-                total += (section + digit.unwrap_or(0)).max(1) * m;
+                total =
+                    total.saturating_add((section + digit.unwrap_or(0)).max(1).saturating_mul(m));
                 section = 0;
             } else {
-                section += digit.unwrap_or(1) * m;
+                section = section.saturating_add(digit.unwrap_or(1) * m);
             }
             digit = None;
         }
     }
-    total + section + digit.unwrap_or(0)
+    total
+        .saturating_add(section)
+        .saturating_add(digit.unwrap_or(0))
 }
 
 /// Japanese: kanji numeral runs → digits, パーセント → %.
@@ -416,10 +420,10 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
                 // "one two" and "twenty thirty" are two numbers, not one.
                 (0, Some(0)) | (1, Some(0)) | (1, Some(1)) => break,
                 (0, Some(1)) if v >= 10 => break,
-                (0 | 1, _) => current += v,
-                (2, _) => current = current.max(1) * 100,
+                (0 | 1, _) => current = current.saturating_add(v),
+                (2, _) => current = current.max(1).saturating_mul(100),
                 _ => {
-                    total += current.max(1) * v;
+                    total = total.saturating_add(current.max(1).saturating_mul(v));
                     current = 0;
                 }
             }
@@ -429,7 +433,7 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
         if j > w {
             space_before(&mut out, &words[w]);
             let run = &units[words[w].start..words[j - 1].end];
-            replace(&mut out, run, &(total + current).to_string());
+            replace(&mut out, run, &total.saturating_add(current).to_string());
             w = j;
         } else {
             space_before(&mut out, &words[w]);
