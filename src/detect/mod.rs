@@ -279,6 +279,14 @@ pub(crate) mod tests {
                 None,
                 vec![c("efficacy", "ガンに効く")],
             ),
+            // "=効く" is matched as written only: 聞く (same reading) is not a claim.
+            ("がんの質問を聞く", Lang::Ja, None, vec![]),
+            (
+                "がんに本当に効く",
+                Lang::Ja,
+                None,
+                vec![c("efficacy", "がんに本当に効く")],
+            ),
             // Negation after the claim.
             ("がんが治るわけではありません", Lang::Ja, None, vec![]),
             ("がんが治りません", Lang::Ja, None, vec![]),
