@@ -2,5 +2,6 @@
 
 mod audio;
 mod common;
+mod detect;
 mod model;
 mod transcribe;

@@ -131,6 +131,11 @@ impl Matcher {
         let mut countries: Vec<String> = Vec::new();
         let reader = reader.filter(|_| lang == Lang::Ja);
         let mut add = |raw: &str, role: Role, readings: bool| {
+            // "=効く": this pattern is matched as written only (聞く reads キク too).
+            let (raw, readings) = match raw.strip_prefix('=') {
+                Some(r) => (r, false),
+                None => (raw, readings),
+            };
             surface.add(normalize_str(raw, lang), role);
             if let (true, Some(r)) = (readings, reader) {
                 if let Some(k) = r.pattern_reading(raw) {

@@ -67,10 +67,8 @@ fn locate(env: &str, rel: &str) -> PathBuf {
     if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.push(cwd);
-    }
+    // Relative to the working folder first, so messages name `rules/x.toml`, not a long path.
+    let mut roots: Vec<PathBuf> = vec![PathBuf::new()];
     if let Ok(exe) = std::env::current_exe() {
         roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
     }
@@ -256,9 +254,17 @@ pub(crate) mod tests {
         (cat.to_string(), text.to_string())
     }
 
+    /// (text, language, declared origin, expected (category, matched text) pairs)
+    type Case = (
+        &'static str,
+        Lang,
+        Option<&'static str>,
+        Vec<(String, String)>,
+    );
+
     #[test]
     fn table() {
-        let cases: Vec<(&str, Lang, Option<&str>, Vec<(String, String)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "このサプリでがんが治ります",
                 Lang::Ja,
@@ -273,10 +279,26 @@ pub(crate) mod tests {
                 None,
                 vec![c("efficacy", "ガンに効く")],
             ),
+            // "=効く" is matched as written only: 聞く (same reading) is not a claim.
+            ("がんの質問を聞く", Lang::Ja, None, vec![]),
+            (
+                "がんに本当に効く",
+                Lang::Ja,
+                None,
+                vec![c("efficacy", "がんに本当に効く")],
+            ),
             // Negation after the claim.
             ("がんが治るわけではありません", Lang::Ja, None, vec![]),
             ("がんが治りません", Lang::Ja, None, vec![]),
-            // Exception (pack-wide permitted expression) — nothing else to find.
+            // Exceptions: a permitted expression overlapping the hit cancels it.
+            ("エイジングケアできます", Lang::Ja, None, vec![]),
+            (
+                "エイジングを止める",
+                Lang::Ja,
+                None,
+                vec![c("efficacy", "エイジング")],
+            ),
+            // Pack-wide permitted expression — nothing else to find.
             ("肌にうるおいを与える", Lang::Ja, None, vec![]),
             // Co-occurrence window: too far apart.
             (
@@ -359,6 +381,50 @@ pub(crate) mod tests {
         ];
         for (text, lang, origin, want) in cases {
             assert_eq!(cats(text, lang, origin), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let long_digits = "九".repeat(40);
+        let long_hundreds = "hundred ".repeat(40);
+        let odd = [
+            "",
+            " ",
+            "\u{3099}",
+            "。。。",
+            "....",
+            "ｶﾞｶﾞ",
+            "１２３万",
+            "万",
+            "one hundred and",
+            "per",
+            "percent",
+            "F.",
+            "A.B",
+            "🙂がん🙂治る🙂",
+            "\r\n\r\n",
+            "a.b.c.d.",
+            "'",
+            "’s",
+            &long_digits,
+            &long_hundreds,
+            "\u{FEFF}日本製\u{200B}です",
+            "\0",
+        ];
+        for text in odd {
+            for lang in Lang::ALL {
+                let _ = example().detect_text(text, lang, Some("CN"));
+                let mut s = example().stream(lang, None);
+                for piece in text.split_inclusive(|c: char| c.len_utf8() > 1) {
+                    let _ = s.push(&crate::transcribe::Segment {
+                        start_s: 0.0,
+                        end_s: 1.0,
+                        text: piece.to_string(),
+                    });
+                }
+                let _ = s.finish();
+            }
         }
     }
 

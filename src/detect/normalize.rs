@@ -75,21 +75,29 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
             .get(i + 1)
             .is_none_or(|(_, t)| t.chars().all(char::is_whitespace));
         for raw in text.nfkc() {
-            let brk = is_sentence_end(raw, next_blank);
-            if let Some(ch) = fold(raw, lang) {
-                for ch in ch {
-                    units.push(Unit {
-                        ch,
-                        orig: range.clone(),
-                        sentence,
-                    });
+            let mut brk = is_sentence_end(raw, next_blank);
+            if lang == Lang::En && raw == '.' && abbreviation_dot(&units, &clusters, i) {
+                // "F.D.A." is "fda", and "Dr." or "No." does not end a sentence.
+                let next_letter = clusters
+                    .get(i + 1)
+                    .is_some_and(|(_, t)| t.chars().all(|c| c.is_alphabetic()));
+                if next_letter {
+                    continue;
                 }
-            } else if lang == Lang::En {
-                units.push(Unit {
+                brk = false;
+            }
+            match fold(raw, lang) {
+                Folded::Keep(chars) => units.extend(chars.map(|ch| Unit {
+                    ch,
+                    orig: range.clone(),
+                    sentence,
+                })),
+                Folded::Separator if lang == Lang::En => units.push(Unit {
                     ch: ' ',
                     orig: range.clone(),
                     sentence,
-                });
+                }),
+                Folded::Separator | Folded::Vanish => {}
             }
             if brk {
                 sentences.push(sentence_start..range.end);
@@ -136,12 +144,48 @@ fn clusters(input: &str) -> Vec<(Range<usize>, &str)> {
     out
 }
 
+/// A '.' after a single letter that starts a word or follows another such dot ("F.D.A."), or
+/// after a short title or abbreviation ("Dr.", "No.").
+fn abbreviation_dot(units: &[Unit], clusters: &[(Range<usize>, &str)], i: usize) -> bool {
+    const ABBREVIATIONS: [&str; 9] = ["dr", "mr", "mrs", "ms", "no", "vs", "st", "jr", "sr"];
+    let letter = |j: usize| clusters[j].1.chars().all(|c| c.is_ascii_alphabetic());
+    let acronym = i >= 1
+        && clusters[i - 1].1.chars().count() == 1
+        && letter(i - 1)
+        && (i == 1
+            || clusters[i - 2].1 == "."
+            || !clusters[i - 2].1.chars().all(char::is_alphanumeric));
+    if acronym {
+        return true;
+    }
+    let word: String = {
+        let mut w: Vec<char> = units
+            .iter()
+            .rev()
+            .take_while(|u| u.ch.is_alphanumeric())
+            .map(|u| u.ch)
+            .collect();
+        w.reverse();
+        w.into_iter().collect()
+    };
+    ABBREVIATIONS.contains(&word.as_str())
+}
+
 fn is_sentence_end(c: char, next_blank: bool) -> bool {
     matches!(c, '。' | '!' | '?' | '\n' | '｡') || (c == '.' && next_blank)
 }
 
-/// One NFKC character → zero or more matching characters; `None` drops it (ja) or makes a space (en).
-fn fold(c: char, lang: Lang) -> Option<impl Iterator<Item = char>> {
+/// What one NFKC character becomes.
+enum Folded {
+    /// Lower-cased characters to keep.
+    Keep(std::char::ToLowercase),
+    /// Nothing at all (English apostrophes: "alzheimer's" = "alzheimers", "doesn't" = "doesnt").
+    Vanish,
+    /// A separator: dropped in Japanese, a space in English.
+    Separator,
+}
+
+fn fold(c: char, lang: Lang) -> Folded {
     let c = match c {
         '\u{30A1}'..='\u{30F6}' | '\u{30FD}' | '\u{30FE}' => {
             char::from_u32(c as u32 - 0x60).unwrap_or(c)
@@ -149,8 +193,13 @@ fn fold(c: char, lang: Lang) -> Option<impl Iterator<Item = char>> {
         '’' | '‘' | '`' => '\'',
         _ => c,
     };
-    let keep = c.is_alphanumeric() || c == '%' || (lang == Lang::En && c == '\'');
-    keep.then(|| c.to_lowercase())
+    if lang == Lang::En && c == '\'' {
+        Folded::Vanish
+    } else if c.is_alphanumeric() || c == '%' {
+        Folded::Keep(c.to_lowercase())
+    } else {
+        Folded::Separator
+    }
 }
 
 fn collapse_spaces(units: Vec<Unit>) -> Vec<Unit> {
@@ -205,9 +254,10 @@ fn kanji_mult(c: char) -> Option<u64> {
 /// Value of a run of kanji numerals: 三千九百八十 = 3980, 二〇二四 = 2024, 百 = 100.
 fn kanji_value(run: &[char]) -> u64 {
     if run.iter().all(|c| kanji_digit(*c).is_some()) {
-        return run
-            .iter()
-            .fold(0, |acc, c| acc * 10 + kanji_digit(*c).unwrap_or(0));
+        return run.iter().fold(0u64, |acc, c| {
+            acc.saturating_mul(10)
+                .saturating_add(kanji_digit(*c).unwrap_or(0))
+        });
     }
     let (mut total, mut section, mut digit) = (0u64, 0u64, None::<u64>);
     for &c in run {
@@ -215,15 +265,18 @@ fn kanji_value(run: &[char]) -> u64 {
             digit = Some(d);
         } else if let Some(m) = kanji_mult(c) {
             if m == 10_000 {
-                total += (section + digit.unwrap_or(0)).max(1) * m;
+                total =
+                    total.saturating_add((section + digit.unwrap_or(0)).max(1).saturating_mul(m));
                 section = 0;
             } else {
-                section += digit.unwrap_or(1) * m;
+                section = section.saturating_add(digit.unwrap_or(1) * m);
             }
             digit = None;
         }
     }
-    total + section + digit.unwrap_or(0)
+    total
+        .saturating_add(section)
+        .saturating_add(digit.unwrap_or(0))
 }
 
 /// Japanese: kanji numeral runs → digits, パーセント → %.
@@ -367,10 +420,10 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
                 // "one two" and "twenty thirty" are two numbers, not one.
                 (0, Some(0)) | (1, Some(0)) | (1, Some(1)) => break,
                 (0, Some(1)) if v >= 10 => break,
-                (0 | 1, _) => current += v,
-                (2, _) => current = current.max(1) * 100,
+                (0 | 1, _) => current = current.saturating_add(v),
+                (2, _) => current = current.max(1).saturating_mul(100),
                 _ => {
-                    total += current.max(1) * v;
+                    total = total.saturating_add(current.max(1).saturating_mul(v));
                     current = 0;
                 }
             }
@@ -380,7 +433,7 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
         if j > w {
             space_before(&mut out, &words[w]);
             let run = &units[words[w].start..words[j - 1].end];
-            replace(&mut out, run, &(total + current).to_string());
+            replace(&mut out, run, &total.saturating_add(current).to_string());
             w = j;
         } else {
             space_before(&mut out, &words[w]);
@@ -418,7 +471,11 @@ mod tests {
             (Lang::En, "twenty-five dollars", "25 dollars"),
             (Lang::En, "one hundred and fifty", "150"),
             (Lang::En, "number one", "number 1"),
-            (Lang::En, "doesn’t cure", "doesn't cure"),
+            (Lang::En, "doesn’t cure", "doesnt cure"),
+            (Lang::En, "prevents Alzheimer's", "prevents alzheimers"),
+            (Lang::En, "it's F.D.A. approved", "its fda approved"),
+            (Lang::En, "U.S.A. made", "usa made"),
+            (Lang::En, "Dr. Smith", "dr smith"),
             (Lang::En, "ＦＤＡ approved", "fda approved"),
             (Lang::En, "No. 1 seller", "no 1 seller"),
             (Lang::En, "one two three", "1 2 3"),

@@ -25,7 +25,12 @@ pub struct PackError {
 
 impl fmt::Display for PackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        // Line 0: the problem is the file or folder itself.
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        }
     }
 }
 
@@ -306,6 +311,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, PackErrors> {
         validate_file(&mut sink, file_parts, &mut set, &mut ids, &mut codes);
     }
     check_origin_codes(&mut errors, &set, &pending);
+    errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     set.files = files;
     if errors.is_empty() {
         Ok(set)
@@ -759,7 +765,7 @@ mod tests {
     fn example_packs_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/detect/packs");
         let set = load_dir(&dir).unwrap();
-        assert_eq!(set.rules.len(), 3);
+        assert_eq!(set.rules.len(), 4);
         assert_eq!(set.origins.len(), 2);
         assert_eq!(set.countries.len(), 2);
         let r = &set.rules[0];

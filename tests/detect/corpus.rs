@@ -71,10 +71,18 @@ fn load_corpus(path: &Path) -> Vec<Line> {
             }
         };
         if expected.contains(&Category::FalseOrigin) {
-            assert!(origin.is_some(), "{}:{lineno}: false_origin needs a declared origin", path.display());
+            assert!(
+                origin.is_some(),
+                "{}:{lineno}: false_origin needs a declared origin",
+                path.display()
+            );
         }
         if expected.contains(&Category::OriginClaim) {
-            assert!(origin.is_none(), "{}:{lineno}: origin_claim needs origin '-'", path.display());
+            assert!(
+                origin.is_none(),
+                "{}:{lineno}: origin_claim needs origin '-'",
+                path.display()
+            );
         }
         lines.push(Line {
             lineno,
@@ -120,15 +128,24 @@ fn raised(alerts: &[Alert], line: &Line, file: &str) -> BTreeSet<Category> {
         assert!(!a.explanation.trim().is_empty(), "{at}: empty explanation");
         assert!(!a.suggestion.trim().is_empty(), "{at}: empty suggestion");
         assert!(!a.text.is_empty(), "{at}: empty matched text");
-        assert!(a.start_s.is_none() && a.end_s.is_none(), "{at}: plain text has no times");
+        assert!(
+            a.start_s.is_none() && a.end_s.is_none(),
+            "{at}: plain text has no times"
+        );
         match a.category {
             Category::FalseOrigin => {
-                assert!(a.spoken_origin.is_some(), "{at}: false_origin without spoken_origin");
+                assert!(
+                    a.spoken_origin.is_some(),
+                    "{at}: false_origin without spoken_origin"
+                );
                 assert_eq!(a.declared_origin, line.origin, "{at}: declared_origin");
                 assert_ne!(a.spoken_origin, a.declared_origin, "{at}: origin matches");
             }
             Category::OriginClaim => {
-                assert!(a.spoken_origin.is_some(), "{at}: origin_claim without spoken_origin");
+                assert!(
+                    a.spoken_origin.is_some(),
+                    "{at}: origin_claim without spoken_origin"
+                );
             }
             _ => {}
         }
@@ -270,5 +287,72 @@ fn corpus_precision_recall() {
             cat.as_str()
         );
     }
-    assert!(failures.is_empty(), "corpus below target:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus below target:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Every corpus line split into two transcript segments (at the middle, on a space in English)
+/// raises the same categories through `DetectorStream` as the whole line through `detect_text`:
+/// the rules must not depend on segment boundaries.
+#[test]
+fn corpus_split_into_segments_matches_whole_lines() {
+    use claimwatch::transcribe::Segment;
+
+    let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic"))
+        .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
+    let mut diffs = Vec::new();
+    let mut n = 0;
+    for lang in [Lang::Ja, Lang::En] {
+        let file = format!("detect/corpus_{}.tsv", lang.as_str());
+        for line in load_corpus(&data(&file)) {
+            let chars: Vec<(usize, char)> = line.text.char_indices().collect();
+            let mut cut = chars[chars.len() / 2].0;
+            if lang == Lang::En {
+                match line.text[..cut].rfind(' ') {
+                    Some(sp) => cut = sp + 1,
+                    None => continue,
+                }
+            }
+            let (a, b) = line.text.split_at(cut);
+            if a.trim().is_empty() || b.trim().is_empty() {
+                continue;
+            }
+            n += 1;
+            let whole: BTreeSet<Category> = det
+                .detect_text(&line.text, lang, line.origin.as_deref())
+                .iter()
+                .map(|a| a.category)
+                .collect();
+            let mut s = det.stream(lang, line.origin.as_deref());
+            let mut alerts = s.push(&Segment {
+                start_s: 0.0,
+                end_s: 1.0,
+                text: a.to_string(),
+            });
+            alerts.extend(s.push(&Segment {
+                start_s: 1.0,
+                end_s: 2.0,
+                text: b.to_string(),
+            }));
+            alerts.extend(s.finish());
+            let split: BTreeSet<Category> = alerts.iter().map(|a| a.category).collect();
+            if split != whole {
+                diffs.push(format!(
+                    "  {file}:{} whole {} split {}  「{a}」|「{b}」",
+                    line.lineno,
+                    fmt_cats(&whole),
+                    fmt_cats(&split)
+                ));
+            }
+        }
+    }
+    println!("{n} lines split into two segments, {} differ", diffs.len());
+    assert!(
+        diffs.is_empty(),
+        "segment boundaries changed the result:\n{}",
+        diffs.join("\n")
+    );
 }

@@ -1,0 +1,71 @@
+//! Claims detector throughput: bytes of transcript per second with every pack in rules/ loaded,
+//! over a ~1 MB transcript per language built by repeating the labeled corpus utterances (one per
+//! line, as `claimwatch detect` reads them). Needs models/ipadic (`bash models/fetch`).
+//!
+//! `cargo bench --bench detector` (criterion reports MiB/s per language). The stream variant feeds
+//! the same text as transcript segments through `DetectorStream`.
+
+use std::path::Path;
+
+use claimwatch::detect::{Detector, Lang};
+use claimwatch::transcribe::Segment;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+const TARGET_BYTES: usize = 1 << 20;
+
+/// The corpus utterances of `lang` repeated into about a megabyte, one per line.
+fn transcript(root: &Path, lang: Lang) -> String {
+    let path = root.join(format!("tests/data/detect/corpus_{}.tsv", lang.as_str()));
+    let body = std::fs::read_to_string(&path).expect("read the detect corpus");
+    let lines: Vec<&str> = body
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split('\t').nth(2))
+        .collect();
+    let mut out = String::with_capacity(TARGET_BYTES + 4096);
+    while out.len() < TARGET_BYTES {
+        for l in &lines {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let det = Detector::load(&root.join("rules"), &root.join("models/ipadic"))
+        .expect("load rules/ and models/ipadic");
+    let mut group = c.benchmark_group("detector");
+    group.sample_size(10);
+    for lang in [Lang::Ja, Lang::En] {
+        let text = transcript(root, lang);
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("detect_text/{}", lang.as_str()), |b| {
+            b.iter(|| det.detect_text(&text, lang, Some("JP")).len())
+        });
+        let segments: Vec<Segment> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| Segment {
+                start_s: i as f64,
+                end_s: i as f64 + 1.0,
+                text: l.to_string(),
+            })
+            .collect();
+        group.bench_function(format!("stream/{}", lang.as_str()), |b| {
+            b.iter(|| {
+                let mut s = det.stream(lang, Some("JP"));
+                let mut n = 0;
+                for seg in &segments {
+                    n += s.push(seg).len();
+                }
+                n + s.finish().len()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
