@@ -8,7 +8,6 @@
 use std::ops::Range;
 
 use super::alert::{Alert, Category, Lang};
-use super::normalize::normalize;
 use super::Detector;
 use crate::transcribe::Segment;
 
@@ -197,8 +196,7 @@ impl DetectorStream {
     /// Keeps only what a later claim can still reach: the unfinished last sentence, at most
     /// `carry_chars` characters of it, and anything held back.
     fn trim(&mut self, text: &str, offs: &[usize]) {
-        let norm = normalize(text, self.lang);
-        let sentence_start = norm.sentences.last().map_or(0, |s| s.start);
+        let sentence_start = last_sentence_start(text);
         let chars = text.char_indices().count();
         let tail_start = if chars > self.carry_chars {
             text.char_indices()
@@ -233,6 +231,21 @@ impl DetectorStream {
         let floor = self.pieces.first().map_or(self.next_global, |p| p.global);
         self.emitted.retain(|e| e.global.end > floor);
     }
+}
+
+/// Byte offset where the last (unfinished) sentence starts: after the last 。！？!? or newline, or
+/// a '.' followed by a space. Cheaper than normalizing the whole carry again.
+fn last_sentence_start(text: &str) -> usize {
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next_blank = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        if matches!(c, '。' | '！' | '？' | '!' | '?' | '｡' | '\n') || (c == '.' && next_blank)
+        {
+            start = i + c.len_utf8();
+        }
+    }
+    start
 }
 
 #[cfg(test)]
