@@ -158,10 +158,12 @@ fn clusters(input: &str) -> Vec<(Range<usize>, &str)> {
     out
 }
 
+/// Words whose '.' does not end a sentence.
+pub const ABBREVIATIONS: [&str; 9] = ["dr", "mr", "mrs", "ms", "no", "vs", "st", "jr", "sr"];
+
 /// A '.' after a single letter that starts a word or follows another such dot ("F.D.A."), or
 /// after a short title or abbreviation ("Dr.", "No.").
 fn abbreviation_dot(units: &[Unit], clusters: &[(Range<usize>, &str)], i: usize) -> bool {
-    const ABBREVIATIONS: [&str; 9] = ["dr", "mr", "mrs", "ms", "no", "vs", "st", "jr", "sr"];
     let letter = |j: usize| clusters[j].1.chars().all(|c| c.is_ascii_alphabetic());
     let acronym = i >= 1
         && clusters[i - 1].1.chars().count() == 1

@@ -8,6 +8,7 @@
 use std::ops::Range;
 
 use super::alert::{Alert, Category, Lang};
+use super::normalize::ABBREVIATIONS;
 use super::Detector;
 use crate::transcribe::Segment;
 
@@ -240,12 +241,25 @@ fn last_sentence_start(text: &str) -> usize {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let next_blank = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-        if matches!(c, '。' | '！' | '？' | '!' | '?' | '｡' | '\n') || (c == '.' && next_blank)
-        {
+        let dot_end = c == '.' && next_blank && !abbreviation_before(&text[..i]);
+        if matches!(c, '。' | '！' | '？' | '!' | '?' | '｡' | '\n') || dot_end {
             start = i + c.len_utf8();
         }
     }
     start
+}
+
+/// The same test the normalizer applies: "F.D.A." and "Dr." do not end sentences.
+fn abbreviation_before(before: &str) -> bool {
+    let mut word: Vec<char> = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric())
+        .collect();
+    word.reverse();
+    let word: String = word.into_iter().collect::<String>().to_lowercase();
+    let single_letter = word.len() == 1 && word.chars().all(|c| c.is_ascii_alphabetic());
+    single_letter || ABBREVIATIONS.contains(&word.as_str())
 }
 
 #[cfg(test)]
