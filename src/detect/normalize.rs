@@ -74,7 +74,16 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
         let next_blank = clusters
             .get(i + 1)
             .is_none_or(|(_, t)| t.chars().all(char::is_whitespace));
-        for raw in text.nfkc() {
+        // Fast path: ASCII, kana and common kanji are their own NFKC form.
+        let stable = {
+            let mut cs = text.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) if is_nfkc_stable(c) => Some(c),
+                _ => None,
+            }
+        };
+        let composed = stable.is_none().then(|| text.nfkc());
+        for raw in stable.into_iter().chain(composed.into_iter().flatten()) {
             let mut brk = is_sentence_end(raw, next_blank);
             if lang == Lang::En && raw == '.' && abbreviation_dot(&units, &clusters, i) {
                 // "F.D.A." is "fda", and "Dr." or "No." does not end a sentence.
@@ -127,6 +136,11 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
     }
 }
 
+fn is_nfkc_stable(c: char) -> bool {
+    c.is_ascii()
+        || matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{30FC}' | '\u{4E00}'..='\u{9FFF}')
+}
+
 /// Groups a base character with the combining marks after it (half-width ｶﾞ → ガ needs both).
 fn clusters(input: &str) -> Vec<(Range<usize>, &str)> {
     let mut out: Vec<(Range<usize>, &str)> = Vec::new();
@@ -144,10 +158,12 @@ fn clusters(input: &str) -> Vec<(Range<usize>, &str)> {
     out
 }
 
+/// Words whose '.' does not end a sentence.
+pub const ABBREVIATIONS: [&str; 9] = ["dr", "mr", "mrs", "ms", "no", "vs", "st", "jr", "sr"];
+
 /// A '.' after a single letter that starts a word or follows another such dot ("F.D.A."), or
 /// after a short title or abbreviation ("Dr.", "No.").
 fn abbreviation_dot(units: &[Unit], clusters: &[(Range<usize>, &str)], i: usize) -> bool {
-    const ABBREVIATIONS: [&str; 9] = ["dr", "mr", "mrs", "ms", "no", "vs", "st", "jr", "sr"];
     let letter = |j: usize| clusters[j].1.chars().all(|c| c.is_ascii_alphabetic());
     let acronym = i >= 1
         && clusters[i - 1].1.chars().count() == 1
@@ -378,7 +394,11 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
     if let Some(s) = start {
         words.push(s..units.len());
     }
-    let word_str = |r: &Range<usize>| units[r.clone()].iter().map(|u| u.ch).collect::<String>();
+    let strs: Vec<String> = words
+        .iter()
+        .map(|r| units[r.clone()].iter().map(|u| u.ch).collect())
+        .collect();
+    let word_str = |i: usize| strs[i].as_str();
     let mut out: Vec<Unit> = Vec::with_capacity(units.len());
     let mut w = 0;
     let space_before = |out: &mut Vec<Unit>, r: &Range<usize>| {
@@ -387,10 +407,8 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
         }
     };
     while w < words.len() {
-        let s = word_str(&words[w]);
-        if s == "percent"
-            || (s == "per" && words.get(w + 1).map(word_str).as_deref() == Some("cent"))
-        {
+        let s = word_str(w);
+        if s == "percent" || (s == "per" && w + 1 < words.len() && word_str(w + 1) == "cent") {
             let n = if s == "per" { 2 } else { 1 };
             let run = &units[words[w].start..words[w + n - 1].end];
             if out.last().is_some_and(|u| u.ch.is_ascii_digit()) {
@@ -405,15 +423,15 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
         // Longest run of number words: accumulate like "one hundred and twenty five".
         let (mut total, mut current, mut last_kind, mut j) = (0u64, 0u64, None::<u8>, w);
         while j < words.len() {
-            let ws = word_str(&words[j]);
+            let ws = word_str(j);
             if ws == "and" && last_kind == Some(2) && j + 1 < words.len() {
-                if en_number(&word_str(&words[j + 1])).is_some_and(|(_, k)| k <= 1) {
+                if en_number(word_str(j + 1)).is_some_and(|(_, k)| k <= 1) {
                     j += 1;
                     continue;
                 }
                 break;
             }
-            let Some((v, kind)) = en_number(&ws) else {
+            let Some((v, kind)) = en_number(ws) else {
                 break;
             };
             match (kind, last_kind) {

@@ -154,7 +154,11 @@ pub fn fold(reading: &str) -> String {
             _ => c,
         })
         .collect();
-    kata.replace("ニッポン", "ニホン")
+    if kata.contains("ニッポン") {
+        kata.replace("ニッポン", "ニホン")
+    } else {
+        kata
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use super::alert::{Alert, Category, Lang};
-use super::normalize::normalize;
+use super::normalize::ABBREVIATIONS;
 use super::Detector;
 use crate::transcribe::Segment;
 
@@ -197,8 +197,7 @@ impl DetectorStream {
     /// Keeps only what a later claim can still reach: the unfinished last sentence, at most
     /// `carry_chars` characters of it, and anything held back.
     fn trim(&mut self, text: &str, offs: &[usize]) {
-        let norm = normalize(text, self.lang);
-        let sentence_start = norm.sentences.last().map_or(0, |s| s.start);
+        let sentence_start = last_sentence_start(text);
         let chars = text.char_indices().count();
         let tail_start = if chars > self.carry_chars {
             text.char_indices()
@@ -233,6 +232,34 @@ impl DetectorStream {
         let floor = self.pieces.first().map_or(self.next_global, |p| p.global);
         self.emitted.retain(|e| e.global.end > floor);
     }
+}
+
+/// Byte offset where the last (unfinished) sentence starts: after the last 。！？!? or newline, or
+/// a '.' followed by a space. Cheaper than normalizing the whole carry again.
+fn last_sentence_start(text: &str) -> usize {
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next_blank = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        let dot_end = c == '.' && next_blank && !abbreviation_before(&text[..i]);
+        if matches!(c, '。' | '！' | '？' | '!' | '?' | '｡' | '\n') || dot_end {
+            start = i + c.len_utf8();
+        }
+    }
+    start
+}
+
+/// The same test the normalizer applies: "F.D.A." and "Dr." do not end sentences.
+fn abbreviation_before(before: &str) -> bool {
+    let mut word: Vec<char> = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric())
+        .collect();
+    word.reverse();
+    let word: String = word.into_iter().collect::<String>().to_lowercase();
+    let single_letter = word.len() == 1 && word.chars().all(|c| c.is_ascii_alphabetic());
+    single_letter || ABBREVIATIONS.contains(&word.as_str())
 }
 
 #[cfg(test)]
