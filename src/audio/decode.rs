@@ -66,7 +66,7 @@ impl Decoder {
                 SymError::IoError(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
                     AudioError::Io {
                         name: name.clone(),
-                        source: e,
+                        error: e,
                     }
                 }
                 _ => AudioError::UnknownFormat { name: name.clone() },
@@ -162,7 +162,7 @@ impl Decoder {
                 Err(SymError::IoError(e)) => {
                     return Err(AudioError::Io {
                         name: self.name.clone(),
-                        source: e,
+                        error: e,
                     })
                 }
                 Err(SymError::ResetRequired) => {

@@ -12,8 +12,9 @@ use super::resample::ResampleError;
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// Opening or reading the source failed at the OS level (missing file, permissions, EIO).
-    #[error("{name}: {}", io_reason(.source))]
-    Io { name: String, source: io::Error },
+    // The cause is in the message, not exposed as `source`: a `{:#}` chain would print it twice.
+    #[error("{name}: {}", io_reason(.error))]
+    Io { name: String, error: io::Error },
 
     #[error("{name}: file is empty")]
     Empty { name: String },
@@ -33,8 +34,8 @@ pub enum AudioError {
     #[error("{name}: corrupt audio ({detail})")]
     Corrupt { name: String, detail: String },
 
-    #[error("{name}: {source}")]
-    Resample { name: String, source: ResampleError },
+    #[error("{name}: {error}")]
+    Resample { name: String, error: ResampleError },
 }
 
 /// `io::Error`'s own Display appends "(os error 2)"; users only need the reason.

@@ -45,9 +45,9 @@ const _: fn() = || {
 /// Opens a file and streams it as 16 kHz mono f32 samples.
 pub fn open(path: &Path) -> Result<AudioStream, AudioError> {
     let name = path.display().to_string();
-    let io_err = |source: io::Error| AudioError::Io {
+    let io_err = |error: io::Error| AudioError::Io {
         name: name.clone(),
-        source,
+        error,
     };
     let file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
@@ -171,9 +171,9 @@ impl AudioStream {
     }
 }
 
-fn resample_err(name: &str, source: ResampleError) -> AudioError {
+fn resample_err(name: &str, error: ResampleError) -> AudioError {
     AudioError::Resample {
         name: name.to_string(),
-        source,
+        error,
     }
 }

@@ -1,0 +1,145 @@
+//! Auditing recorded files: the `audit` command's reports and exit codes, and the regression
+//! suite (`test-samples`) over every sample's `NAME.expect.toml`, with the real models.
+
+use std::process::{Command, Output};
+
+use crate::common;
+
+fn claimwatch(args: &[&str]) -> Output {
+    let _cores = common::whisper_lock();
+    Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        .current_dir(common::repo())
+        .args(args)
+        .output()
+        .expect("run claimwatch")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn every_sample_meets_its_expectation() {
+    let output = claimwatch(&["test-samples", "samples", "--threads", "2"]);
+    let table = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{table}");
+    let sidecars = std::fs::read_dir(common::repo().join("samples"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".expect.toml")
+        })
+        .count();
+    assert!(sidecars >= 18, "{sidecars} sidecars");
+    assert!(
+        table.contains(&format!("{sidecars} clips, {sidecars} passed, 0 failed")),
+        "{table}"
+    );
+}
+
+#[test]
+fn json_report_and_exit_codes_gate_on_severity() {
+    // A false origin is critical: at or above the default --fail-on high, so exit 1.
+    let file = "samples/en_origin_false.wav";
+    let output = claimwatch(&[
+        "audit", file, "--lang", "en", "--origin", "CN", "--format", "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let audited = &report["files"][0];
+    assert_eq!(audited["file"], file);
+    assert_eq!(audited["language"], "en");
+    assert!((audited["duration_s"].as_f64().unwrap() - 9.68).abs() < 0.05);
+    assert!(!audited["segments"].as_array().unwrap().is_empty());
+    let alerts = audited["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["category"], "false_origin");
+    assert_eq!(alerts[0]["spoken_origin"], "JP");
+    assert_eq!(alerts[0]["declared_origin"], "CN");
+    // "made in Japan" is said from about 6.2 s to 7.2 s.
+    let (start, end) = (
+        alerts[0]["start_s"].as_f64().unwrap(),
+        alerts[0]["end_s"].as_f64().unwrap(),
+    );
+    assert!(start - 1.5 <= 6.2 && 7.2 <= end + 1.5, "{start}..{end}");
+
+    // The same file declared Japanese raises nothing: exit 0.
+    let output = claimwatch(&[
+        "audit", file, "--lang", "en", "--origin", "JP", "--format", "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["files"][0]["alerts"].as_array().unwrap().len(), 0);
+
+    // Pricing alerts are low: below --fail-on medium, at --fail-on low.
+    let file = "samples/en_pricing.wav";
+    for (fail_on, code) in [("medium", 0), ("low", 1), ("never", 0)] {
+        let output = claimwatch(&["audit", file, "--lang", "en", "--fail-on", fail_on]);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "--fail-on {fail_on}: {output:?}"
+        );
+        assert!(stdout(&output).contains("pricing"), "{}", stdout(&output));
+    }
+}
+
+#[test]
+fn html_report_is_self_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
+    let output = claimwatch(&[
+        "audit",
+        "samples/ja_origin_false.wav",
+        "--lang",
+        "ja",
+        "--origin",
+        "CN",
+        "--format",
+        "html",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(output.stdout.is_empty());
+    let html = std::fs::read_to_string(&out).unwrap();
+    for needle in [
+        "data:audio/wav;base64,",
+        "class=\"timeline\"",
+        "false_origin",
+        "<mark class=\"critical\">",
+        "景品表示法",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+    // Offline: nothing is fetched from anywhere.
+    for external in ["http://", "https://", "<link", "src=\"/"] {
+        assert!(!html.contains(external), "report references {external}");
+    }
+    assert_eq!(html.matches("class=\"alert ").count(), 2);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.wav");
+    std::fs::write(&text, "not audio at all\n").unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["audit", "no/such.wav"], "no/such.wav"),
+        (&["audit", text.to_str().unwrap()], "notes.wav"),
+        (
+            &["audit", "samples/en_greeting.wav", "--origin", "Atlantis"],
+            "Atlantis",
+        ),
+    ];
+    for (args, names) in cases {
+        let output = claimwatch(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(names), "{args:?}: {stderr}");
+    }
+}
