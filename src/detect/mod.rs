@@ -135,6 +135,17 @@ impl Detector {
         origin::country_code(input, &self.inner.countries)
     }
 
+    /// The lexicon's first name for an ISO code in `lang` (the code itself if unknown).
+    pub fn country_name(&self, code: &str, lang: Lang) -> String {
+        self.inner
+            .countries
+            .iter()
+            .find(|c| c.code == code)
+            .and_then(|c| c.names(lang).first())
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
+    }
+
     fn matcher(&self, lang: Lang) -> &Matcher {
         match lang {
             Lang::Ja => &self.inner.ja,
@@ -194,10 +205,18 @@ impl Detector {
             ) => unverified_explanation,
             _ => &base.explanation,
         };
-        let spoken = c.country.as_deref().unwrap_or("");
+        // Explanations name countries as the speaker would ("中国", "China"), not as ISO codes.
+        let spoken = c
+            .country
+            .as_deref()
+            .map(|code| self.country_name(code, lang))
+            .unwrap_or_default();
+        let declared_name = declared
+            .map(|code| self.country_name(code, lang))
+            .unwrap_or_else(|| "?".to_string());
         let fill = |s: &str| {
-            s.replace("{spoken}", spoken)
-                .replace("{declared}", declared.unwrap_or("?"))
+            s.replace("{spoken}", &spoken)
+                .replace("{declared}", &declared_name)
         };
         let origin_alert = c.country.is_some();
         Alert {
