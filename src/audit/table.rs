@@ -1,12 +1,16 @@
-//! Plain-text rendering of an audit for a terminal: one block per file, one line per alert.
+//! Plain-text rendering of an audit for a terminal: one block per file, one line per alert, and
+//! optionally the transcript with each alert printed under the segment it came from.
 
 use std::fmt::Write;
 
-use super::AuditReport;
+use super::{AuditReport, FileReport};
+use crate::detect::Alert;
 use crate::transcribe::output::clock;
 
-/// Renders `report` as aligned text: file header, then `time  severity  category  text`.
-pub fn render(report: &AuditReport) -> String {
+/// Renders `report` as aligned text: file header, then `time  severity  category  text` per alert,
+/// with the explanation and suggestion under it. With `transcript`, every segment is printed in
+/// time order and each alert follows the segment that starts at or before it.
+pub fn render(report: &AuditReport, transcript: bool) -> String {
     let mut out = String::new();
     for file in &report.files {
         let _ = writeln!(
@@ -18,18 +22,56 @@ pub fn render(report: &AuditReport) -> String {
             file.segments.len(),
             file.alerts.len()
         );
-        for alert in &file.alerts {
-            let at = alert.start_s.map_or("-".to_string(), |s| clock(s, '.'));
-            let _ = writeln!(
-                out,
-                "  {at}  {:<8}  {:<12}  {}",
-                alert.severity.as_str(),
-                alert.category.as_str(),
-                alert.text
-            );
-            let _ = writeln!(out, "      {}", alert.explanation);
-            let _ = writeln!(out, "      suggestion: {}", alert.suggestion);
+        if transcript {
+            render_with_transcript(&mut out, file);
+        } else {
+            for alert in &file.alerts {
+                render_alert(&mut out, alert, "  ");
+            }
         }
     }
     out
+}
+
+fn render_with_transcript(out: &mut String, file: &FileReport) {
+    let mut printed = vec![false; file.alerts.len()];
+    for (i, segment) in file.segments.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  [{}]  {}",
+            clock(segment.start_s, '.'),
+            segment.text.trim()
+        );
+        let next_start = file
+            .segments
+            .get(i + 1)
+            .map_or(f64::INFINITY, |s| s.start_s);
+        for (alert, done) in file.alerts.iter().zip(printed.iter_mut()) {
+            let at = alert.start_s.unwrap_or(f64::INFINITY);
+            if !*done && at < next_start {
+                render_alert(out, alert, "      ▲ ");
+                *done = true;
+            }
+        }
+    }
+    // Alerts without times (none today from audio, but the type allows it) still get shown.
+    for (alert, done) in file.alerts.iter().zip(&printed) {
+        if !done {
+            render_alert(out, alert, "      ▲ ");
+        }
+    }
+}
+
+fn render_alert(out: &mut String, alert: &Alert, lead: &str) {
+    let at = alert.start_s.map_or("-".to_string(), |s| clock(s, '.'));
+    let pad = " ".repeat(lead.chars().count() + 4);
+    let _ = writeln!(
+        out,
+        "{lead}{at}  {:<8}  {:<12}  {}",
+        alert.severity.as_str(),
+        alert.category.as_str(),
+        alert.text
+    );
+    let _ = writeln!(out, "{pad}{}", alert.explanation);
+    let _ = writeln!(out, "{pad}suggestion: {}", alert.suggestion);
 }

@@ -57,6 +57,9 @@ pub struct AuditArgs {
     lang: Lang,
     #[arg(long, value_enum, default_value = "table")]
     format: ReportFormat,
+    /// Table format: print the transcript too, each alert under the segment it came from.
+    #[arg(long)]
+    transcript: bool,
     /// Write the report here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -139,7 +142,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     }
 
     let rendered = match args.format {
-        ReportFormat::Table => table::render(&report),
+        ReportFormat::Table => table::render(&report, args.transcript),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Html => {
             let audio = report

@@ -85,6 +85,21 @@ fn json_report_and_exit_codes_gate_on_severity() {
         );
         assert!(stdout(&output).contains("pricing"), "{}", stdout(&output));
     }
+
+    // --transcript: every segment in order, each alert right under the segment it came from.
+    let output = claimwatch(&["audit", file, "--lang", "en", "--transcript"]);
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().collect();
+    let today = lines
+        .iter()
+        .position(|l| l.starts_with("  [") && l.contains("half the regular price"))
+        .unwrap_or_else(|| panic!("no transcript line with the price claim:\n{table}"));
+    assert!(
+        lines[today + 1].contains("▲") && lines[today + 1].contains("pricing"),
+        "{table}"
+    );
+    let segments = lines.iter().filter(|l| l.starts_with("  [")).count();
+    assert!(segments >= 3, "{table}");
 }
 
 #[test]
