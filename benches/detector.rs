@@ -47,11 +47,7 @@ fn bench(c: &mut Criterion) {
         let segments: Vec<Segment> = text
             .lines()
             .enumerate()
-            .map(|(i, l)| Segment {
-                start_s: i as f64,
-                end_s: i as f64 + 1.0,
-                text: l.to_string(),
-            })
+            .map(|(i, l)| Segment::new(i as f64, i as f64 + 1.0, l))
             .collect();
         group.bench_function(format!("stream/{}", lang.as_str()), |b| {
             b.iter(|| {

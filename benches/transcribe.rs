@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
         audio_ctx,
         initial_prompt: None,
         temperature_fallback: fallback,
+        language_prompts: Vec::new(),
     };
 
     let mut results = Vec::new();

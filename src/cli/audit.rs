@@ -75,6 +75,9 @@ pub struct AuditArgs {
     /// Threads for whisper.cpp (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Prime Whisper with the rule packs' vocabulary (whisper.cpp initial prompt).
+    #[arg(long)]
+    vocabulary: bool,
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
@@ -103,6 +106,11 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let options = DecodeOptions {
         language: args.lang.code(),
         threads: args.threads.unwrap_or_else(default_threads),
+        language_prompts: if args.vocabulary {
+            detector.whisper_prompts()
+        } else {
+            Vec::new()
+        },
         ..DecodeOptions::default()
     };
 
@@ -186,8 +194,17 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if !dir.is_dir() {
         bail!("{}: directory does not exist", dir.display());
     }
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| dir.display().to_string())?;
+    // A temp file is private (0600) by default; a report is an ordinary file for whoever may
+    // read the folder, so ask for 0666 and let the umask narrow it, as any other write would.
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| dir.display().to_string())?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path)

@@ -22,6 +22,9 @@ pub struct TestSamplesArgs {
     /// Threads for whisper.cpp (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Prime Whisper with the rule packs' vocabulary, as `audit --vocabulary` does.
+    #[arg(long)]
+    vocabulary: bool,
 }
 
 /// Audio extensions a sidecar's clip may have, tried in this order.
@@ -53,6 +56,11 @@ pub fn run(args: TestSamplesArgs) -> Result<ExitCode> {
         let options = DecodeOptions {
             language: Some(lang.as_str().to_string()),
             threads,
+            language_prompts: if args.vocabulary {
+                detector.whisper_prompts()
+            } else {
+                Vec::new()
+            },
             ..DecodeOptions::default()
         };
         let report = audit::audit_file(

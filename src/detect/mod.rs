@@ -19,6 +19,7 @@ pub mod pack;
 pub mod reading;
 pub mod stream;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ struct Inner {
     countries: Vec<Country>,
     rules: usize,
     files: Vec<PathBuf>,
+    vocabulary: HashMap<Lang, Vec<String>>,
 }
 
 // Live mode shares one detector between the capture and server tasks.
@@ -116,6 +118,7 @@ impl Detector {
                 countries: set.countries,
                 rules: set.rules.len() + set.origins.len(),
                 files: set.files,
+                vocabulary: set.vocabulary,
             }),
         })
     }
@@ -133,6 +136,52 @@ impl Detector {
     /// A declared origin as an ISO code: accepts codes (`jp`) and lexicon names (`Japan`, `日本`).
     pub fn country_code(&self, input: &str) -> Option<String> {
         origin::country_code(input, &self.inner.countries)
+    }
+
+    /// The packs' `vocabulary` for `lang` as a Whisper initial prompt, cut at whole words to at
+    /// most `max_chars` (whisper.cpp keeps only the last 224 prompt tokens; a long prompt also
+    /// costs decode time). `None` when the packs give no vocabulary.
+    pub fn whisper_prompt(&self, lang: Lang, max_chars: usize) -> Option<String> {
+        let words = self.inner.vocabulary.get(&lang)?;
+        let sep = match lang {
+            Lang::Ja => "、",
+            Lang::En => ", ",
+        };
+        let mut prompt = String::new();
+        for word in words {
+            let extra = if prompt.is_empty() {
+                0
+            } else {
+                sep.chars().count()
+            };
+            if prompt.chars().count() + extra + word.chars().count() > max_chars {
+                break;
+            }
+            if !prompt.is_empty() {
+                prompt.push_str(sep);
+            }
+            prompt.push_str(word);
+        }
+        if prompt.is_empty() {
+            return None;
+        }
+        prompt.push_str(match lang {
+            Lang::Ja => "。",
+            Lang::En => ".",
+        });
+        Some(prompt)
+    }
+
+    /// [`Detector::whisper_prompt`] for every language, at the lengths `claimwatch audit
+    /// --vocabulary` uses, as `(code, prompt)` pairs for `DecodeOptions::language_prompts`.
+    pub fn whisper_prompts(&self) -> Vec<(String, String)> {
+        [(Lang::Ja, 120), (Lang::En, 300)]
+            .into_iter()
+            .filter_map(|(lang, max)| {
+                self.whisper_prompt(lang, max)
+                    .map(|p| (lang.as_str().to_string(), p))
+            })
+            .collect()
     }
 
     /// The lexicon's first name for an ISO code in `lang` (the code itself if unknown).
@@ -436,11 +485,7 @@ pub(crate) mod tests {
                 let _ = example().detect_text(text, lang, Some("CN"));
                 let mut s = example().stream(lang, None);
                 for piece in text.split_inclusive(|c: char| c.len_utf8() > 1) {
-                    let _ = s.push(&crate::transcribe::Segment {
-                        start_s: 0.0,
-                        end_s: 1.0,
-                        text: piece.to_string(),
-                    });
+                    let _ = s.push(&crate::transcribe::Segment::new(0.0, 1.0, piece));
                 }
                 let _ = s.finish();
             }
@@ -465,7 +510,10 @@ pub(crate) mod tests {
         assert_eq!(a.severity, Severity::Critical);
         assert_eq!(a.spoken_origin.as_deref(), Some("JP"));
         assert_eq!(a.declared_origin.as_deref(), Some("CN"));
-        assert!(a.explanation.contains("JP") && a.explanation.contains("CN"));
+        assert_eq!(
+            a.explanation,
+            "話した原産国 日本 が申告された原産国 中国 と異なります。"
+        );
         assert_eq!(a.start_s, None);
         let json = serde_json::to_value(a).unwrap();
         for key in [

@@ -125,6 +125,8 @@ pub struct RuleSet {
     pub negation: HashMap<Lang, Negation>,
     pub countries: Vec<Country>,
     pub files: Vec<PathBuf>,
+    /// Words to prime Whisper with (`[pack] vocabulary`), per language, in file order.
+    pub vocabulary: HashMap<Lang, Vec<String>>,
 }
 
 pub fn default_window(lang: Lang) -> usize {
@@ -153,6 +155,8 @@ struct RawPack {
     description: Option<String>,
     #[serde(default)]
     except: Vec<Spanned<String>>,
+    #[serde(default)]
+    vocabulary: Vec<Spanned<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -502,6 +506,20 @@ fn validate_file(
         sink.at(pack_at, "[pack] family must not be empty");
     }
     let pack_except = patterns(sink, lang, "exception", &pack.except);
+    for word in &pack.vocabulary {
+        let w = word.get_ref().trim();
+        if w.is_empty() || w.contains('\n') {
+            sink.at(
+                word.span().start,
+                "vocabulary words must be one non-empty line",
+            );
+            continue;
+        }
+        let words = set.vocabulary.entry(lang).or_default();
+        if !words.iter().any(|known| known == w) {
+            words.push(w.to_string());
+        }
+    }
     let base = |sink: &mut Sink,
                 at: usize,
                 id: &Spanned<String>,

@@ -10,7 +10,8 @@ use std::ops::Range;
 use super::alert::{Alert, Category, Lang};
 use super::normalize::ABBREVIATIONS;
 use super::Detector;
-use crate::transcribe::Segment;
+use crate::transcribe::segment::span_time;
+use crate::transcribe::{Segment, TextTime};
 
 /// Text of one segment (or the carried tail of one) with its times.
 #[derive(Debug, Clone)]
@@ -20,6 +21,15 @@ struct Piece {
     global: u64,
     start_s: f64,
     end_s: f64,
+    /// When each token of `text` was said (byte spans of `text`); empty when unknown.
+    times: Vec<TextTime>,
+}
+
+impl Piece {
+    /// When bytes `range` of this piece were said: their tokens' times, else the whole piece.
+    fn time_of(&self, range: Range<usize>) -> (f64, f64) {
+        span_time(&self.times, range).unwrap_or((self.start_s, self.end_s))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -89,11 +99,13 @@ impl DetectorStream {
         if text.is_empty() {
             return Vec::new();
         }
+        let lead = seg.text.len() - seg.text.trim_start().len();
         self.pieces.push(Piece {
             text: text.to_string(),
             global: self.next_global,
             start_s: seg.start_s,
             end_s: seg.end_s,
+            times: shift_times(&seg.token_times, lead),
         });
         // +1: segments never run into each other's offsets.
         self.next_global += text.len() as u64 + 1;
@@ -170,7 +182,15 @@ impl DetectorStream {
             raised.push((c.target, c.country.clone()));
             let first = piece_of(c.orig.start);
             let last = piece_of(c.orig.end.max(c.orig.start + 1) - 1);
-            let times = (self.pieces[first].start_s, self.pieces[last].end_s);
+            // Dated by the words of the claim: a segment can run for many seconds.
+            let times = (first..=last)
+                .map(|i| {
+                    let local = c.orig.start.saturating_sub(offs[i])
+                        ..(c.orig.end - offs[i]).min(self.pieces[i].text.len());
+                    self.pieces[i].time_of(local)
+                })
+                .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+                .unwrap_or((self.pieces[first].start_s, self.pieces[last].end_s));
             let alert = self.det.alert(
                 &c,
                 &text,
@@ -226,12 +246,25 @@ impl DetectorStream {
                 global: p.global + skip as u64,
                 start_s: p.start_s,
                 end_s: p.end_s,
+                times: shift_times(&p.times, skip),
             });
         }
         self.pieces = kept;
         let floor = self.pieces.first().map_or(self.next_global, |p| p.global);
         self.emitted.retain(|e| e.global.end > floor);
     }
+}
+
+/// `times` for the text with its first `cut` bytes removed.
+fn shift_times(times: &[TextTime], cut: usize) -> Vec<TextTime> {
+    times
+        .iter()
+        .filter(|t| t.bytes.end > cut)
+        .map(|t| TextTime {
+            bytes: t.bytes.start.saturating_sub(cut)..t.bytes.end - cut,
+            ..t.clone()
+        })
+        .collect()
 }
 
 /// Byte offset where the last (unfinished) sentence starts: after the last 。！？!? or newline, or
@@ -268,11 +301,7 @@ mod tests {
     use crate::detect::tests::example;
 
     fn seg(start_s: f64, text: &str) -> Segment {
-        Segment {
-            start_s,
-            end_s: start_s + 1.0,
-            text: text.to_string(),
-        }
+        Segment::new(start_s, start_s + 1.0, text)
     }
 
     /// Feeds segments; returns (segment index the alert came at, category, text, start, end).
@@ -350,6 +379,43 @@ mod tests {
             got,
             vec![(1, "efficacy".into(), "がんが治る".into(), 0.0, 1.0)]
         );
+    }
+
+    /// A segment whose every character is a token said 0.5 s after the one before.
+    fn timed_seg(start_s: f64, text: &str) -> Segment {
+        let token_times: Vec<TextTime> = text
+            .char_indices()
+            .enumerate()
+            .map(|(n, (i, c))| TextTime {
+                bytes: i..i + c.len_utf8(),
+                start_s: start_s + n as f64 * 0.5,
+                end_s: start_s + n as f64 * 0.5 + 0.4,
+            })
+            .collect();
+        let end_s = token_times.last().map_or(start_s, |t| t.end_s);
+        Segment {
+            token_times,
+            ..Segment::new(start_s, end_s, text)
+        }
+    }
+
+    #[test]
+    fn alerts_are_dated_by_the_words_of_the_claim() {
+        // A long segment: the claim is its last words, seconds after the segment starts.
+        let mut s = example().stream(Lang::En, Some("CN"));
+        let text = "Okay everyone this lovely mug is made in Japan.";
+        let a = s.push(&timed_seg(10.0, text));
+        let at = text.find("made").unwrap() as f64 * 0.5 + 10.0;
+        let end = (text.find("Japan").unwrap() + 4) as f64 * 0.5 + 10.4;
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!((a[0].start_s, a[0].end_s), (Some(at), Some(end)));
+
+        // Split across segments, after the first has been carried (and trimmed).
+        let mut s = example().stream(Lang::Ja, Some("CN"));
+        assert!(s.push(&timed_seg(0.0, "こんにちは。これは日本")).is_empty());
+        let a = s.push(&timed_seg(20.0, "製です。"));
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!((a[0].start_s, a[0].end_s), (Some(4.5), Some(20.4)));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::audio::{AudioStream, SAMPLE_RATE};
 use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
-use crate::transcribe::{hallucination, window, Segment};
+use crate::transcribe::{hallucination, segment, window, Segment};
 
 /// Whisper's window: 30 s of audio.
 pub const WINDOW_SAMPLES: usize = 30 * SAMPLE_RATE as usize;
@@ -64,10 +64,14 @@ pub fn transcribe(
         };
         let commit = window::commit(segments_heard, window_s, ended);
         let offset_s = window_start as f64 / SAMPLE_RATE as f64;
-        segments.extend(commit.committed.into_iter().map(|s| Segment {
-            start_s: offset_s + s.start_s,
-            end_s: offset_s + s.end_s,
-            text: s.text,
+        segments.extend(commit.committed.into_iter().map(|s| {
+            let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
+            Segment {
+                start_s,
+                end_s,
+                token_times: segment::token_times(&s.text, &s.tokens, offset_s, (start_s, end_s)),
+                text: s.text,
+            }
         }));
         let advance =
             ((commit.advance_s * SAMPLE_RATE as f64).round() as usize).clamp(1, window.len());

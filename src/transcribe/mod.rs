@@ -7,9 +7,9 @@ pub mod batch;
 pub mod hallucination;
 pub mod model_path;
 pub mod output;
-mod segment;
+pub mod segment;
 pub mod whisper;
 pub mod window;
 
 pub use batch::Transcript;
-pub use segment::Segment;
+pub use segment::{Segment, TextTime};

@@ -92,16 +92,8 @@ mod tests {
             language: "en".into(),
             duration_s: 3661.5,
             segments: vec![
-                Segment {
-                    start_s: 0.0,
-                    end_s: 1.25,
-                    text: "Hello there.".into(),
-                },
-                Segment {
-                    start_s: 3661.0,
-                    end_s: 3661.5,
-                    text: "Bye.".into(),
-                },
+                Segment::new(0.0, 1.25, "Hello there."),
+                Segment::new(3661.0, 3661.5, "Bye."),
             ],
         }
     }

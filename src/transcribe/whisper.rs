@@ -44,8 +44,11 @@ pub struct DecodeOptions {
     pub language: Option<String>,
     pub threads: usize,
     pub audio_ctx: AudioCtx,
-    /// Text that primes the decoder (domain vocabulary).
+    /// Text that primes the decoder (domain vocabulary), whatever the language.
     pub initial_prompt: Option<String>,
+    /// Per-language priming, `(code, prompt)`: used when `initial_prompt` is `None` and the
+    /// language is known (given, or fixed after detection on an earlier window).
+    pub language_prompts: Vec<(String, String)>,
     /// Re-decode a window at rising temperatures when the greedy text looks like a loop or has
     /// low confidence (openai-whisper's fallback). Each retry costs a whole decode.
     pub temperature_fallback: bool,
@@ -58,6 +61,7 @@ impl Default for DecodeOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             audio_ctx: AudioCtx::Auto,
             initial_prompt: None,
+            language_prompts: Vec::new(),
             // Off: on the Japanese samples every retry returned the text of the greedy pass, and
             // one clip took 12.6 s instead of 2.1 s (BENCHMARKS.md).
             temperature_fallback: false,
@@ -279,7 +283,14 @@ impl WhisperSession {
             AudioCtx::Auto | AudioCtx::Sized => audio_ctx_for(pcm.len()),
         };
         params.set_audio_ctx(audio_ctx as i32);
-        if let Some(prompt) = &options.initial_prompt {
+        let prompt = options.initial_prompt.as_deref().or_else(|| {
+            options
+                .language_prompts
+                .iter()
+                .find(|(code, _)| *code == language)
+                .map(|(_, prompt)| prompt.as_str())
+        });
+        if let Some(prompt) = prompt {
             params.set_initial_prompt(prompt);
         }
         self.state

@@ -327,16 +327,8 @@ fn corpus_split_into_segments_matches_whole_lines() {
                 .map(|a| a.category)
                 .collect();
             let mut s = det.stream(lang, line.origin.as_deref());
-            let mut alerts = s.push(&Segment {
-                start_s: 0.0,
-                end_s: 1.0,
-                text: a.to_string(),
-            });
-            alerts.extend(s.push(&Segment {
-                start_s: 1.0,
-                end_s: 2.0,
-                text: b.to_string(),
-            }));
+            let mut alerts = s.push(&Segment::new(0.0, 1.0, a));
+            alerts.extend(s.push(&Segment::new(1.0, 2.0, b)));
             alerts.extend(s.finish());
             let split: BTreeSet<Category> = alerts.iter().map(|a| a.category).collect();
             if split != whole {

@@ -7,11 +7,7 @@ use claimwatch::transcribe::Segment;
 use crate::common::repo;
 
 fn seg(start_s: f64, end_s: f64, text: &str) -> Segment {
-    Segment {
-        start_s,
-        end_s,
-        text: text.to_string(),
-    }
+    Segment::new(start_s, end_s, text)
 }
 
 #[test]
