@@ -75,13 +75,23 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #cc
 .badge{display:inline-block;padding:0 .5em;border-radius:3px;font-size:.85em;margin-right:.4em}
 .said{font-weight:600}.field{color:#555;font-size:.9em}.field b{color:#1d1d1f}
 .transcript p{margin:.2em 0}.t{color:#666;font-family:monospace;cursor:pointer;margin-right:.6em}
-mark{padding:0 2px;border-radius:2px}button.jump{cursor:pointer}
+mark{padding:0 2px;border-radius:2px}button.jump{cursor:pointer}.alert.focus{outline:2px solid #1d1d1f}
 "#;
 
+// Clicking a time plays from there. Opening `report.html#file-0-a3` (a link an officer can send)
+// scrolls to that alert and cues the player without autoplay; `data-seeked-to` on the player
+// records where the browser actually seeked, which the headless-browser test reads back.
 const SCRIPT: &str = r#"
-function jump(el){var a=document.getElementById(el.dataset.player);
-if(!a)return;a.currentTime=parseFloat(el.dataset.t);a.play();}
+function jump(el,play){var a=document.getElementById(el.dataset.player);
+if(!a)return;a.currentTime=parseFloat(el.dataset.t);if(play!==false)a.play();}
 document.addEventListener('click',function(e){var el=e.target.closest('[data-t]');if(el)jump(el);});
+document.querySelectorAll('audio').forEach(function(a){a.addEventListener('seeked',function(){
+a.dataset.seekedTo=a.currentTime.toFixed(2);});});
+function fromHash(){var card=location.hash&&document.getElementById(location.hash.slice(1));
+if(!card||!card.classList.contains('alert'))return;
+document.querySelectorAll('.alert.focus').forEach(function(c){c.classList.remove('focus');});
+card.classList.add('focus');card.scrollIntoView();var b=card.querySelector('[data-t]');if(b)jump(b,false);}
+window.addEventListener('hashchange',fromHash);fromHash();
 "#;
 
 /// Renders the whole report; `audio[i]` belongs to `report.files[i]`.
@@ -136,7 +146,7 @@ fn render_file(out: &mut String, index: usize, file: &FileReport, audio: Option<
     render_timeline(out, file, &player);
     out.push_str("<div class=\"alerts\">\n");
     for alert in &file.alerts {
-        render_alert(out, alert, &player);
+        render_alert(out, alert, index, &player);
     }
     out.push_str("</div><h3>Transcript</h3><div class=\"transcript\">\n");
     for segment in &file.segments {
@@ -183,7 +193,8 @@ fn render_timeline(out: &mut String, file: &FileReport, player: &str) {
     out.push_str("</div>\n");
 }
 
-fn render_alert(out: &mut String, alert: &Alert, player: &str) {
+/// The card's id, `file-N-aK`, is unique across files so `report.html#file-0-a3` links to it.
+fn render_alert(out: &mut String, alert: &Alert, index: usize, player: &str) {
     let start = alert.start_s.unwrap_or(0.0);
     let origin = match (&alert.spoken_origin, &alert.declared_origin) {
         (Some(spoken), Some(declared)) => {
@@ -194,7 +205,7 @@ fn render_alert(out: &mut String, alert: &Alert, player: &str) {
     };
     let _ = writeln!(
         out,
-        "<div class=\"alert sev-{sev}\" id=\"alert-{id}\" data-category=\"{cat}\">\
+        "<div class=\"alert sev-{sev}\" id=\"file-{index}-{id}\" data-category=\"{cat}\">\
          <button class=\"jump\" data-player=\"{player}\" data-t=\"{start:.2}\">▶ {at}</button> \
          <span class=\"badge {sev}\">{sev}</span><span class=\"badge\">{cat}</span> \
          <span class=\"said\">“{text}”</span>\

@@ -135,6 +135,133 @@ fn html_report_is_self_contained() {
         assert!(!html.contains(external), "report references {external}");
     }
     assert_eq!(html.matches("class=\"alert ").count(), 2);
+
+    // In a real browser: the alerts are on the rendered page, and a link to an alert seeks the
+    // embedded player to the alert's time.
+    let start = alert_start(&html, "file-0-a1");
+    let dom = browser::dump_dom(&out, "#file-0-a1");
+    assert_eq!(
+        dom.matches("class=\"alert sev-critical").count(),
+        2,
+        "{dom}"
+    );
+    assert!(dom.contains("class=\"alert sev-critical focus\""), "{dom}");
+    let seeked: f64 = attribute(&dom, "data-seeked-to")
+        .unwrap_or_else(|| panic!("the player never seeked:\n{dom}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (seeked - start).abs() < 0.05,
+        "seeked to {seeked}, alert at {start}"
+    );
+
+    // The screenshot shows them: critical red (#b3001b) on the timeline marker, the badge,
+    // the card border and the highlighted words, and the page is not blank.
+    let shot = browser::screenshot(&out, dir.path());
+    let critical = shot.count(|[r, g, b]| r.abs_diff(0xb3) < 8 && g < 16 && b.abs_diff(0x1b) < 12);
+    assert!(
+        critical > 2_000,
+        "{critical} critical-red pixels in the screenshot"
+    );
+    let ink = shot.count(|[r, g, b]| r < 64 && g < 64 && b < 64);
+    assert!(
+        ink > 5_000,
+        "{ink} dark (text) pixels: the page looks blank"
+    );
+}
+
+/// `data-t` of the jump button inside the alert card `id`.
+fn alert_start(html: &str, id: &str) -> f64 {
+    let card = &html[html.find(&format!("id=\"{id}\"")).expect("alert card")..];
+    attribute(card, "data-t").unwrap().parse().unwrap()
+}
+
+fn attribute<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let from = html.find(&format!("{name}=\""))? + name.len() + 2;
+    html[from..].split('"').next()
+}
+
+/// Debian's headless Chromium, run on a report file. Missing Chromium fails the test: it is
+/// installed by scripts/install-deps.
+mod browser {
+    use std::path::Path;
+    use std::process::Command;
+
+    fn chromium(args: &[&str], profile: &Path) -> Vec<u8> {
+        let profile_arg = format!("--user-data-dir={}", profile.display());
+        let output = Command::new("timeout")
+            .args([
+                "120",
+                "chromium",
+                "--headless",
+                "--disable-gpu",
+                "--no-sandbox",
+            ])
+            .args(["--no-first-run", "--hide-scrollbars", &profile_arg])
+            .args(args)
+            .output()
+            .expect("run chromium (apt-get install chromium; see scripts/install-deps)");
+        assert!(
+            output.status.success(),
+            "chromium failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+
+    fn url(report: &Path, fragment: &str) -> String {
+        format!(
+            "file://{}{fragment}",
+            report.canonicalize().unwrap().display()
+        )
+    }
+
+    /// The DOM after scripts ran and the media loaded (virtual time lets it settle).
+    pub fn dump_dom(report: &Path, fragment: &str) -> String {
+        let profile = tempfile::tempdir().unwrap();
+        let dom = chromium(
+            &[
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+                &url(report, fragment),
+            ],
+            profile.path(),
+        );
+        String::from_utf8(dom).unwrap()
+    }
+
+    pub struct Screenshot {
+        rgba: Vec<u8>,
+    }
+
+    impl Screenshot {
+        pub fn count(&self, pick: impl Fn([u8; 3]) -> bool) -> usize {
+            self.rgba
+                .chunks_exact(4)
+                .filter(|p| pick([p[0], p[1], p[2]]))
+                .count()
+        }
+    }
+
+    pub fn screenshot(report: &Path, dir: &Path) -> Screenshot {
+        let png_path = dir.join("report.png");
+        let profile = tempfile::tempdir().unwrap();
+        let shot_arg = format!("--screenshot={}", png_path.display());
+        chromium(
+            &["--window-size=1200,1400", &shot_arg, &url(report, "")],
+            profile.path(),
+        );
+        let mut decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&png_path).expect("chromium wrote no screenshot"),
+        ));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
+        let mut reader = decoder.read_info().unwrap();
+        let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut rgba).unwrap();
+        assert_eq!((info.width, info.height), (1200, 1400));
+        rgba.truncate(info.buffer_size());
+        Screenshot { rgba }
+    }
 }
 
 #[test]
