@@ -79,7 +79,15 @@ def bench_binary(features=None):
     cmd = ["cargo", "bench", "--bench", "transcribe", "--no-run", "--message-format=json"]
     if features:
         cmd += ["--features", features]
-    out = sh(cmd, cwd=ROOT, capture_output=True).stdout
+    env = dict(os.environ)
+    if features == "openblas" and "BLAS_INCLUDE_DIRS" not in env:
+        # whisper-rs-sys needs cblas.h's folder; Debian's libopenblas-dev puts it here.
+        found = glob.glob("/usr/include/*/openblas-pthread/cblas.h") + \
+            glob.glob("/usr/include/openblas/cblas.h")
+        if not found:
+            sys.exit("rtf.py: --openblas needs libopenblas-dev (cblas.h not found)")
+        env["BLAS_INCLUDE_DIRS"] = os.path.dirname(found[0])
+    out = sh(cmd, cwd=ROOT, capture_output=True, env=env).stdout
     for line in out.splitlines():
         msg = json.loads(line)
         if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "transcribe" \
