@@ -12,5 +12,6 @@ pub mod audit;
 pub mod cli;
 pub mod detect;
 pub mod eval;
+pub mod live;
 pub mod model;
 pub mod transcribe;

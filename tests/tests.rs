@@ -4,5 +4,6 @@ mod audio;
 mod audit;
 mod common;
 mod detect;
+mod live;
 mod model;
 mod transcribe;

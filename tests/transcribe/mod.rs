@@ -17,7 +17,7 @@ use claimwatch::transcribe::Transcript;
 use crate::common;
 
 /// The model the CLI picks by default for a language (base for ja, tiny.en for en), loaded once.
-fn default_model(lang: &str) -> &'static WhisperModel {
+pub fn default_model(lang: &str) -> &'static WhisperModel {
     static TINY_EN: OnceLock<WhisperModel> = OnceLock::new();
     static BASE: OnceLock<WhisperModel> = OnceLock::new();
     let (cell, name) = if lang == "en" {

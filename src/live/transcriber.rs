@@ -1,0 +1,219 @@
+//! Rolling-window transcription of one live stream: audio in as it arrives, each word committed
+//! once, in stream time.
+//!
+//! Input: 16 kHz mono samples ([`LiveTranscriber::push`]), outages ([`LiveTranscriber::gap`]) and
+//! a [`WhisperSession`] to decode with. Output: committed [`Segment`]s whose times are seconds
+//! since the stream began. Windows are cut at pauses ([`phrase`]); silence is skipped without a
+//! decode; invented text is dropped ([`hallucination`]).
+//!
+//! Lag — how much received audio is not transcribed yet — is bounded: a decoder slower than real
+//! time gets wider windows (the latest pause within the longest window), and beyond `max_lag_s`
+//! the oldest pending audio is dropped and counted, so an alert is never minutes late.
+
+use anyhow::Result;
+
+use crate::audio::SAMPLE_RATE;
+use crate::live::phrase::{self, Cut, PhraseConfig};
+use crate::transcribe::whisper::{AudioCtx, DecodeOptions, WhisperSession};
+use crate::transcribe::{hallucination, segment, window, Segment};
+
+const RATE: f64 = SAMPLE_RATE as f64;
+
+/// Settings of one live transcriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveConfig {
+    pub phrase: PhraseConfig,
+    /// Most untranscribed audio kept, in seconds; older audio is dropped.
+    pub max_lag_s: f64,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            phrase: PhraseConfig::default(),
+            max_lag_s: 30.0,
+        }
+    }
+}
+
+/// The transcriber's counters, for status events and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LiveStats {
+    /// Stream time received so far (audio and gaps), seconds.
+    pub received_s: f64,
+    /// Stream time up to which everything is transcribed, skipped as silence, or dropped.
+    pub done_s: f64,
+    /// Audio dropped to bound the lag, seconds in total.
+    pub dropped_s: f64,
+    /// Audio seconds decoded per wall second of decoding, over the last decode.
+    pub rtf: f64,
+}
+
+impl LiveStats {
+    /// How far the transcript is behind the audio received, seconds.
+    pub fn lag_s(&self) -> f64 {
+        (self.received_s - self.done_s).max(0.0)
+    }
+}
+
+/// One stream's pending audio and decoding state.
+pub struct LiveTranscriber {
+    config: LiveConfig,
+    options: DecodeOptions,
+    /// Received, not yet transcribed audio; `pending[0]` is at stream time `pending_start_s`.
+    pending: Vec<f32>,
+    pending_start_s: f64,
+    stats: LiveStats,
+    ended: bool,
+}
+
+impl LiveTranscriber {
+    /// `options.language` should be set: a live stream's language is fixed.
+    pub fn new(config: LiveConfig, mut options: DecodeOptions) -> LiveTranscriber {
+        if options.audio_ctx == AudioCtx::Auto {
+            // Batch gives multilingual models the full 30 s context (a shortened one made base
+            // invent text in 2 of 9 clips' padding), but a 3–12 s phrase decoded with 30 s of
+            // context costs as much as a 30 s window: base ran ja_demo at 0.7x real time live.
+            // Sized to the window it ran 2.6x and matched batch as closely (BENCHMARKS.md);
+            // the hallucination checks still apply to every segment.
+            options.audio_ctx = AudioCtx::Sized;
+        }
+        LiveTranscriber {
+            config,
+            options,
+            pending: Vec::new(),
+            pending_start_s: 0.0,
+            stats: LiveStats::default(),
+            ended: false,
+        }
+    }
+
+    pub fn stats(&self) -> LiveStats {
+        self.stats
+    }
+
+    /// Audio received (16 kHz mono). Returns the seconds dropped to keep the lag bounded.
+    pub fn push(&mut self, samples: &[f32]) -> f64 {
+        self.pending.extend_from_slice(samples);
+        self.stats.received_s += samples.len() as f64 / RATE;
+        let max = (self.config.max_lag_s * RATE) as usize;
+        if self.pending.len() <= max {
+            return 0.0;
+        }
+        let excess = self.pending.len() - max;
+        self.pending.drain(..excess);
+        self.advance_start(excess);
+        let dropped = excess as f64 / RATE;
+        self.stats.dropped_s += dropped;
+        dropped
+    }
+
+    /// Stream time passed without audio (a source outage): pending audio is transcribed as it
+    /// is, and what follows is dated after the gap.
+    pub fn gap(&mut self, session: &mut WhisperSession, seconds: f64) -> Result<Vec<Segment>> {
+        let flushed = self.drain(session, true)?;
+        self.stats.received_s += seconds;
+        self.pending_start_s += seconds;
+        self.stats.done_s = self.pending_start_s;
+        Ok(flushed)
+    }
+
+    /// No more audio: transcribes everything pending.
+    pub fn finish(&mut self, session: &mut WhisperSession) -> Result<Vec<Segment>> {
+        self.ended = true;
+        self.drain(session, true)
+    }
+
+    /// Decodes every window that is ready now (none if the current phrase is still going).
+    pub fn step(&mut self, session: &mut WhisperSession) -> Result<Vec<Segment>> {
+        self.drain(session, self.ended)
+    }
+
+    /// Whether a decode would happen on [`step`](Self::step) now.
+    pub fn ready(&self) -> bool {
+        let skip = phrase::leading_silence(&self.pending, &self.config.phrase);
+        !matches!(
+            phrase::cut(&self.pending[skip..], &self.config.phrase, self.ended),
+            Cut::Wait
+        )
+    }
+
+    fn drain(&mut self, session: &mut WhisperSession, to_end: bool) -> Result<Vec<Segment>> {
+        let mut out = Vec::new();
+        loop {
+            let skip = phrase::leading_silence(&self.pending, &self.config.phrase);
+            self.pending.drain(..skip);
+            self.advance_start(skip);
+            if to_end && hallucination::is_silent(&self.pending) {
+                let all = self.pending.len();
+                self.pending.clear();
+                self.advance_start(all);
+                return Ok(out);
+            }
+            let (end, is_phrase) = match phrase::cut(&self.pending, &self.config.phrase, to_end) {
+                Cut::Wait => return Ok(out),
+                Cut::Phrase { end } => (end, true),
+                Cut::Window { end } => (end, false),
+            };
+            let window = &self.pending[..end];
+            let window_s = end as f64 / RATE;
+            let started = std::time::Instant::now();
+            let heard = if hallucination::is_silent(window) {
+                Vec::new()
+            } else {
+                let mut segments = session.transcribe(window, &self.options)?.segments;
+                segments.retain(|s| hallucination::check(s, window).is_none());
+                segments
+            };
+            let wall = started.elapsed().as_secs_f64();
+            if wall > 0.0 {
+                self.stats.rtf = window_s / wall;
+            }
+            let commit = window::commit(heard, window_s, is_phrase);
+            let offset_s = self.pending_start_s;
+            out.extend(commit.committed.into_iter().map(|s| {
+                let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
+                Segment {
+                    start_s,
+                    end_s,
+                    token_times: segment::token_times(
+                        &s.text,
+                        &s.tokens,
+                        offset_s,
+                        (start_s, end_s),
+                    ),
+                    text: s.text,
+                }
+            }));
+            let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
+            self.pending.drain(..advance);
+            self.advance_start(advance);
+        }
+    }
+
+    fn advance_start(&mut self, samples: usize) {
+        self.pending_start_s += samples as f64 / RATE;
+        self.stats.done_s = self.pending_start_s;
+    }
+}
+
+/// Transcribes `samples` as if they arrived live in `chunk_s` pieces, decoding whenever a window
+/// is ready, without waiting for real time: the windows a decoder that keeps up would see. For
+/// comparing live with batch transcripts and for measuring decode cost per window.
+pub fn transcribe_as_live(
+    session: &mut WhisperSession,
+    samples: &[f32],
+    chunk_s: f64,
+    config: LiveConfig,
+    options: DecodeOptions,
+) -> Result<Vec<Segment>> {
+    let mut live = LiveTranscriber::new(config, options);
+    let chunk = ((chunk_s * RATE) as usize).max(1);
+    let mut out = Vec::new();
+    for piece in samples.chunks(chunk) {
+        live.push(piece);
+        out.extend(live.step(session)?);
+    }
+    out.extend(live.finish(session)?);
+    Ok(out)
+}

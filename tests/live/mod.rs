@@ -1,0 +1,4 @@
+//! Live mode end to end: rolling-window transcription against batch, and `claimwatch serve` with
+//! the real model, real sources and a real server on a loopback port.
+
+mod windows;
