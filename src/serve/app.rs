@@ -157,7 +157,12 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("control task: {e}")))?
+        .map_err(|e| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("control task: {e}"),
+            )
+        })?
         .map_err(ApiError::from)
 }
 
@@ -216,10 +221,7 @@ async fn json_errors(request: Request, next: Next) -> Response {
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
     let message = if text.is_empty() {
-        status
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase()
+        status.canonical_reason().unwrap_or("error").to_lowercase()
     } else {
         text
     };
@@ -231,7 +233,10 @@ async fn json_errors(request: Request, next: Next) -> Response {
 }
 
 async fn not_found(uri: Uri) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, format!("no such endpoint: {}", uri.path()))
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", uri.path()),
+    )
 }
 
 // ---- SSE ----
@@ -380,10 +385,7 @@ async fn transcript(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     if !state.hub.knows_stream(&id) && !state.control.list().iter().any(|s| s.id == id) {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            format!("no stream {id:?}"),
-        ));
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no stream {id:?}")));
     }
     let events = state.hub.transcript(&id);
     Ok(Json(events.iter().map(Event::wire_json).collect()))
@@ -402,6 +404,7 @@ async fn prometheus(State(state): State<AppState>) -> Response {
         &state.control.list(),
         &state.hub.alert_counts(),
         &state.metrics,
+        state.hub.lag_recoveries(),
     );
     (
         [(
@@ -442,7 +445,10 @@ mod tests {
         fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError> {
             match request.id.as_str() {
                 "shop-1" => Err(ControlError::Conflict("shop-1 is attached".into())),
-                _ => Err(ControlError::BadRequest(format!("bad source {}", request.source))),
+                _ => Err(ControlError::BadRequest(format!(
+                    "bad source {}",
+                    request.source
+                ))),
             }
         }
         fn detach(&self, id: &str) -> Result<(), ControlError> {
@@ -498,24 +504,123 @@ mod tests {
         let state = state(dir.path(), None);
         let big = format!(r#"{{"id":"x","source":"{}"}}"#, "a".repeat(4096));
         // (method, uri, headers, body, status, words in the error)
-        let cases: Vec<(&str, &str, Vec<(&str, &str)>, &str, u16, &str)> = vec![
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Vec<(&'a str, &'a str)>,
+            &'a str,
+            u16,
+            &'a str,
+        );
+        let cases: Vec<Case> = vec![
             ("GET", "/nope", vec![], "", 404, "no such endpoint: /nope"),
             ("PATCH", "/streams", vec![], "", 405, "method not allowed"),
             ("POST", "/streams", vec![JSON], "{", 400, "EOF"),
-            ("POST", "/streams", vec![], r#"{"id":"a","source":"b"}"#, 415, "Content-Type"),
-            ("POST", "/streams", vec![JSON], r#"{"id":"a"}"#, 422, "missing field `source`"),
-            ("POST", "/streams", vec![JSON], r#"{"id":"a","source":"b","x":1}"#, 422, "unknown field `x`"),
-            ("POST", "/streams", vec![JSON], big.as_str(), 413, "length limit"),
-            ("POST", "/streams", vec![JSON], r#"{"id":"a b","source":"s"}"#, 400, "stream id \"a b\""),
-            ("POST", "/streams", vec![JSON], r#"{"id":"shop-1","source":"s"}"#, 409, "shop-1 is attached"),
-            ("POST", "/streams", vec![JSON], r#"{"id":"new","source":"zz"}"#, 400, "bad source zz"),
-            ("DELETE", "/streams/other", vec![], "", 404, "no stream other"),
-            ("PUT", "/streams/shop-1/product", vec![JSON], "{}", 500, "shop-1: broken"),
+            (
+                "POST",
+                "/streams",
+                vec![],
+                r#"{"id":"a","source":"b"}"#,
+                415,
+                "Content-Type",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"a"}"#,
+                422,
+                "missing field `source`",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"a","source":"b","x":1}"#,
+                422,
+                "unknown field `x`",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                big.as_str(),
+                413,
+                "length limit",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"a b","source":"s"}"#,
+                400,
+                "stream id \"a b\"",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"shop-1","source":"s"}"#,
+                409,
+                "shop-1 is attached",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"new","source":"zz"}"#,
+                400,
+                "bad source zz",
+            ),
+            (
+                "DELETE",
+                "/streams/other",
+                vec![],
+                "",
+                404,
+                "no stream other",
+            ),
+            (
+                "PUT",
+                "/streams/shop-1/product",
+                vec![JSON],
+                "{}",
+                500,
+                "shop-1: broken",
+            ),
             ("GET", "/alerts?since=abc", vec![], "", 400, "since"),
-            ("GET", "/alerts?category=bogus", vec![], "", 400, "unknown category \"bogus\""),
-            ("GET", "/alerts?colour=red", vec![], "", 400, "unknown field"),
-            ("GET", "/streams/ghost/transcript", vec![], "", 404, "no stream \"ghost\""),
-            ("GET", "/events", vec![("last-event-id", "x1")], "", 400, "Last-Event-ID"),
+            (
+                "GET",
+                "/alerts?category=bogus",
+                vec![],
+                "",
+                400,
+                "unknown category \"bogus\"",
+            ),
+            (
+                "GET",
+                "/alerts?colour=red",
+                vec![],
+                "",
+                400,
+                "unknown field",
+            ),
+            (
+                "GET",
+                "/streams/ghost/transcript",
+                vec![],
+                "",
+                404,
+                "no stream \"ghost\"",
+            ),
+            (
+                "GET",
+                "/events",
+                vec![("last-event-id", "x1")],
+                "",
+                400,
+                "Last-Event-ID",
+            ),
         ];
         for (method, uri, headers, body, status, words) in cases {
             let (got, text, _) = call(&state, method, uri, &headers, body).await;
@@ -531,7 +636,9 @@ mod tests {
     async fn the_token_guards_every_endpoint() {
         let dir = tempfile::tempdir().unwrap();
         let state = state(dir.path(), Some("s3cret"));
-        for uri in ["/healthz", "/streams", "/alerts", "/metrics", "/nope", "/events"] {
+        for uri in [
+            "/healthz", "/streams", "/alerts", "/metrics", "/nope", "/events",
+        ] {
             // (authorization header, expected status when the route exists)
             for (auth, ok) in [
                 (None, false),
@@ -541,7 +648,8 @@ mod tests {
                 (Some("s3cret"), false),
                 (Some("Bearer s3cret"), true),
             ] {
-                let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+                let headers: Vec<(&str, &str)> =
+                    auth.map(|a| ("authorization", a)).into_iter().collect();
                 if uri == "/events" && ok {
                     continue; // an SSE stream does not end; covered over TCP
                 }
@@ -581,14 +689,24 @@ mod tests {
         let streams: Vec<StreamInfo> = serde_json::from_str(&text).unwrap();
         assert_eq!(streams, OneStream.list());
         let (status, text, _) = call(&state, "GET", "/healthz", &[], "").await;
-        assert_eq!((status, text.contains("\"ok\"")), (StatusCode::OK, true), "{text}");
+        assert_eq!(
+            (status, text.contains("\"ok\"")),
+            (StatusCode::OK, true),
+            "{text}"
+        );
         let (status, _, _) = call(&state, "DELETE", "/streams/shop-1", &[], "").await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, text, _) = call(&state, "GET", "/streams/shop-1/transcript", &[], "").await;
         assert_eq!((status, text.as_str()), (StatusCode::OK, "[]"));
         let (status, text, headers) = call(&state, "GET", "/metrics", &[], "").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
-        assert!(text.contains("claimwatch_stream_up{stream=\"shop-1\"} 1"), "{text}");
+        assert!(headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        assert!(
+            text.contains("claimwatch_stream_up{stream=\"shop-1\"} 1"),
+            "{text}"
+        );
     }
 }

@@ -227,7 +227,11 @@ pub(crate) mod tests {
             (&a, "stream", "shop-1".into()),
             (&a, "category", "false_origin".into()),
             (&a, "start_s", 11.08.into()),
-            (&transcript.wire_json(), "text", "みなさん\"こんばんは\"\n".into()),
+            (
+                &transcript.wire_json(),
+                "text",
+                "みなさん\"こんばんは\"\n".into(),
+            ),
             (&status.wire_json(), "state", "down".into()),
         ];
         for (object, field, want) in cases {

@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::Stream;
@@ -58,6 +59,8 @@ pub struct Hub {
 struct Inner {
     state: Mutex<State>,
     tx: broadcast::Sender<Event>,
+    /// Times a subscriber fell behind the channel and re-read from memory.
+    lagged: AtomicU64,
 }
 
 struct State {
@@ -104,6 +107,7 @@ impl Hub {
                     store,
                 }),
                 tx,
+                lagged: AtomicU64::new(0),
             }),
         })
     }
@@ -220,6 +224,12 @@ impl Hub {
         self.lock().store.alert_counts.clone()
     }
 
+    /// Times a subscriber fell behind the broadcast channel and caught up from memory (for
+    /// `/metrics`: a steady rise means clients or the channel size cannot keep up).
+    pub fn lag_recoveries(&self) -> u64 {
+        self.inner.lagged.load(Ordering::Relaxed)
+    }
+
     /// The id the next event will get.
     pub fn next_id(&self) -> u64 {
         self.lock().next_id
@@ -232,16 +242,20 @@ impl Hub {
 
     /// Up to `limit` kept events after `cursor`, those of `stream` returned; the id reached; and
     /// whether more may follow.
-    fn read_after(&self, cursor: u64, stream: Option<&str>, limit: usize) -> (Vec<Event>, u64, bool) {
+    fn read_after(
+        &self,
+        cursor: u64,
+        stream: Option<&str>,
+        limit: usize,
+    ) -> (Vec<Event>, u64, bool) {
         let state = self.lock();
         let mut reached = cursor;
-        let mut scanned = 0;
         let mut out = Vec::new();
-        for (id, event) in state.store.events.range(cursor.saturating_add(1)..) {
+        let after = state.store.events.range(cursor.saturating_add(1)..);
+        for (scanned, (id, event)) in after.enumerate() {
             if scanned == limit {
                 return (out, reached, true);
             }
-            scanned += 1;
             reached = *id;
             if stream.is_none_or(|s| event.stream == s) {
                 out.push(event.clone());
@@ -285,7 +299,10 @@ impl Subscription {
                         return Some(event);
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.hub.inner.lagged.fetch_add(1, Ordering::Relaxed);
+                    self.catching_up = true;
+                }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
@@ -331,11 +348,9 @@ impl Store {
                 self.alerts.insert(id, ());
                 None
             }
-            EventBody::Transcript(_) => push_bounded(
-                &mut per.transcripts,
-                id,
-                self.limits.transcripts_per_stream,
-            ),
+            EventBody::Transcript(_) => {
+                push_bounded(&mut per.transcripts, id, self.limits.transcripts_per_stream)
+            }
             EventBody::Status(_) => {
                 push_bounded(&mut per.statuses, id, self.limits.statuses_per_stream)
             }
@@ -431,8 +446,15 @@ mod tests {
         hub.publish("a", text("x")).unwrap(); // 2
         hub.publish("b", alert(Category::Pricing)).unwrap(); // 3
         hub.publish("a", alert(Category::Pricing)).unwrap(); // 4
+
         // (stream, since, category, expected ids)
-        let cases: [(Option<&str>, Option<u64>, Option<Category>, &[u64]); 6] = [
+        type Case = (
+            Option<&'static str>,
+            Option<u64>,
+            Option<Category>,
+            &'static [u64],
+        );
+        let cases: [Case; 6] = [
             (None, None, None, &[1, 3, 4]),
             (Some("a"), None, None, &[1, 4]),
             (None, Some(1), None, &[3, 4]),
@@ -495,8 +517,11 @@ mod tests {
             let hub = hub.clone();
             std::thread::spawn(move || {
                 for i in 0..200 {
-                    hub.publish(if i % 2 == 0 { "a" } else { "b" }, alert(Category::Efficacy))
-                        .unwrap();
+                    hub.publish(
+                        if i % 2 == 0 { "a" } else { "b" },
+                        alert(Category::Efficacy),
+                    )
+                    .unwrap();
                 }
             })
         };
@@ -523,6 +548,7 @@ mod tests {
         }
         let got = take(slow, 1_000).await;
         assert_eq!(ids(&got), (1..=1_000).collect::<Vec<_>>());
+        assert!(hub.lag_recoveries() >= 1);
     }
 
     #[tokio::test]

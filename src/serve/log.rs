@@ -84,10 +84,7 @@ impl EventLog {
         file.read_to_end(&mut bytes).map_err(io)?;
 
         // Everything after the last newline is a torn write.
-        let whole = bytes
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let truncated = (bytes.len() - whole) as u64;
         if truncated > 0 {
             eprintln!(
@@ -175,8 +172,7 @@ fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Event>, LogError> {
     let mut events: Vec<Event> = Vec::new();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let number = i + 1;
-        let text =
-            std::str::from_utf8(raw).map_err(|e| bad(number, format!("not UTF-8: {e}")))?;
+        let text = std::str::from_utf8(raw).map_err(|e| bad(number, format!("not UTF-8: {e}")))?;
         if text.trim().is_empty() {
             continue;
         }

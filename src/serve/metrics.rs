@@ -25,14 +25,18 @@ const _: () = {
     assert_send_sync::<ServeMetrics>();
 };
 
+/// A per-stream gauge: name, help, and how to read it off a snapshot.
+type Gauge = (&'static str, &'static str, fn(&StreamInfo) -> f64);
+
 /// The exposition text.
 pub fn render(
     streams: &[StreamInfo],
     alerts: &BTreeMap<(String, Category), u64>,
     counters: &ServeMetrics,
+    lag_recoveries: u64,
 ) -> String {
     let mut out = String::new();
-    let gauges: [(&str, &str, fn(&StreamInfo) -> f64); 3] = [
+    let gauges: [Gauge; 3] = [
         (
             "claimwatch_stream_rtf",
             "Audio seconds transcribed per wall second over a recent window.",
@@ -101,6 +105,14 @@ pub fn render(
         family(&mut out, name, help, "counter");
         sample(&mut out, name, &[], counter.load(Ordering::Relaxed) as f64);
     }
+    let name = "claimwatch_sse_lag_recoveries_total";
+    family(
+        &mut out,
+        name,
+        "Times an SSE/webhook subscriber fell behind and caught up from memory.",
+        "counter",
+    );
+    sample(&mut out, name, &[], lag_recoveries as f64);
     out
 }
 
@@ -174,7 +186,7 @@ mod tests {
         ]);
         let counters = ServeMetrics::default();
         counters.webhook_dropped.store(4, Ordering::Relaxed);
-        let text = render(&streams, &alerts, &counters);
+        let text = render(&streams, &alerts, &counters, 3);
         for line in [
             "# TYPE claimwatch_stream_rtf gauge",
             "claimwatch_stream_rtf{stream=\"shop-1\"} 3.25",
@@ -188,8 +200,12 @@ mod tests {
             "claimwatch_alerts_total{stream=\"shop-1\",category=\"pricing\"} 1",
             "claimwatch_webhook_dropped_total 4",
             "claimwatch_webhook_sent_total 0",
+            "claimwatch_sse_lag_recoveries_total 3",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
         // Every sample line is `name{labels} value` or `name value`, every family typed once.
         for l in text.lines().filter(|l| !l.starts_with('#')) {

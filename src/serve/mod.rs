@@ -180,13 +180,20 @@ mod tests {
             (config("0.0.0.0:8686", good_token), None),
             (
                 config("0.0.0.0:8686", None),
-                Some(ConfigError::PublicWithoutToken("0.0.0.0:8686".parse().unwrap())),
+                Some(ConfigError::PublicWithoutToken(
+                    "0.0.0.0:8686".parse().unwrap(),
+                )),
             ),
             (
                 config("192.168.1.5:80", None),
-                Some(ConfigError::PublicWithoutToken("192.168.1.5:80".parse().unwrap())),
+                Some(ConfigError::PublicWithoutToken(
+                    "192.168.1.5:80".parse().unwrap(),
+                )),
             ),
-            (config("127.0.0.1:1", Some("short")), Some(ConfigError::BadToken)),
+            (
+                config("127.0.0.1:1", Some("short")),
+                Some(ConfigError::BadToken),
+            ),
             (
                 config("127.0.0.1:1", Some("with space 0123456789")),
                 Some(ConfigError::BadToken),
@@ -224,13 +231,20 @@ mod tests {
             let listen = config.listen;
             assert_eq!(config.clone().build().err(), want, "{listen}");
         }
-        let err = config("0.0.0.0:8686", None).build().unwrap_err().to_string();
-        assert!(err.contains("0.0.0.0:8686") && err.contains("token"), "{err}");
+        let err = config("0.0.0.0:8686", None)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("0.0.0.0:8686") && err.contains("token"),
+            "{err}"
+        );
     }
 
     #[test]
     fn config_files_reject_unknown_fields() {
-        let ok: ServeConfig = toml::from_str("data_dir = \"d\"\ntoken = \"0123456789abcdef\"").unwrap();
+        let ok: ServeConfig =
+            toml::from_str("data_dir = \"d\"\ntoken = \"0123456789abcdef\"").unwrap();
         assert_eq!(ok.listen, default_listen());
         assert_eq!(ok.body_limit, 64 * 1024);
         let err = toml::from_str::<ServeConfig>("data_dir = \"d\"\nport = 1").unwrap_err();

@@ -92,7 +92,10 @@ pub fn spawn(
             match tx.try_send(event) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(event)) => {
-                    let n = feeder_metrics.webhook_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    let n = feeder_metrics
+                        .webhook_dropped
+                        .fetch_add(1, Ordering::Relaxed)
+                        + 1;
                     eprintln!(
                         "claimwatch: warning: webhook queue full ({} alerts): alert event {} not sent to the webhook ({n} dropped so far)",
                         queue, event.id
@@ -103,7 +106,9 @@ pub fn spawn(
         }
     });
 
-    Ok(tokio::spawn(send_loop(client, url, config, rx, metrics, shutdown)))
+    Ok(tokio::spawn(send_loop(
+        client, url, config, rx, metrics, shutdown,
+    )))
 }
 
 async fn send_loop(
@@ -166,7 +171,12 @@ async fn deliver(
         if attempt >= config.attempts.max(1) {
             return Err(format!("{reason} after {attempt} tries"));
         }
-        tokio::time::sleep(backoff(attempt - 1, config.initial_backoff, config.max_backoff)).await;
+        tokio::time::sleep(backoff(
+            attempt - 1,
+            config.initial_backoff,
+            config.max_backoff,
+        ))
+        .await;
     }
 }
 
@@ -208,7 +218,15 @@ mod tests {
     #[test]
     fn which_statuses_are_retried() {
         // (status, retried)
-        let cases = [(500, true), (503, true), (429, true), (408, true), (404, false), (401, false), (400, false)];
+        let cases = [
+            (500, true),
+            (503, true),
+            (429, true),
+            (408, true),
+            (404, false),
+            (401, false),
+            (400, false),
+        ];
         for (status, want) in cases {
             assert_eq!(retryable(status), want, "{status}");
         }

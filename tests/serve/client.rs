@@ -74,7 +74,11 @@ impl SseClient {
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200, "{url}");
-        assert_eq!(response.headers()["content-type"], "text/event-stream", "{url}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "{url}"
+        );
         SseClient {
             response,
             buf: Vec::new(),
@@ -124,9 +128,8 @@ impl RawSse {
         let socket = TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let mut stream = socket.connect(addr).await.unwrap();
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-        );
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         RawSse {
             stream,
@@ -165,7 +168,11 @@ impl RawSse {
             };
             let head = String::from_utf8_lossy(&self.raw[..end]).to_string();
             assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-            assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("transfer-encoding: chunked"),
+                "{head}"
+            );
             self.raw.drain(..end + 4);
             self.headers_done = true;
         }

@@ -17,7 +17,9 @@ async fn send(
         request = request.bearer_auth(token);
     }
     if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body);
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
@@ -35,20 +37,54 @@ async fn streams_can_be_attached_relabelled_listed_and_detached() {
     use reqwest::Method;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), Options::default()).await;
-    let attach = json!({"id": "shop-1", "source": "file:samples/ja_demo.wav", "origin": "CN", "lang": "ja"});
-    let (status, body) = send(Method::POST, &server.url("/streams"), None, Some(attach.to_string())).await;
+    let attach =
+        json!({"id": "shop-1", "source": "file:samples/ja_demo.wav", "origin": "CN", "lang": "ja"});
+    let (status, body) = send(
+        Method::POST,
+        &server.url("/streams"),
+        None,
+        Some(attach.to_string()),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let info: StreamInfo = serde_json::from_value(body).unwrap();
-    assert_eq!((info.id.as_str(), info.state), ("shop-1", SourceState::Starting));
+    assert_eq!(
+        (info.id.as_str(), info.state),
+        ("shop-1", SourceState::Starting)
+    );
 
     // (method, path, body, status, expected error words or "")
     let cases = [
-        (Method::POST, "/streams", Some(attach.to_string()), 409, "exists"),
-        (Method::PUT, "/streams/shop-1/product", Some(r#"{"name":"serum","origin":"JP"}"#.into()), 200, ""),
-        (Method::PUT, "/streams/shop-9/product", Some("{}".into()), 404, "no stream shop-9"),
+        (
+            Method::POST,
+            "/streams",
+            Some(attach.to_string()),
+            409,
+            "exists",
+        ),
+        (
+            Method::PUT,
+            "/streams/shop-1/product",
+            Some(r#"{"name":"serum","origin":"JP"}"#.into()),
+            200,
+            "",
+        ),
+        (
+            Method::PUT,
+            "/streams/shop-9/product",
+            Some("{}".into()),
+            404,
+            "no stream shop-9",
+        ),
         (Method::GET, "/streams", None, 200, ""),
         (Method::DELETE, "/streams/shop-1", None, 204, ""),
-        (Method::DELETE, "/streams/shop-1", None, 404, "no stream shop-1"),
+        (
+            Method::DELETE,
+            "/streams/shop-1",
+            None,
+            404,
+            "no stream shop-1",
+        ),
     ];
     for (method, path, body, want, words) in cases {
         let (status, value) = send(method.clone(), &server.url(path), None, body).await;
@@ -72,11 +108,21 @@ async fn alerts_and_transcript_queries() {
     for i in 0..6 {
         let stream = if i < 3 { "shop-1" } else { "shop-2" };
         published.push(server.hub.publish(stream, alert(i)).unwrap());
-        server.hub.publish(stream, transcript(&format!("segment {i}"))).unwrap();
+        server
+            .hub
+            .publish(stream, transcript(&format!("segment {i}")))
+            .unwrap();
     }
     let get = |path: &str| {
         let url = server.url(path);
-        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let all = get("/alerts").await;
     assert_eq!(
@@ -86,14 +132,27 @@ async fn alerts_and_transcript_queries() {
     let since = get(&format!("/alerts?since={}", published[3].id)).await;
     assert_eq!(since.as_array().unwrap().len(), 2);
     let shop2 = get("/alerts?stream=shop-2").await;
-    assert!(shop2.as_array().unwrap().iter().all(|a| a["stream"] == "shop-2"));
+    assert!(shop2
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["stream"] == "shop-2"));
     assert_eq!(shop2.as_array().unwrap().len(), 3);
     let category = published[0].alert().unwrap().category.as_str();
     let by_category = get(&format!("/alerts?category={category}")).await;
     assert!(!by_category.as_array().unwrap().is_empty());
-    assert!(by_category.as_array().unwrap().iter().all(|a| a["category"] == category));
+    assert!(by_category
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["category"] == category));
     let text = get("/streams/shop-1/transcript").await;
-    let texts: Vec<&str> = text.as_array().unwrap().iter().map(|t| t["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = text
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["segment 0", "segment 1", "segment 2"]);
     server.stop().await;
 }
@@ -108,7 +167,15 @@ async fn a_token_is_required_on_every_endpoint_when_set() {
         ..Options::default()
     };
     let server = Server::start(dir.path(), options).await;
-    for path in ["/healthz", "/alerts", "/streams", "/metrics", "/events", "/streams/x/events", "/nope"] {
+    for path in [
+        "/healthz",
+        "/alerts",
+        "/streams",
+        "/metrics",
+        "/events",
+        "/streams/x/events",
+        "/nope",
+    ] {
         for wrong in [None, Some("nope"), Some("correct-horse-battery-stapl")] {
             let (status, value) = send(Method::GET, &server.url(path), wrong, None).await;
             assert_eq!(status, 401, "{path} {wrong:?}");
@@ -117,7 +184,13 @@ async fn a_token_is_required_on_every_endpoint_when_set() {
     }
     let (status, value) = send(Method::GET, &server.url("/healthz"), Some(token), None).await;
     assert_eq!((status, value["status"].as_str()), (200, Some("ok")));
-    let (status, _) = send(Method::POST, &server.url("/streams"), None, Some("{}".into())).await;
+    let (status, _) = send(
+        Method::POST,
+        &server.url("/streams"),
+        None,
+        Some("{}".into()),
+    )
+    .await;
     assert_eq!(status, 401, "auth comes before parsing the body");
     let events = reqwest::Client::new()
         .get(server.url("/events"))
@@ -139,11 +212,35 @@ async fn oversized_bodies_and_bad_requests_get_json_errors() {
     // (method, path, body, status, words in the error)
     let cases = [
         (Method::POST, "/streams", Some(huge), 413, "length limit"),
-        (Method::POST, "/streams", Some("{\"id\":".into()), 400, "EOF"),
-        (Method::POST, "/streams", Some(r#"{"id":"x","source":"file:a","extra":1}"#.into()), 422, "unknown field `extra`"),
-        (Method::POST, "/streams", Some(r#"{"id":"x","source":"rtmp://a"}"#.into()), 400, "unknown source"),
+        (
+            Method::POST,
+            "/streams",
+            Some("{\"id\":".into()),
+            400,
+            "EOF",
+        ),
+        (
+            Method::POST,
+            "/streams",
+            Some(r#"{"id":"x","source":"file:a","extra":1}"#.into()),
+            422,
+            "unknown field `extra`",
+        ),
+        (
+            Method::POST,
+            "/streams",
+            Some(r#"{"id":"x","source":"rtmp://a"}"#.into()),
+            400,
+            "unknown source",
+        ),
         (Method::GET, "/alerts?since=-1", None, 400, "since"),
-        (Method::GET, "/events?last_event_id=x", None, 400, "last_event_id"),
+        (
+            Method::GET,
+            "/events?last_event_id=x",
+            None,
+            400,
+            "last_event_id",
+        ),
         (Method::GET, "/no/such/thing", None, 404, "no such endpoint"),
         (Method::DELETE, "/alerts", None, 405, "method not allowed"),
     ];

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use claimwatch::detect::{Alert, Detector, Lang};
 use claimwatch::serve::{
-    AppState, AttachRequest, ControlError, EventBody, Hub, HubLimits, ProductRequest,
-    SourceState, StreamControl, StreamInfo, StreamStatus,
+    AppState, AttachRequest, ControlError, EventBody, Hub, HubLimits, ProductRequest, SourceState,
+    StreamControl, StreamInfo, StreamStatus,
 };
 use claimwatch::transcribe::Segment;
 use tokio::task::JoinHandle;
@@ -34,7 +34,10 @@ pub fn demo_alerts() -> &'static [Alert] {
     ALERTS.get_or_init(|| {
         let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic")).unwrap();
         let mut alerts = Vec::new();
-        for (script, lang) in [("samples/ja_demo.txt", Lang::Ja), ("samples/en_demo.txt", Lang::En)] {
+        for (script, lang) in [
+            ("samples/ja_demo.txt", Lang::Ja),
+            ("samples/en_demo.txt", Lang::En),
+        ] {
             let text = std::fs::read_to_string(repo().join(script)).unwrap();
             let mut stream = det.stream(lang, Some("CN"));
             for (i, line) in text.lines().enumerate() {
@@ -84,10 +87,16 @@ impl StreamControl for TestControl {
     fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError> {
         let mut streams = self.streams.lock().unwrap();
         if streams.iter().any(|s| s.id == request.id) {
-            return Err(ControlError::Conflict(format!("stream {} exists", request.id)));
+            return Err(ControlError::Conflict(format!(
+                "stream {} exists",
+                request.id
+            )));
         }
         if !request.source.starts_with("file:") {
-            return Err(ControlError::BadRequest(format!("unknown source {}", request.source)));
+            return Err(ControlError::BadRequest(format!(
+                "unknown source {}",
+                request.source
+            )));
         }
         let info = StreamInfo {
             id: request.id,

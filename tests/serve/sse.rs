@@ -28,7 +28,10 @@ async fn events_round_trip_as_sse_with_the_alert_json() {
             let stream = if i % 2 == 0 { "shop-1" } else { "shop-2" };
             out.push(hub.publish(stream, alert(i)).unwrap());
         }
-        out.push(hub.publish("shop-2", transcript("しかもこれ、日本製なんです。")).unwrap());
+        out.push(
+            hub.publish("shop-2", transcript("しかもこれ、日本製なんです。"))
+                .unwrap(),
+        );
         out.push(hub.publish("shop-1", status(SourceState::Down)).unwrap());
         out
     })
@@ -36,7 +39,10 @@ async fn events_round_trip_as_sse_with_the_alert_json() {
     .unwrap();
 
     let got = all.take(published.len()).await;
-    assert_eq!(ids(&got), published.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&got),
+        published.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
     for (sse, event) in got.iter().zip(&published) {
         assert_eq!(sse.event, event.kind().as_str());
         assert_eq!(sse.json(), event.wire_json());
@@ -79,8 +85,11 @@ async fn a_reconnecting_client_resumes_after_its_last_event_id() {
 
     // The header a browser's EventSource sends on reconnect.
     let header = last.to_string();
-    let mut again =
-        SseClient::connect(&server.url("/events"), &[("Last-Event-ID", header.as_str())]).await;
+    let mut again = SseClient::connect(
+        &server.url("/events"),
+        &[("Last-Event-ID", header.as_str())],
+    )
+    .await;
     let rest = again.take(6).await;
     assert_eq!(ids(&rest), (last + 1..=9).collect::<Vec<_>>());
     // No duplicate afterwards: the next event is a new one.
@@ -99,14 +108,27 @@ async fn a_restart_on_the_same_data_dir_keeps_alerts_and_ids() {
     let server = Server::start(dir.path(), Options::default()).await;
     for i in 0..4 {
         server.hub.publish("shop-1", alert(i)).unwrap();
-        server.hub.publish("shop-1", transcript(&format!("line {i}"))).unwrap();
+        server
+            .hub
+            .publish("shop-1", transcript(&format!("line {i}")))
+            .unwrap();
     }
-    let before: Value = reqwest::get(server.url("/alerts")).await.unwrap().json().await.unwrap();
+    let before: Value = reqwest::get(server.url("/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(before.as_array().unwrap().len(), 4);
     server.stop().await;
 
     let server = Server::start(dir.path(), Options::default()).await;
-    let after: Value = reqwest::get(server.url("/alerts")).await.unwrap().json().await.unwrap();
+    let after: Value = reqwest::get(server.url("/alerts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(after, before);
     let transcript: Value = reqwest::get(server.url("/streams/shop-1/transcript"))
         .await
@@ -119,7 +141,12 @@ async fn a_restart_on_the_same_data_dir_keeps_alerts_and_ids() {
     assert_eq!(next.id, 9);
     let mut replay = SseClient::connect(&server.url("/events"), &[("Last-Event-ID", "0")]).await;
     assert_eq!(ids(&replay.take(9).await), (1..=9).collect::<Vec<_>>());
-    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let total: u64 = metrics
         .lines()
         .filter(|l| l.starts_with("claimwatch_alerts_total{stream=\"shop-1\""))
@@ -176,6 +203,8 @@ async fn a_client_that_stops_reading_blocks_nobody_and_later_gets_everything() {
         .map(|e| e.id.unwrap())
         .collect();
     assert_eq!(late_alerts, alert_ids);
+    // It really fell behind (and the server caught it up from memory).
+    assert!(server.hub.lag_recoveries() >= 1);
     server.stop().await;
 }
 

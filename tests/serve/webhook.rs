@@ -68,20 +68,43 @@ async fn every_alert_is_posted_once_in_order_despite_failures() {
         ..WebhookConfig::new(url)
     };
     let metrics = server.state.metrics.clone();
-    let task = webhook::spawn(&server.hub, config, metrics.clone(), server.shutdown.clone()).unwrap();
+    let task = webhook::spawn(
+        &server.hub,
+        config,
+        metrics.clone(),
+        server.shutdown.clone(),
+    )
+    .unwrap();
 
     let mut sent = Vec::new();
     for i in 0..6 {
         sent.push(server.hub.publish("shop-1", alert(i)).unwrap());
-        server.hub.publish("shop-1", transcript("not an alert")).unwrap();
+        server
+            .hub
+            .publish("shop-1", transcript("not an alert"))
+            .unwrap();
     }
-    eventually("six alerts delivered", || receiver.bodies.lock().unwrap().len() == 6).await;
+    eventually("six alerts delivered", || {
+        receiver.bodies.lock().unwrap().len() == 6
+    })
+    .await;
     let bodies = receiver.bodies.lock().unwrap().clone();
-    assert_eq!(bodies, sent.iter().map(|e| e.wire_json()).collect::<Vec<_>>());
+    assert_eq!(
+        bodies,
+        sent.iter().map(|e| e.wire_json()).collect::<Vec<_>>()
+    );
     assert_eq!(metrics.webhook_sent.load(Ordering::Relaxed), 6);
     assert_eq!(metrics.webhook_failed.load(Ordering::Relaxed), 0);
-    let text = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
-    assert!(text.lines().any(|l| l == "claimwatch_webhook_sent_total 6"), "{text}");
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.lines().any(|l| l == "claimwatch_webhook_sent_total 6"),
+        "{text}"
+    );
     server.stop().await;
     tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
 }
@@ -97,7 +120,13 @@ async fn a_full_queue_drops_and_counts_without_slowing_publish() {
         ..WebhookConfig::new(url)
     };
     let metrics = server.state.metrics.clone();
-    let task = webhook::spawn(&server.hub, config, metrics.clone(), server.shutdown.clone()).unwrap();
+    let task = webhook::spawn(
+        &server.hub,
+        config,
+        metrics.clone(),
+        server.shutdown.clone(),
+    )
+    .unwrap();
     for i in 0..10 {
         server.hub.publish("shop-1", alert(i)).unwrap();
     }
@@ -106,7 +135,12 @@ async fn a_full_queue_drops_and_counts_without_slowing_publish() {
         metrics.webhook_dropped.load(Ordering::Relaxed) >= 8
     })
     .await;
-    let text = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let dropped: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("claimwatch_webhook_dropped_total "))
