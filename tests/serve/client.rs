@@ -102,14 +102,20 @@ impl SseClient {
         }
     }
 
-    /// The next `n` events other than heartbeats.
+    /// The next `n` events other than heartbeats. One deadline for all of them: heartbeats keep
+    /// a connection busy, so a per-read timeout would wait forever for an event that never comes.
     pub async fn take(&mut self, n: usize) -> Vec<SseEvent> {
         let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            let event = self.next().await.expect("stream still open");
-            if event.event != "heartbeat" {
-                out.push(event);
+        let all = async {
+            while out.len() < n {
+                let event = self.next().await.expect("stream still open");
+                if event.event != "heartbeat" {
+                    out.push(event);
+                }
             }
+        };
+        if tokio::time::timeout(PATIENCE, all).await.is_err() {
+            panic!("{} of {n} events in {PATIENCE:?}", out.len());
         }
         out
     }
@@ -139,23 +145,26 @@ impl RawSse {
         }
     }
 
-    /// Reads until `n` non-heartbeat events arrived.
+    /// Reads until `n` non-heartbeat events arrived (one deadline for all, as in
+    /// [`SseClient::take`]).
     pub async fn take(&mut self, n: usize) -> Vec<SseEvent> {
         let mut out = Vec::new();
         let mut chunk = vec![0u8; 64 * 1024];
-        while out.len() < n {
-            let read = tokio::time::timeout(PATIENCE, self.stream.read(&mut chunk))
-                .await
-                .expect("bytes in time")
-                .unwrap();
-            assert!(read > 0, "server closed after {} events", out.len());
-            self.raw.extend_from_slice(&chunk[..read]);
-            self.decode();
-            out.extend(
-                parse_events(&mut self.body)
-                    .into_iter()
-                    .filter(|e| e.event != "heartbeat"),
-            );
+        let all = async {
+            while out.len() < n {
+                let read = self.stream.read(&mut chunk).await.unwrap();
+                assert!(read > 0, "server closed after {} events", out.len());
+                self.raw.extend_from_slice(&chunk[..read]);
+                self.decode();
+                out.extend(
+                    parse_events(&mut self.body)
+                        .into_iter()
+                        .filter(|e| e.event != "heartbeat"),
+                );
+            }
+        };
+        if tokio::time::timeout(PATIENCE, all).await.is_err() {
+            panic!("{} of {n} events in {PATIENCE:?}", out.len());
         }
         out
     }
