@@ -5,7 +5,8 @@
 //! audio ([`audio`]: decode with symphonia, resample with rubato) → transcription ([`transcribe`]:
 //! whisper.cpp through whisper-rs) → claims detection ([`detect`]: aho-corasick over normalized
 //! text and kana readings). [`model`] turns CTranslate2 Whisper weights into ggml files whisper.cpp
-//! loads. [`cli`] holds the command-line front end that `main.rs` dispatches to.
+//! loads. [`serve`] is live monitoring's HTTP + SSE face: the event hub, its durable log and the
+//! axum server. [`cli`] holds the command-line front end that `main.rs` dispatches to.
 
 pub mod audio;
 pub mod audit;
@@ -14,4 +15,5 @@ pub mod detect;
 pub mod eval;
 pub mod live;
 pub mod model;
+pub mod serve;
 pub mod transcribe;

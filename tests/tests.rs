@@ -6,4 +6,5 @@ mod common;
 mod detect;
 mod live;
 mod model;
+mod serve;
 mod transcribe;

@@ -1,0 +1,712 @@
+//! The HTTP adapter (the only file that touches axum's routing): requests in, JSON / SSE /
+//! Prometheus text out. [`app`] builds the router so tests can drive it in-process; [`serve`]
+//! runs it on a listener until the shutdown token is cancelled.
+//!
+//! Every error answer is `{"error": "..."}` with a 4xx/5xx status: handler errors through
+//! [`ApiError`], and axum's own answers (JSON/query rejections, 404 for unknown routes, 405, 413)
+//! rewritten by the [`json_errors`] middleware, which keeps their message.
+
+use std::convert::Infallible;
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::sse::{self, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, put};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::control::{AttachRequest, ControlError, ProductRequest, StreamControl};
+use super::event::Event;
+use super::hub::Hub;
+use super::metrics::{self, ServeMetrics};
+use crate::detect::Category;
+
+/// Default limit on request bodies.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Default interval between SSE heartbeats.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// How long [`serve`] waits for open connections after shutdown before dropping them (a client
+/// that stopped reading can hold a response forever).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Hub,
+    pub control: Arc<dyn StreamControl>,
+    /// When set, every request needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Cancelled to stop the server; open SSE streams end when it is.
+    pub shutdown: CancellationToken,
+    pub metrics: Arc<ServeMetrics>,
+    /// Largest accepted request body in bytes (413 beyond).
+    pub body_limit: usize,
+    /// Interval between SSE `event: heartbeat` lines on an idle stream.
+    pub heartbeat: Duration,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<AppState>();
+};
+
+impl AppState {
+    /// A state with default metrics, body limit and heartbeat.
+    pub fn new(
+        hub: Hub,
+        control: Arc<dyn StreamControl>,
+        token: Option<String>,
+        shutdown: CancellationToken,
+    ) -> AppState {
+        AppState {
+            hub,
+            control,
+            token,
+            shutdown,
+            metrics: Arc::new(ServeMetrics::default()),
+            body_limit: DEFAULT_BODY_LIMIT,
+            heartbeat: HEARTBEAT,
+        }
+    }
+}
+
+/// The router with every endpoint, auth, the body limit and JSON errors.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/events", get(all_events))
+        .route("/streams", get(list_streams).post(attach))
+        .route("/streams/{id}", delete(detach))
+        .route("/streams/{id}/events", get(stream_events))
+        .route("/streams/{id}/product", put(set_product))
+        .route("/streams/{id}/transcript", get(transcript))
+        .route("/alerts", get(alerts))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `state.shutdown` is cancelled, then stops accepting,
+/// lets open requests finish (SSE streams end at once) for up to [`SHUTDOWN_GRACE`], and syncs
+/// the event log.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+    let shutdown = state.shutdown.clone();
+    let hub = state.hub.clone();
+    let addr = listener.local_addr().context("listener address")?;
+    let server = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    tokio::select! {
+        result = server => result.with_context(|| format!("HTTP server on {addr}"))?,
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => eprintln!(
+            "claimwatch: warning: connections still open {} s after shutdown were dropped",
+            SHUTDOWN_GRACE.as_secs()
+        ),
+    }
+    hub.sync().context("syncing the event log")?;
+    Ok(())
+}
+
+/// An error answer: status and message, sent as `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(err: ControlError) -> ApiError {
+        let status = match &err {
+            ControlError::NotFound(_) => StatusCode::NOT_FOUND,
+            ControlError::Conflict(_) => StatusCode::CONFLICT,
+            ControlError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ControlError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, err.to_string())
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// Runs a blocking control call off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ControlError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("control task: {e}"),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+// ---- middleware ----
+
+async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+            let mut response = ApiError(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token (send `Authorization: Bearer <token>`)".into(),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+/// Equality whose time does not depend on where the inputs first differ, so the token cannot be
+/// guessed byte by byte from response times.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// Rewrites any non-JSON error answer (axum's plain-text rejections, empty 404/405) as
+/// `{"error": "..."}`, keeping its status, its text and its `Allow` header.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let mut rewritten = ApiError(status, message).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        rewritten.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    rewritten
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", uri.path()),
+    )
+}
+
+// ---- SSE ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    last_event_id: Option<u64>,
+}
+
+async fn all_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let last = last_event_id(&headers, &query)?;
+    Ok(sse_response(&state, None, last))
+}
+
+async fn stream_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let last = last_event_id(&headers, &query)?;
+    Ok(sse_response(&state, Some(id), last))
+}
+
+/// The `Last-Event-ID` header (a reconnecting EventSource) or else `?last_event_id=` (curl).
+fn last_event_id(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<u64>, ApiError> {
+    match headers.get("last-event-id") {
+        None => Ok(query.last_event_id),
+        Some(value) => {
+            let text = value.to_str().unwrap_or("").trim();
+            text.parse().map(Some).map_err(|_| {
+                bad_request(format!(
+                    "Last-Event-ID must be an event id (a whole number), got {text:?}"
+                ))
+            })
+        }
+    }
+}
+
+fn sse_response(state: &AppState, stream: Option<String>, last: Option<u64>) -> Response {
+    let events = state
+        .hub
+        .subscribe(stream, last)
+        .map(|event| Ok::<_, Infallible>(sse_event(&event)))
+        .take_until(state.shutdown.clone().cancelled_owned());
+    // The heartbeat has no `id:` so it does not move the client's Last-Event-ID.
+    let heartbeat = sse::Event::default().event("heartbeat");
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(state.heartbeat).event(heartbeat))
+        .into_response()
+}
+
+fn sse_event(event: &Event) -> sse::Event {
+    sse::Event::default()
+        .event(event.kind().as_str())
+        .id(event.id.to_string())
+        .data(event.wire_json().to_string())
+}
+
+// ---- streams ----
+
+async fn list_streams(State(state): State<AppState>) -> Response {
+    Json(state.control.list()).into_response()
+}
+
+async fn attach(
+    State(state): State<AppState>,
+    Json(request): Json<AttachRequest>,
+) -> Result<Response, ApiError> {
+    check_stream_id(&request.id)?;
+    let control = state.control.clone();
+    let info = blocking(move || control.attach(request)).await?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+async fn detach(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let control = state.control.clone();
+    blocking(move || control.detach(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_product(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(request): Json<ProductRequest>,
+) -> Result<Response, ApiError> {
+    let control = state.control.clone();
+    let info = blocking(move || control.set_product(&id, request)).await?;
+    Ok(Json(info).into_response())
+}
+
+/// Stream ids appear in URLs, metric labels and log lines: keep them plain.
+fn check_stream_id(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_request(format!(
+            "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _ ."
+        )))
+    }
+}
+
+// ---- queries ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertsQuery {
+    stream: Option<String>,
+    since: Option<u64>,
+    category: Option<String>,
+}
+
+async fn alerts(
+    State(state): State<AppState>,
+    Query(query): Query<AlertsQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let category = match query.category.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(name) => Some(Category::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+            bad_request(format!(
+                "unknown category {name:?} (known: {})",
+                known.join(", ")
+            ))
+        })?),
+    };
+    let stream = query.stream.as_deref().filter(|s| !s.is_empty());
+    let events = state.hub.alerts(stream, query.since, category);
+    Ok(Json(events.iter().map(Event::wire_json).collect()))
+}
+
+async fn transcript(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    if !state.hub.knows_stream(&id) && !state.control.list().iter().any(|s| s.id == id) {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no stream {id:?}")));
+    }
+    let events = state.hub.transcript(&id);
+    Ok(Json(events.iter().map(Event::wire_json).collect()))
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "streams": state.control.list().len(),
+        "next_event_id": state.hub.next_id(),
+    }))
+}
+
+async fn prometheus(State(state): State<AppState>) -> Response {
+    let text = metrics::render(
+        &state.control.list(),
+        &state.hub.alert_counts(),
+        &state.metrics,
+        state.hub.lag_recoveries(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        Body::from(text),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::control::{SourceState, StreamInfo};
+    use std::collections::BTreeMap;
+    use tower::ServiceExt;
+
+    /// A control with one stream, `shop-1`.
+    struct OneStream;
+
+    impl StreamControl for OneStream {
+        fn list(&self) -> Vec<StreamInfo> {
+            vec![StreamInfo {
+                id: "shop-1".into(),
+                source: "file:a.wav".into(),
+                lang: "ja".into(),
+                origin: None,
+                product: None,
+                state: SourceState::Up,
+                stream_s: 1.0,
+                lag_s: 0.5,
+                rtf: 2.0,
+                dropped_s: 0.0,
+                alerts: BTreeMap::new(),
+            }]
+        }
+        fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError> {
+            match request.id.as_str() {
+                "shop-1" => Err(ControlError::Conflict("shop-1 is attached".into())),
+                _ => Err(ControlError::BadRequest(format!(
+                    "bad source {}",
+                    request.source
+                ))),
+            }
+        }
+        fn detach(&self, id: &str) -> Result<(), ControlError> {
+            match id {
+                "shop-1" => Ok(()),
+                _ => Err(ControlError::NotFound(format!("no stream {id}"))),
+            }
+        }
+        fn set_product(&self, id: &str, _: ProductRequest) -> Result<StreamInfo, ControlError> {
+            Err(ControlError::Internal(format!("{id}: broken")))
+        }
+    }
+
+    fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
+        let mut state = AppState::new(
+            Hub::open(dir).unwrap(),
+            Arc::new(OneStream),
+            token.map(str::to_string),
+            CancellationToken::new(),
+        );
+        state.body_limit = 1024;
+        state
+    }
+
+    async fn call(
+        state: &AppState,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (StatusCode, String, HeaderMap) {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = app(state.clone())
+            .oneshot(request.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap(), headers)
+    }
+
+    const JSON: (&str, &str) = ("content-type", "application/json");
+
+    #[tokio::test]
+    async fn every_error_is_json_with_a_useful_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let big = format!(r#"{{"id":"x","source":"{}"}}"#, "a".repeat(4096));
+        // (method, uri, headers, body, status, words in the error)
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Vec<(&'a str, &'a str)>,
+            &'a str,
+            u16,
+            &'a str,
+        );
+        let cases: Vec<Case> = vec![
+            ("GET", "/nope", vec![], "", 404, "no such endpoint: /nope"),
+            ("PATCH", "/streams", vec![], "", 405, "method not allowed"),
+            ("POST", "/streams", vec![JSON], "{", 400, "EOF"),
+            (
+                "POST",
+                "/streams",
+                vec![],
+                r#"{"id":"a","source":"b"}"#,
+                415,
+                "Content-Type",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"a"}"#,
+                422,
+                "missing field `source`",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"a","source":"b","x":1}"#,
+                422,
+                "unknown field `x`",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                big.as_str(),
+                413,
+                "length limit",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"a b","source":"s"}"#,
+                400,
+                "stream id \"a b\"",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"shop-1","source":"s"}"#,
+                409,
+                "shop-1 is attached",
+            ),
+            (
+                "POST",
+                "/streams",
+                vec![JSON],
+                r#"{"id":"new","source":"zz"}"#,
+                400,
+                "bad source zz",
+            ),
+            (
+                "DELETE",
+                "/streams/other",
+                vec![],
+                "",
+                404,
+                "no stream other",
+            ),
+            (
+                "PUT",
+                "/streams/shop-1/product",
+                vec![JSON],
+                "{}",
+                500,
+                "shop-1: broken",
+            ),
+            ("GET", "/alerts?since=abc", vec![], "", 400, "since"),
+            (
+                "GET",
+                "/alerts?category=bogus",
+                vec![],
+                "",
+                400,
+                "unknown category \"bogus\"",
+            ),
+            (
+                "GET",
+                "/alerts?colour=red",
+                vec![],
+                "",
+                400,
+                "unknown field",
+            ),
+            (
+                "GET",
+                "/streams/ghost/transcript",
+                vec![],
+                "",
+                404,
+                "no stream \"ghost\"",
+            ),
+            (
+                "GET",
+                "/events",
+                vec![("last-event-id", "x1")],
+                "",
+                400,
+                "Last-Event-ID",
+            ),
+        ];
+        for (method, uri, headers, body, status, words) in cases {
+            let (got, text, _) = call(&state, method, uri, &headers, body).await;
+            assert_eq!(got.as_u16(), status, "{method} {uri}: {text}");
+            let value: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{method} {uri}: not JSON ({e}): {text}"));
+            let message = value["error"].as_str().unwrap_or_default();
+            assert!(message.contains(words), "{method} {uri}: {message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_token_guards_every_endpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), Some("s3cret"));
+        for uri in [
+            "/healthz", "/streams", "/alerts", "/metrics", "/nope", "/events",
+        ] {
+            // (authorization header, expected status when the route exists)
+            for (auth, ok) in [
+                (None, false),
+                (Some("Bearer wrong"), false),
+                (Some("Bearer s3cre"), false),
+                (Some("Bearer s3cret0"), false),
+                (Some("s3cret"), false),
+                (Some("Bearer s3cret"), true),
+            ] {
+                let headers: Vec<(&str, &str)> =
+                    auth.map(|a| ("authorization", a)).into_iter().collect();
+                if uri == "/events" && ok {
+                    continue; // an SSE stream does not end; covered over TCP
+                }
+                let (status, text, headers) = call(&state, "GET", uri, &headers, "").await;
+                if ok {
+                    assert_ne!(status, StatusCode::UNAUTHORIZED, "{uri}");
+                } else {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} {auth:?}");
+                    assert!(text.contains("bearer token"), "{text}");
+                    assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        // (a, b, equal)
+        let cases: [(&[u8], &[u8], bool); 5] = [
+            (b"", b"", true),
+            (b"abc", b"abc", true),
+            (b"abc", b"abd", false),
+            (b"abc", b"ab", false),
+            (b"", b"a", false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(constant_time_eq(a, b), want, "{a:?} {b:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn queries_answer_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let (status, text, _) = call(&state, "GET", "/streams", &[], "").await;
+        assert_eq!(status, StatusCode::OK);
+        let streams: Vec<StreamInfo> = serde_json::from_str(&text).unwrap();
+        assert_eq!(streams, OneStream.list());
+        let (status, text, _) = call(&state, "GET", "/healthz", &[], "").await;
+        assert_eq!(
+            (status, text.contains("\"ok\"")),
+            (StatusCode::OK, true),
+            "{text}"
+        );
+        let (status, _, _) = call(&state, "DELETE", "/streams/shop-1", &[], "").await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, text, _) = call(&state, "GET", "/streams/shop-1/transcript", &[], "").await;
+        assert_eq!((status, text.as_str()), (StatusCode::OK, "[]"));
+        let (status, text, headers) = call(&state, "GET", "/metrics", &[], "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        assert!(
+            text.contains("claimwatch_stream_up{stream=\"shop-1\"} 1"),
+            "{text}"
+        );
+    }
+}

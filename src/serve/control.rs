@@ -1,0 +1,94 @@
+//! The contract between the HTTP server and the live pipeline: the server calls a
+//! [`StreamControl`] to list, attach, detach and re-label streams; the pipeline implements it.
+//! Requests in are the JSON bodies of `POST /streams` and `PUT /streams/{id}/product`; answers out
+//! are [`StreamInfo`] snapshots or a [`ControlError`] that the server maps to an HTTP status.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /streams` body: start monitoring `source` under the name `id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachRequest {
+    pub id: String,
+    pub source: String,
+    #[serde(default)]
+    pub origin: Option<String>,
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// `PUT /streams/{id}/product` body: the product now on sale and its declared origin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRequest {
+    #[serde(default)]
+    pub origin: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A snapshot of one monitored stream.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StreamInfo {
+    pub id: String,
+    pub source: String,
+    pub lang: String,
+    pub origin: Option<String>,
+    pub product: Option<String>,
+    pub state: SourceState,
+    /// Seconds of stream time received (audio plus gaps).
+    pub stream_s: f64,
+    /// How far the transcript is behind the audio received, in seconds.
+    pub lag_s: f64,
+    /// Audio seconds transcribed per wall second over a recent window.
+    pub rtf: f64,
+    /// Audio seconds skipped to keep the lag bounded.
+    pub dropped_s: f64,
+    /// Alerts raised so far, by category name.
+    pub alerts: BTreeMap<String, u64>,
+}
+
+/// Where a source is in its life.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    Starting,
+    Up,
+    Down,
+    Ended,
+}
+
+impl SourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Starting => "starting",
+            SourceState::Up => "up",
+            SourceState::Down => "down",
+            SourceState::Ended => "ended",
+        }
+    }
+}
+
+/// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 500).
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What the live pipeline offers the server. Methods may block briefly (opening a source), so the
+/// server calls them through `spawn_blocking`.
+pub trait StreamControl: Send + Sync + 'static {
+    fn list(&self) -> Vec<StreamInfo>;
+    fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError>;
+    fn detach(&self, id: &str) -> Result<(), ControlError>;
+    fn set_product(&self, id: &str, request: ProductRequest) -> Result<StreamInfo, ControlError>;
+}

@@ -1,0 +1,255 @@
+//! Event types shared by the hub, the log, SSE, the JSON endpoints and the webhook (pure).
+//!
+//! Two encodings of one [`Event`]:
+//! - the wire object ([`Event::wire_json`]): the body's own fields (an alert is the same JSON as
+//!   `claimwatch detect --format json`) plus `type`, `stream`, `at` and `event_id`. `event_id`
+//!   rather than `id` because an alert already has an `id` field (`a1`, per detector run).
+//! - the log line ([`Event::to_log_line`]): `{"id", "stream", "at", "type", "body"}`; the body is
+//!   nested so that no body field can ever collide with the envelope.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::control::SourceState;
+use crate::detect::Alert;
+use crate::transcribe::Segment;
+
+/// One published event. `id` is strictly increasing across the life of a data directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: u64,
+    pub stream: String,
+    /// Wall-clock publication time, RFC 3339 UTC.
+    pub at: String,
+    pub body: EventBody,
+}
+
+/// What happened. Alert and transcript times are stream time (seconds since the stream began).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventBody {
+    Alert(Alert),
+    Transcript(Segment),
+    Status(StreamStatus),
+}
+
+/// A stream's health at one moment (sent on state changes and periodically by the pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamStatus {
+    pub state: SourceState,
+    pub stream_s: f64,
+    pub lag_s: f64,
+    pub rtf: f64,
+    pub dropped_s: f64,
+    /// Stream time lost to an outage, on the status that reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The three event types, as named in SSE `event:` lines and the log's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Alert,
+    Transcript,
+    Status,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Alert => "alert",
+            EventKind::Transcript => "transcript",
+            EventKind::Status => "status",
+        }
+    }
+}
+
+impl EventBody {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            EventBody::Alert(_) => EventKind::Alert,
+            EventBody::Transcript(_) => EventKind::Transcript,
+            EventBody::Status(_) => EventKind::Status,
+        }
+    }
+
+    /// The body alone as a JSON object.
+    fn to_value(&self) -> Value {
+        let value = match self {
+            EventBody::Alert(a) => serde_json::to_value(a),
+            EventBody::Transcript(s) => serde_json::to_value(s),
+            EventBody::Status(s) => serde_json::to_value(s),
+        };
+        // These types are plain structs of strings, numbers and options: serializing cannot fail.
+        value.unwrap_or(Value::Null)
+    }
+
+    fn from_value(kind: EventKind, value: Value) -> serde_json::Result<EventBody> {
+        Ok(match kind {
+            EventKind::Alert => EventBody::Alert(serde_json::from_value(value)?),
+            EventKind::Transcript => EventBody::Transcript(serde_json::from_value(value)?),
+            EventKind::Status => EventBody::Status(serde_json::from_value(value)?),
+        })
+    }
+}
+
+/// The log's line layout.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogLine {
+    id: u64,
+    stream: String,
+    at: String,
+    #[serde(rename = "type")]
+    kind: EventKind,
+    body: Value,
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        self.body.kind()
+    }
+
+    pub fn alert(&self) -> Option<&Alert> {
+        match &self.body {
+            EventBody::Alert(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The object sent as SSE `data:`, in JSON arrays and to the webhook.
+    pub fn wire_json(&self) -> Value {
+        let mut map = match self.body.to_value() {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        map.insert("type".into(), self.kind().as_str().into());
+        map.insert("stream".into(), self.stream.clone().into());
+        map.insert("at".into(), self.at.clone().into());
+        map.insert("event_id".into(), self.id.into());
+        Value::Object(map)
+    }
+
+    /// One line of `events.jsonl`, without the newline.
+    pub fn to_log_line(&self) -> String {
+        let line = LogLine {
+            id: self.id,
+            stream: self.stream.clone(),
+            at: self.at.clone(),
+            kind: self.kind(),
+            body: self.body.to_value(),
+        };
+        serde_json::to_string(&line).unwrap_or_default()
+    }
+
+    /// Parses a line written by [`Event::to_log_line`].
+    pub fn from_log_line(line: &str) -> serde_json::Result<Event> {
+        let line: LogLine = serde_json::from_str(line)?;
+        Ok(Event {
+            id: line.id,
+            stream: line.stream,
+            at: line.at,
+            body: EventBody::from_value(line.kind, line.body)?,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::detect::{Category, Lang, Severity};
+
+    pub(crate) fn sample_alert() -> Alert {
+        Alert {
+            id: "a1".into(),
+            category: Category::FalseOrigin,
+            rule: "ja_origin_made_in".into(),
+            severity: Severity::Critical,
+            lang: Lang::Ja,
+            text: "日本製".into(),
+            context: "これは日本製です".into(),
+            start_s: Some(11.08),
+            end_s: Some(12.5),
+            legal_basis: "景品表示法".into(),
+            explanation: "x".into(),
+            suggestion: "y".into(),
+            declared_origin: Some("CN".into()),
+            spoken_origin: Some("JP".into()),
+        }
+    }
+
+    fn events() -> Vec<Event> {
+        let status = StreamStatus {
+            state: SourceState::Down,
+            stream_s: 30.0,
+            lag_s: 1.5,
+            rtf: 2.0,
+            dropped_s: 0.0,
+            gap_s: Some(4.0),
+            message: Some("connection reset".into()),
+        };
+        [
+            EventBody::Alert(sample_alert()),
+            EventBody::Transcript(Segment::new(0.5, 2.0, "みなさん\"こんばんは\"\n")),
+            EventBody::Status(status),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Event {
+            id: i as u64 + 7,
+            stream: "shop-1".into(),
+            at: "2026-11-27T03:26:24.123Z".into(),
+            body,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn log_lines_round_trip_every_kind() {
+        for event in events() {
+            let line = event.to_log_line();
+            assert!(!line.contains('\n'), "{line}");
+            assert_eq!(Event::from_log_line(&line).unwrap(), event, "{line}");
+        }
+    }
+
+    #[test]
+    fn wire_json_is_the_body_plus_envelope() {
+        let [alert, transcript, status]: [Event; 3] = events().try_into().unwrap();
+        let a = alert.wire_json();
+        // (field, expected)
+        let cases: [(&Value, &str, Value); 8] = [
+            (&a, "id", "a1".into()),
+            (&a, "event_id", 7.into()),
+            (&a, "type", "alert".into()),
+            (&a, "stream", "shop-1".into()),
+            (&a, "category", "false_origin".into()),
+            (&a, "start_s", 11.08.into()),
+            (
+                &transcript.wire_json(),
+                "text",
+                "みなさん\"こんばんは\"\n".into(),
+            ),
+            (&status.wire_json(), "state", "down".into()),
+        ];
+        for (object, field, want) in cases {
+            assert_eq!(object[field], want, "{field} in {object}");
+        }
+        assert!(status.wire_json().get("gap_s").is_some());
+    }
+
+    #[test]
+    fn bad_log_lines_are_errors() {
+        for line in [
+            "",
+            "{}",
+            r#"{"id":1,"stream":"s","at":"t","type":"nope","body":{}}"#,
+            r#"{"id":1,"stream":"s","at":"t","type":"alert","body":{"text":"x"}}"#,
+            r#"{"id":-1,"stream":"s","at":"t","type":"status","body":{}}"#,
+        ] {
+            assert!(Event::from_log_line(line).is_err(), "{line}");
+        }
+    }
+}

@@ -1,0 +1,565 @@
+//! The event hub: every event the pipeline publishes goes through here, gets its id and time, is
+//! written to the [log](super::log), kept in memory for queries and replay, and broadcast to live
+//! subscribers (SSE clients, the webhook).
+//!
+//! Input: `(stream, body)` from any thread. Output: [`Event`]s to subscribers, in id order.
+//!
+//! Memory: every alert is kept (alerts are rare and must never be lost to a slow client); the
+//! last [`HubLimits::transcripts_per_stream`] transcript events and the last
+//! [`HubLimits::statuses_per_stream`] status events of each stream are kept, older ones are
+//! dropped from memory (they stay in the log file). Replay (Last-Event-ID, or a lagging client
+//! catching up) therefore gets every alert and the kept transcript/status events.
+//!
+//! Ordering: one mutex covers id assignment, the log write, the in-memory store and the
+//! broadcast send, so the broadcast order is the id order and a subscriber can take "everything
+//! stored" and "everything broadcast after" at one instant, with no gap or duplicate at the seam.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::Stream;
+use tokio::sync::broadcast;
+
+use super::clock;
+use super::event::{Event, EventBody, EventKind};
+use super::log::{EventLog, LogError};
+use crate::detect::Category;
+
+/// Bounds on what the hub keeps in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubLimits {
+    pub transcripts_per_stream: usize,
+    pub statuses_per_stream: usize,
+    /// Events the broadcast channel holds for the slowest subscriber before it lags (a lagging
+    /// subscriber re-reads from memory, so this trades memory for fewer re-reads).
+    pub channel: usize,
+}
+
+impl Default for HubLimits {
+    fn default() -> Self {
+        HubLimits {
+            transcripts_per_stream: 20_000,
+            statuses_per_stream: 64,
+            channel: 1024,
+        }
+    }
+}
+
+/// Events a catching-up subscriber reads per lock, so a long replay never holds up `publish`.
+const CATCH_UP_BATCH: usize = 512;
+
+/// Cheap to clone; all clones share one log and one store.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    tx: broadcast::Sender<Event>,
+    /// Times a subscriber fell behind the channel and re-read from memory.
+    lagged: AtomicU64,
+}
+
+struct State {
+    log: EventLog,
+    next_id: u64,
+    store: Store,
+}
+
+// The pipeline publishes from plain threads while server tasks subscribe.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Hub>();
+};
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Hub")
+            .field("log", &state.log.path())
+            .field("next_id", &state.next_id)
+            .field("kept", &state.store.events.len())
+            .finish()
+    }
+}
+
+impl Hub {
+    /// Opens the log in `data_dir` (see [`EventLog::open`]) with the default [`HubLimits`].
+    pub fn open(data_dir: &Path) -> Result<Hub, LogError> {
+        Hub::open_with(data_dir, HubLimits::default())
+    }
+
+    pub fn open_with(data_dir: &Path, limits: HubLimits) -> Result<Hub, LogError> {
+        let recovered = EventLog::open(data_dir)?;
+        let mut store = Store::new(limits);
+        for event in recovered.events {
+            store.insert(event);
+        }
+        let (tx, _) = broadcast::channel(limits.channel.max(1));
+        Ok(Hub {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    log: recovered.log,
+                    next_id: recovered.next_id,
+                    store,
+                }),
+                tx,
+                lagged: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves the state consistent (each step is
+        // complete or not started), so keep serving rather than poison every later call.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records and broadcasts one event. Synchronous and never waits for subscribers; blocks only
+    /// for the log write (and its fsync for alerts). An error means the event was not stored and
+    /// not sent, and its id is not used.
+    pub fn publish(&self, stream: &str, body: EventBody) -> Result<Event, LogError> {
+        let mut state = self.lock();
+        let event = Event {
+            id: state.next_id,
+            stream: stream.to_string(),
+            at: clock::now_rfc3339(),
+            body,
+        };
+        state.log.append(&event)?;
+        state.next_id += 1;
+        state.store.insert(event.clone());
+        // No receivers is fine: nobody is listening right now.
+        let _ = self.inner.tx.send(event.clone());
+        Ok(event)
+    }
+
+    /// Events of `stream` (all streams when `None`): first every kept event with id greater than
+    /// `last_event_id`, then live ones, each once and in id order. With `last_event_id: None` only
+    /// events published from now on. A subscriber that falls behind the broadcast channel
+    /// re-reads what it missed from memory, so it never blocks `publish` and never misses an
+    /// alert. The stream never ends by itself (it holds a hub clone): the consumer stops it, as
+    /// SSE does with the shutdown token.
+    pub fn subscribe(
+        &self,
+        stream: Option<String>,
+        last_event_id: Option<u64>,
+    ) -> impl Stream<Item = Event> + Send + 'static {
+        let (rx, last) = {
+            let state = self.lock();
+            (self.inner.tx.subscribe(), state.next_id - 1)
+        };
+        let cursor = last_event_id.map_or(last, |id| id.min(last));
+        let sub = Subscription {
+            hub: self.clone(),
+            stream,
+            cursor,
+            catching_up: cursor < last,
+            pending: VecDeque::new(),
+            rx,
+        };
+        futures_util::stream::unfold(sub, |mut sub| async move {
+            let event = sub.next().await?;
+            Some((event, sub))
+        })
+    }
+
+    /// Kept alerts, oldest first: of `stream` (all when `None`), with event id greater than
+    /// `since_id`, of `category`.
+    pub fn alerts(
+        &self,
+        stream: Option<&str>,
+        since_id: Option<u64>,
+        category: Option<Category>,
+    ) -> Vec<Event> {
+        let state = self.lock();
+        let from = since_id.map_or(0, |id| id.saturating_add(1));
+        state
+            .store
+            .alerts
+            .range(from..)
+            .filter_map(|(id, _)| state.store.events.get(id))
+            .filter(|e| stream.is_none_or(|s| e.stream == s))
+            .filter(|e| category.is_none_or(|c| e.alert().is_some_and(|a| a.category == c)))
+            .cloned()
+            .collect()
+    }
+
+    /// Kept transcript events of `stream`, oldest first.
+    pub fn transcript(&self, stream: &str) -> Vec<Event> {
+        let state = self.lock();
+        state
+            .store
+            .per_stream
+            .get(stream)
+            .map(|s| {
+                s.transcripts
+                    .iter()
+                    .filter_map(|id| state.store.events.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The latest status event of `stream`.
+    pub fn latest_status(&self, stream: &str) -> Option<Event> {
+        let state = self.lock();
+        let id = state.store.per_stream.get(stream)?.statuses.back()?;
+        state.store.events.get(id).cloned()
+    }
+
+    /// Whether any event of `stream` was ever published (in this data directory's kept history).
+    pub fn knows_stream(&self, stream: &str) -> bool {
+        self.lock().store.per_stream.contains_key(stream)
+    }
+
+    /// Alerts ever published (including before a restart), by (stream, category).
+    pub fn alert_counts(&self) -> BTreeMap<(String, Category), u64> {
+        self.lock().store.alert_counts.clone()
+    }
+
+    /// Times a subscriber fell behind the broadcast channel and caught up from memory (for
+    /// `/metrics`: a steady rise means clients or the channel size cannot keep up).
+    pub fn lag_recoveries(&self) -> u64 {
+        self.inner.lagged.load(Ordering::Relaxed)
+    }
+
+    /// The id the next event will get.
+    pub fn next_id(&self) -> u64 {
+        self.lock().next_id
+    }
+
+    /// Forces batched transcript/status lines to disk (call on shutdown).
+    pub fn sync(&self) -> Result<(), LogError> {
+        self.lock().log.sync()
+    }
+
+    /// Up to `limit` kept events after `cursor`, those of `stream` returned; the id reached; and
+    /// whether more may follow.
+    fn read_after(
+        &self,
+        cursor: u64,
+        stream: Option<&str>,
+        limit: usize,
+    ) -> (Vec<Event>, u64, bool) {
+        let state = self.lock();
+        let mut reached = cursor;
+        let mut out = Vec::new();
+        let after = state.store.events.range(cursor.saturating_add(1)..);
+        for (scanned, (id, event)) in after.enumerate() {
+            if scanned == limit {
+                return (out, reached, true);
+            }
+            reached = *id;
+            if stream.is_none_or(|s| event.stream == s) {
+                out.push(event.clone());
+            }
+        }
+        (out, reached, false)
+    }
+}
+
+/// One subscriber's position: `cursor` is the highest id it has dealt with (sent or filtered).
+struct Subscription {
+    hub: Hub,
+    stream: Option<String>,
+    cursor: u64,
+    catching_up: bool,
+    pending: VecDeque<Event>,
+    rx: broadcast::Receiver<Event>,
+}
+
+impl Subscription {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.catching_up {
+                let (events, reached, more) =
+                    self.hub
+                        .read_after(self.cursor, self.stream.as_deref(), CATCH_UP_BATCH);
+                self.cursor = reached;
+                self.pending.extend(events);
+                self.catching_up = more;
+                continue;
+            }
+            match self.rx.recv().await {
+                // Already read from the store while catching up.
+                Ok(event) if event.id <= self.cursor => continue,
+                Ok(event) => {
+                    self.cursor = event.id;
+                    if self.stream.as_deref().is_none_or(|s| event.stream == s) {
+                        return Some(event);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.hub.inner.lagged.fetch_add(1, Ordering::Relaxed);
+                    self.catching_up = true;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// Kept events and per-stream indexes.
+struct Store {
+    limits: HubLimits,
+    events: BTreeMap<u64, Event>,
+    /// Ids of alert events (a set: iterating alerts must not walk every transcript).
+    alerts: BTreeMap<u64, ()>,
+    per_stream: HashMap<String, PerStream>,
+    alert_counts: BTreeMap<(String, Category), u64>,
+}
+
+#[derive(Default)]
+struct PerStream {
+    transcripts: VecDeque<u64>,
+    statuses: VecDeque<u64>,
+}
+
+impl Store {
+    fn new(limits: HubLimits) -> Store {
+        Store {
+            limits,
+            events: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            per_stream: HashMap::new(),
+            alert_counts: BTreeMap::new(),
+        }
+    }
+
+    fn insert(&mut self, event: Event) {
+        let id = event.id;
+        let per = self.per_stream.entry(event.stream.clone()).or_default();
+        let evicted = match &event.body {
+            EventBody::Alert(alert) => {
+                *self
+                    .alert_counts
+                    .entry((event.stream.clone(), alert.category))
+                    .or_default() += 1;
+                self.alerts.insert(id, ());
+                None
+            }
+            EventBody::Transcript(_) => {
+                push_bounded(&mut per.transcripts, id, self.limits.transcripts_per_stream)
+            }
+            EventBody::Status(_) => {
+                push_bounded(&mut per.statuses, id, self.limits.statuses_per_stream)
+            }
+        };
+        debug_assert!(event.kind() == EventKind::Alert || !self.alerts.contains_key(&id));
+        self.events.insert(id, event);
+        if let Some(old) = evicted {
+            self.events.remove(&old);
+        }
+    }
+}
+
+/// Pushes `id`, returning the oldest id when the queue is over `limit`.
+fn push_bounded(queue: &mut VecDeque<u64>, id: u64, limit: usize) -> Option<u64> {
+    queue.push_back(id);
+    (queue.len() > limit.max(1))
+        .then(|| queue.pop_front())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Alert;
+    use crate::serve::control::SourceState;
+    use crate::serve::event::tests::sample_alert;
+    use crate::serve::event::StreamStatus;
+    use crate::transcribe::Segment;
+    use futures_util::StreamExt;
+
+    fn alert(category: Category) -> EventBody {
+        EventBody::Alert(Alert {
+            category,
+            ..sample_alert()
+        })
+    }
+
+    fn text(t: &str) -> EventBody {
+        EventBody::Transcript(Segment::new(0.0, 1.0, t))
+    }
+
+    fn status() -> EventBody {
+        EventBody::Status(StreamStatus {
+            state: SourceState::Up,
+            stream_s: 1.0,
+            lag_s: 0.0,
+            rtf: 1.0,
+            dropped_s: 0.0,
+            gap_s: None,
+            message: None,
+        })
+    }
+
+    fn ids(events: &[Event]) -> Vec<u64> {
+        events.iter().map(|e| e.id).collect()
+    }
+
+    async fn take(stream: impl Stream<Item = Event>, n: usize) -> Vec<Event> {
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.take(n).collect::<Vec<_>>(),
+        )
+        .await
+        .expect("events within 30 s");
+        assert_eq!(got.len(), n);
+        got
+    }
+
+    #[test]
+    fn ids_continue_after_reopening_and_history_survives() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        assert_eq!(hub.publish("a", alert(Category::Efficacy)).unwrap().id, 1);
+        assert_eq!(hub.publish("a", text("hello")).unwrap().id, 2);
+        drop(hub);
+        let hub = Hub::open(dir.path()).unwrap();
+        assert_eq!(hub.next_id(), 3);
+        let e = hub.publish("b", alert(Category::Pricing)).unwrap();
+        assert_eq!(e.id, 3);
+        assert!(e.at.ends_with('Z') && e.at.len() == 24, "{}", e.at);
+        assert_eq!(ids(&hub.alerts(None, None, None)), [1, 3]);
+        assert_eq!(ids(&hub.transcript("a")), [2]);
+        let counts = hub.alert_counts();
+        assert_eq!(counts[&("a".to_string(), Category::Efficacy)], 1);
+        assert_eq!(counts[&("b".to_string(), Category::Pricing)], 1);
+    }
+
+    #[test]
+    fn alert_queries_filter_by_stream_since_and_category() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        hub.publish("a", alert(Category::Efficacy)).unwrap(); // 1
+        hub.publish("a", text("x")).unwrap(); // 2
+        hub.publish("b", alert(Category::Pricing)).unwrap(); // 3
+        hub.publish("a", alert(Category::Pricing)).unwrap(); // 4
+
+        // (stream, since, category, expected ids)
+        type Case = (
+            Option<&'static str>,
+            Option<u64>,
+            Option<Category>,
+            &'static [u64],
+        );
+        let cases: [Case; 6] = [
+            (None, None, None, &[1, 3, 4]),
+            (Some("a"), None, None, &[1, 4]),
+            (None, Some(1), None, &[3, 4]),
+            (None, None, Some(Category::Pricing), &[3, 4]),
+            (Some("a"), Some(3), Some(Category::Pricing), &[4]),
+            (Some("zzz"), None, None, &[]),
+        ];
+        for (stream, since, category, want) in cases {
+            assert_eq!(
+                ids(&hub.alerts(stream, since, category)),
+                want,
+                "{stream:?} {since:?} {category:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn memory_keeps_every_alert_but_only_the_last_transcripts_and_statuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = HubLimits {
+            transcripts_per_stream: 3,
+            statuses_per_stream: 1,
+            channel: 8,
+        };
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        for i in 0..10 {
+            hub.publish("a", text(&format!("t{i}"))).unwrap();
+            hub.publish("a", status()).unwrap();
+            hub.publish("a", alert(Category::Efficacy)).unwrap();
+        }
+        assert_eq!(hub.alerts(None, None, None).len(), 10);
+        let texts: Vec<String> = hub
+            .transcript("a")
+            .into_iter()
+            .map(|e| match e.body {
+                EventBody::Transcript(s) => s.text,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(texts, ["t7", "t8", "t9"]);
+        assert_eq!(hub.latest_status("a").unwrap().id, 29);
+        assert_eq!(hub.lock().store.events.len(), 10 + 3 + 1);
+        // Reopening applies the same bounds to what the log holds.
+        drop(hub);
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        assert_eq!(hub.lock().store.events.len(), 10 + 3 + 1);
+    }
+
+    #[tokio::test]
+    async fn replay_then_live_without_gap_or_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        for i in 0..50 {
+            hub.publish(if i % 2 == 0 { "a" } else { "b" }, text("x"))
+                .unwrap();
+        }
+        // Subscribe mid-history while another thread keeps publishing: the seam between stored
+        // and live events must be seamless.
+        let writer = {
+            let hub = hub.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    hub.publish(
+                        if i % 2 == 0 { "a" } else { "b" },
+                        alert(Category::Efficacy),
+                    )
+                    .unwrap();
+                }
+            })
+        };
+        let all = take(hub.subscribe(None, Some(10)), 240).await;
+        assert_eq!(ids(&all), (11..=250).collect::<Vec<_>>());
+        let only_b = take(hub.subscribe(Some("b".into()), Some(0)), 125).await;
+        assert!(only_b.iter().all(|e| e.stream == "b"));
+        assert_eq!(ids(&only_b), (2..=250).step_by(2).collect::<Vec<_>>());
+        writer.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_lags_re_reads_instead_of_losing_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = HubLimits {
+            channel: 4,
+            ..HubLimits::default()
+        };
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        let slow = hub.subscribe(None, None);
+        // Far more than the channel holds, with nobody reading: publish must not wait.
+        for _ in 0..1_000 {
+            hub.publish("a", alert(Category::Efficacy)).unwrap();
+        }
+        let got = take(slow, 1_000).await;
+        assert_eq!(ids(&got), (1..=1_000).collect::<Vec<_>>());
+        assert!(hub.lag_recoveries() >= 1);
+    }
+
+    #[tokio::test]
+    async fn no_last_event_id_means_live_only_and_a_future_id_is_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        hub.publish("a", text("old")).unwrap();
+        let live = hub.subscribe(None, None);
+        let future = hub.subscribe(None, Some(1_000));
+        hub.publish("a", text("new")).unwrap();
+        assert_eq!(ids(&take(live, 1).await), [2]);
+        assert_eq!(ids(&take(future, 1).await), [2]);
+    }
+}

@@ -1,0 +1,217 @@
+//! Prometheus text exposition (format 0.0.4) for `GET /metrics`: stream snapshots from the
+//! pipeline, alert counts from the hub and webhook counters in; the text out. Hand-written and
+//! pure: five metric families do not need a metrics crate, and the format is tested here.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::control::{SourceState, StreamInfo};
+use crate::detect::Category;
+
+/// Counters the server keeps itself (shared with the webhook task).
+#[derive(Debug, Default)]
+pub struct ServeMetrics {
+    /// Alerts the webhook delivered (2xx).
+    pub webhook_sent: AtomicU64,
+    /// Alerts the webhook gave up on after every retry.
+    pub webhook_failed: AtomicU64,
+    /// Alerts dropped because the webhook queue was full.
+    pub webhook_dropped: AtomicU64,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ServeMetrics>();
+};
+
+/// A per-stream gauge: name, help, and how to read it off a snapshot.
+type Gauge = (&'static str, &'static str, fn(&StreamInfo) -> f64);
+
+/// The exposition text.
+pub fn render(
+    streams: &[StreamInfo],
+    alerts: &BTreeMap<(String, Category), u64>,
+    counters: &ServeMetrics,
+    lag_recoveries: u64,
+) -> String {
+    let mut out = String::new();
+    let gauges: [Gauge; 3] = [
+        (
+            "claimwatch_stream_rtf",
+            "Audio seconds transcribed per wall second over a recent window.",
+            |s| s.rtf,
+        ),
+        (
+            "claimwatch_stream_lag_seconds",
+            "How far the transcript is behind the audio received.",
+            |s| s.lag_s,
+        ),
+        (
+            "claimwatch_stream_up",
+            "1 when the stream's source is producing audio, else 0.",
+            |s| f64::from(u8::from(s.state == SourceState::Up)),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        family(&mut out, name, help, "gauge");
+        for s in streams {
+            sample(&mut out, name, &[("stream", &s.id)], value(s));
+        }
+    }
+    let name = "claimwatch_stream_dropped_audio_seconds_total";
+    family(
+        &mut out,
+        name,
+        "Audio seconds skipped to keep the transcription lag bounded.",
+        "counter",
+    );
+    for s in streams {
+        sample(&mut out, name, &[("stream", &s.id)], s.dropped_s);
+    }
+    let name = "claimwatch_alerts_total";
+    family(
+        &mut out,
+        name,
+        "Alerts published, by stream and category (kept across restarts).",
+        "counter",
+    );
+    for ((stream, category), count) in alerts {
+        sample(
+            &mut out,
+            name,
+            &[("stream", stream), ("category", category.as_str())],
+            *count as f64,
+        );
+    }
+    let webhook: [(&str, &str, &AtomicU64); 3] = [
+        (
+            "claimwatch_webhook_sent_total",
+            "Alerts delivered to the webhook.",
+            &counters.webhook_sent,
+        ),
+        (
+            "claimwatch_webhook_failed_total",
+            "Alerts the webhook gave up on after all retries.",
+            &counters.webhook_failed,
+        ),
+        (
+            "claimwatch_webhook_dropped_total",
+            "Alerts dropped because the webhook queue was full.",
+            &counters.webhook_dropped,
+        ),
+    ];
+    for (name, help, counter) in webhook {
+        family(&mut out, name, help, "counter");
+        sample(&mut out, name, &[], counter.load(Ordering::Relaxed) as f64);
+    }
+    let name = "claimwatch_sse_lag_recoveries_total";
+    family(
+        &mut out,
+        name,
+        "Times an SSE/webhook subscriber fell behind and caught up from memory.",
+        "counter",
+    );
+    sample(&mut out, name, &[], lag_recoveries as f64);
+    out
+}
+
+fn family(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (i, (key, val)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{key}=\"{}\"", escape(val));
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {}", number(value));
+}
+
+/// Label values escape backslash, double quote and newline.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+fn number(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(id: &str, state: SourceState, rtf: f64) -> StreamInfo {
+        StreamInfo {
+            id: id.into(),
+            source: "file:x.wav".into(),
+            lang: "ja".into(),
+            origin: Some("CN".into()),
+            product: None,
+            state,
+            stream_s: 60.0,
+            lag_s: 2.5,
+            rtf,
+            dropped_s: 0.0,
+            alerts: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn exposition_text() {
+        let streams = [
+            stream("shop-1", SourceState::Up, 3.25),
+            stream("we\"ird\\\n", SourceState::Down, f64::NAN),
+        ];
+        let alerts = BTreeMap::from([
+            (("shop-1".to_string(), Category::FalseOrigin), 2),
+            (("shop-1".to_string(), Category::Pricing), 1),
+        ]);
+        let counters = ServeMetrics::default();
+        counters.webhook_dropped.store(4, Ordering::Relaxed);
+        let text = render(&streams, &alerts, &counters, 3);
+        for line in [
+            "# TYPE claimwatch_stream_rtf gauge",
+            "claimwatch_stream_rtf{stream=\"shop-1\"} 3.25",
+            "claimwatch_stream_rtf{stream=\"we\\\"ird\\\\\\n\"} NaN",
+            "claimwatch_stream_lag_seconds{stream=\"shop-1\"} 2.5",
+            "claimwatch_stream_up{stream=\"shop-1\"} 1",
+            "claimwatch_stream_up{stream=\"we\\\"ird\\\\\\n\"} 0",
+            "# TYPE claimwatch_stream_dropped_audio_seconds_total counter",
+            "claimwatch_stream_dropped_audio_seconds_total{stream=\"shop-1\"} 0",
+            "claimwatch_alerts_total{stream=\"shop-1\",category=\"false_origin\"} 2",
+            "claimwatch_alerts_total{stream=\"shop-1\",category=\"pricing\"} 1",
+            "claimwatch_webhook_dropped_total 4",
+            "claimwatch_webhook_sent_total 0",
+            "claimwatch_sse_lag_recoveries_total 3",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        // Every sample line is `name{labels} value` or `name value`, every family typed once.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = l.split(['{', ' ']).next().unwrap();
+            assert!(text.contains(&format!("# TYPE {name} ")), "{l}");
+            assert_eq!(text.matches(&format!("# TYPE {name} ")).count(), 1);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Live monitoring's outside face: the HTTP + Server-Sent Events server, the event hub and the
+//! durable event log (issue 5).
+//!
+//! Input: events the live pipeline publishes ([`Hub::publish`]: alerts, transcript segments,
+//! stream status) and HTTP requests. Output: SSE streams, JSON answers, Prometheus text, webhook
+//! POSTs, and `DATA_DIR/events.jsonl`.
+//!
+//! - [`event`]: the event types and their two encodings (wire JSON, log line).
+//! - [`log`]: the append-only JSON-lines log and its crash recovery.
+//! - [`hub`]: ids, storage, broadcast, replay.
+//! - [`control`]: the trait the pipeline implements for `/streams`.
+//! - [`app`]: the axum adapter (routes, auth, JSON errors, SSE) and [`serve`].
+//! - [`metrics`]: Prometheus exposition.
+//! - [`webhook`]: alert delivery to a URL (the reqwest adapter).
+//! - [`clock`]: RFC 3339 timestamps.
+
+pub mod app;
+pub mod clock;
+pub mod control;
+pub mod event;
+pub mod hub;
+pub mod log;
+pub mod metrics;
+pub mod webhook;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+pub use app::{app, serve, ApiError, AppState};
+pub use control::{
+    AttachRequest, ControlError, ProductRequest, SourceState, StreamControl, StreamInfo,
+};
+pub use event::{Event, EventBody, EventKind, StreamStatus};
+pub use hub::{Hub, HubLimits};
+pub use log::{EventLog, LogError};
+pub use metrics::ServeMetrics;
+pub use webhook::WebhookConfig;
+
+/// The server's settings (`claimwatch serve` flags, or a config file section).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on; default 127.0.0.1:8686.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Bearer token every request must carry; required when `listen` is not loopback.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Where `events.jsonl` lives.
+    pub data_dir: PathBuf,
+    /// URL to POST each alert to.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Largest request body in bytes; default 64 KiB.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8686))
+}
+
+fn default_body_limit() -> usize {
+    app::DEFAULT_BODY_LIMIT
+}
+
+/// Why a [`ServeConfig`] was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("listening on {0} (not loopback) needs a token: anyone who can reach it could attach sources and read alerts")]
+    PublicWithoutToken(SocketAddr),
+    #[error("the token must be 16 to 256 visible ASCII characters without spaces")]
+    BadToken,
+    #[error("body limit {0} bytes: use 1 KiB to 16 MiB")]
+    BodyLimit(usize),
+    #[error("webhook {0:?}: must be an http:// or https:// URL")]
+    Webhook(String),
+    #[error("data dir is empty")]
+    DataDir,
+}
+
+impl ServeConfig {
+    /// Settings with defaults for everything but the data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> ServeConfig {
+        ServeConfig {
+            listen: default_listen(),
+            token: None,
+            data_dir: data_dir.into(),
+            webhook: None,
+            body_limit: default_body_limit(),
+        }
+    }
+
+    /// Validates: a non-loopback address requires a token; token, body limit and webhook URL are
+    /// sane.
+    pub fn build(self) -> Result<ServeConfig, ConfigError> {
+        if let Some(token) = &self.token {
+            let visible = token.bytes().all(|b| b.is_ascii_graphic());
+            if !(16..=256).contains(&token.len()) || !visible {
+                return Err(ConfigError::BadToken);
+            }
+        } else if !self.listen.ip().is_loopback() {
+            return Err(ConfigError::PublicWithoutToken(self.listen));
+        }
+        if !(1024..=16 << 20).contains(&self.body_limit) {
+            return Err(ConfigError::BodyLimit(self.body_limit));
+        }
+        if let Some(url) = &self.webhook {
+            let lower = url.to_ascii_lowercase();
+            let rest = lower
+                .strip_prefix("http://")
+                .or_else(|| lower.strip_prefix("https://"));
+            if rest.is_none_or(str::is_empty) {
+                return Err(ConfigError::Webhook(url.clone()));
+            }
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::DataDir);
+        }
+        Ok(self)
+    }
+}
+
+/// Everything `claimwatch serve` needs from this module in one call: binds `config.listen`,
+/// starts the webhook when configured, and serves until `shutdown` is cancelled. The hub is
+/// passed in (open it with [`Hub::open`] on `config.data_dir`) because the pipeline publishes to
+/// it too.
+pub async fn run(
+    config: &ServeConfig,
+    hub: Hub,
+    control: Arc<dyn StreamControl>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let mut state = AppState::new(hub, control, config.token.clone(), shutdown.clone());
+    state.body_limit = config.body_limit;
+    let webhook = match &config.webhook {
+        Some(url) => Some(webhook::spawn(
+            &state.hub,
+            WebhookConfig::new(url.clone()),
+            state.metrics.clone(),
+            shutdown.clone(),
+        )?),
+        None => None,
+    };
+    let served = serve(listener, state).await;
+    shutdown.cancel();
+    if let Some(task) = webhook {
+        let _ = task.await;
+    }
+    served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(listen: &str, token: Option<&str>) -> ServeConfig {
+        ServeConfig {
+            listen: listen.parse().unwrap(),
+            token: token.map(str::to_string),
+            ..ServeConfig::new("/tmp/cw")
+        }
+    }
+
+    #[test]
+    fn build_validates() {
+        let good_token = Some("0123456789abcdef");
+        // (config, expected error)
+        let cases: Vec<(ServeConfig, Option<ConfigError>)> = vec![
+            (config("127.0.0.1:8686", None), None),
+            (config("[::1]:0", None), None),
+            (config("0.0.0.0:8686", good_token), None),
+            (
+                config("0.0.0.0:8686", None),
+                Some(ConfigError::PublicWithoutToken(
+                    "0.0.0.0:8686".parse().unwrap(),
+                )),
+            ),
+            (
+                config("192.168.1.5:80", None),
+                Some(ConfigError::PublicWithoutToken(
+                    "192.168.1.5:80".parse().unwrap(),
+                )),
+            ),
+            (
+                config("127.0.0.1:1", Some("short")),
+                Some(ConfigError::BadToken),
+            ),
+            (
+                config("127.0.0.1:1", Some("with space 0123456789")),
+                Some(ConfigError::BadToken),
+            ),
+            (
+                ServeConfig {
+                    body_limit: 10,
+                    ..config("127.0.0.1:1", None)
+                },
+                Some(ConfigError::BodyLimit(10)),
+            ),
+            (
+                ServeConfig {
+                    webhook: Some("ftp://x".into()),
+                    ..config("127.0.0.1:1", None)
+                },
+                Some(ConfigError::Webhook("ftp://x".into())),
+            ),
+            (
+                ServeConfig {
+                    webhook: Some("https://hooks.example/alert".into()),
+                    ..config("127.0.0.1:1", None)
+                },
+                None,
+            ),
+            (
+                ServeConfig {
+                    data_dir: PathBuf::new(),
+                    ..config("127.0.0.1:1", None)
+                },
+                Some(ConfigError::DataDir),
+            ),
+        ];
+        for (config, want) in cases {
+            let listen = config.listen;
+            assert_eq!(config.clone().build().err(), want, "{listen}");
+        }
+        let err = config("0.0.0.0:8686", None)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("0.0.0.0:8686") && err.contains("token"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn config_files_reject_unknown_fields() {
+        let ok: ServeConfig =
+            toml::from_str("data_dir = \"d\"\ntoken = \"0123456789abcdef\"").unwrap();
+        assert_eq!(ok.listen, default_listen());
+        assert_eq!(ok.body_limit, 64 * 1024);
+        let err = toml::from_str::<ServeConfig>("data_dir = \"d\"\nport = 1").unwrap_err();
+        assert!(err.to_string().contains("unknown field `port`"), "{err}");
+    }
+}

@@ -1,0 +1,201 @@
+//! The HTTP + SSE server over real TCP on 127.0.0.1: a real [`Hub`] in a temporary data
+//! directory, real alerts from the shipped rule packs, and a small in-test [`StreamControl`]
+//! (the live pipeline's own end-to-end tests use the real one).
+
+mod client;
+mod http;
+mod sse;
+mod webhook;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use claimwatch::detect::{Alert, Detector, Lang};
+use claimwatch::serve::{
+    AppState, AttachRequest, ControlError, EventBody, Hub, HubLimits, ProductRequest, SourceState,
+    StreamControl, StreamInfo, StreamStatus,
+};
+use claimwatch::transcribe::Segment;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::repo;
+
+/// Upper bound for anything a test waits for; generous because the machine is shared.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Real alerts with stream times: the scripts of the bundled demo clips, fed line by line (one
+/// line = one 5 s segment) through the shipped rule packs.
+pub fn demo_alerts() -> &'static [Alert] {
+    static ALERTS: OnceLock<Vec<Alert>> = OnceLock::new();
+    ALERTS.get_or_init(|| {
+        let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic")).unwrap();
+        let mut alerts = Vec::new();
+        for (script, lang) in [
+            ("samples/ja_demo.txt", Lang::Ja),
+            ("samples/en_demo.txt", Lang::En),
+        ] {
+            let text = std::fs::read_to_string(repo().join(script)).unwrap();
+            let mut stream = det.stream(lang, Some("CN"));
+            for (i, line) in text.lines().enumerate() {
+                let start = i as f64 * 5.0;
+                alerts.extend(stream.push(&Segment::new(start, start + 5.0, line)));
+            }
+            alerts.extend(stream.finish());
+        }
+        assert!(alerts.len() >= 8, "{alerts:#?}");
+        assert!(alerts.iter().all(|a| a.start_s.is_some()));
+        alerts
+    })
+}
+
+pub fn alert(i: usize) -> EventBody {
+    let all = demo_alerts();
+    EventBody::Alert(all[i % all.len()].clone())
+}
+
+pub fn transcript(text: &str) -> EventBody {
+    EventBody::Transcript(Segment::new(1.0, 2.0, text))
+}
+
+pub fn status(state: SourceState) -> EventBody {
+    EventBody::Status(StreamStatus {
+        state,
+        stream_s: 12.0,
+        lag_s: 0.8,
+        rtf: 3.5,
+        dropped_s: 0.0,
+        gap_s: None,
+        message: None,
+    })
+}
+
+/// A stand-in for the pipeline: keeps stream records, runs nothing.
+#[derive(Default)]
+pub struct TestControl {
+    streams: Mutex<Vec<StreamInfo>>,
+}
+
+impl StreamControl for TestControl {
+    fn list(&self) -> Vec<StreamInfo> {
+        self.streams.lock().unwrap().clone()
+    }
+
+    fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError> {
+        let mut streams = self.streams.lock().unwrap();
+        if streams.iter().any(|s| s.id == request.id) {
+            return Err(ControlError::Conflict(format!(
+                "stream {} exists",
+                request.id
+            )));
+        }
+        if !request.source.starts_with("file:") {
+            return Err(ControlError::BadRequest(format!(
+                "unknown source {}",
+                request.source
+            )));
+        }
+        let info = StreamInfo {
+            id: request.id,
+            source: request.source,
+            lang: request.lang.unwrap_or_else(|| "auto".into()),
+            origin: request.origin,
+            product: None,
+            state: SourceState::Starting,
+            stream_s: 0.0,
+            lag_s: 0.0,
+            rtf: 0.0,
+            dropped_s: 0.0,
+            alerts: BTreeMap::new(),
+        };
+        streams.push(info.clone());
+        Ok(info)
+    }
+
+    fn detach(&self, id: &str) -> Result<(), ControlError> {
+        let mut streams = self.streams.lock().unwrap();
+        let before = streams.len();
+        streams.retain(|s| s.id != id);
+        if streams.len() == before {
+            return Err(ControlError::NotFound(format!("no stream {id}")));
+        }
+        Ok(())
+    }
+
+    fn set_product(&self, id: &str, request: ProductRequest) -> Result<StreamInfo, ControlError> {
+        let mut streams = self.streams.lock().unwrap();
+        let stream = streams
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
+        stream.origin = request.origin.or(stream.origin.take());
+        stream.product = request.name;
+        Ok(stream.clone())
+    }
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub hub: Hub,
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<anyhow::Result<()>>,
+}
+
+pub struct Options {
+    pub token: Option<String>,
+    pub limits: HubLimits,
+    pub heartbeat: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token: None,
+            limits: HubLimits::default(),
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Server {
+    pub async fn start(dir: &Path, options: Options) -> Server {
+        let hub = Hub::open_with(dir, options.limits).unwrap();
+        let shutdown = CancellationToken::new();
+        let mut state = AppState::new(
+            hub.clone(),
+            Arc::new(TestControl::default()),
+            options.token,
+            shutdown.clone(),
+        );
+        state.heartbeat = options.heartbeat;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(claimwatch::serve::serve(listener, state.clone()));
+        Server {
+            addr,
+            hub,
+            state,
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Cancels the token and waits for `serve` to return.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(PATIENCE, self.task)
+            .await
+            .expect("serve returns after shutdown")
+            .unwrap()
+            .unwrap();
+    }
+}
