@@ -13,4 +13,5 @@ pub mod cli;
 pub mod detect;
 pub mod eval;
 pub mod model;
+pub mod source;
 pub mod transcribe;

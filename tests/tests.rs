@@ -5,4 +5,5 @@ mod audit;
 mod common;
 mod detect;
 mod model;
+mod source;
 mod transcribe;
