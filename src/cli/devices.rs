@@ -55,7 +55,7 @@ mod tests {
         ];
         assert_eq!(
             render(&devices),
-            "* default            48000 Hz  2 ch\n  hw:CARD=USB,DEV=0          ?  ?\n"
+            "* default             48000 Hz  2 ch\n  hw:CARD=USB,DEV=0          ?  ?\n"
         );
         assert!(render(&[]).starts_with("no audio input devices found"));
     }

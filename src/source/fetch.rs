@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
+use tokio::time::error::Elapsed;
 use tokio_util::sync::CancellationToken;
 
 use super::Fail;
@@ -61,7 +62,7 @@ impl Fetcher {
     pub fn open(&self, url: &str) -> Result<Opened, Fail> {
         let request = self.client.get(url).send();
         let response = self
-            .run(tokio::time::timeout(CONNECT, request))?
+            .run(CONNECT, request)?
             .map_err(|_| Fail::Error(format!("{url}: no response in {} s", CONNECT.as_secs())))?
             .map_err(|e| Fail::Error(format!("{url}: {}", chain(&e))))?;
         let status = response.status();
@@ -89,7 +90,7 @@ impl Fetcher {
     /// The whole body of a small resource (a playlist, a segment).
     pub fn get(&self, url: &str) -> Result<Vec<u8>, Fail> {
         let mut response = self.open(url)?.body;
-        let all = self.run(tokio::time::timeout(WHOLE, async {
+        let all = self.run(WHOLE, async {
             let response = response.response.get_mut().unwrap_or_else(|p| p.into_inner());
             let mut all = Vec::new();
             while let Some(chunk) = response.chunk().await? {
@@ -99,7 +100,7 @@ impl Fetcher {
                 }
             }
             Ok::<_, reqwest::Error>(all)
-        }))?;
+        })?;
         let all = all
             .map_err(|_| Fail::Error(format!("{url}: body took over {} s", WHOLE.as_secs())))?
             .map_err(|e| Fail::Error(format!("{url}: {}", chain(&e))))?;
@@ -112,22 +113,25 @@ impl Fetcher {
         Ok(all)
     }
 
-    /// Runs `fut` to completion unless shutdown comes first.
-    fn run<F: Future>(&self, fut: F) -> Result<F::Output, Fail> {
-        run_until_cancelled(&self.rt, &self.shutdown, fut).ok_or(Fail::Stopped)
+    /// Runs `fut` for at most `limit` (`Err(Elapsed)` after), unless shutdown comes first.
+    fn run<F: Future>(&self, limit: Duration, fut: F) -> Result<Result<F::Output, Elapsed>, Fail> {
+        run_until_cancelled(&self.rt, &self.shutdown, limit, fut).ok_or(Fail::Stopped)
     }
 }
 
+/// `None` on shutdown. The timer is created inside `block_on`: tokio timers need the runtime's
+/// context to exist.
 fn run_until_cancelled<F: Future>(
     rt: &Runtime,
     shutdown: &CancellationToken,
+    limit: Duration,
     fut: F,
-) -> Option<F::Output> {
+) -> Option<Result<F::Output, Elapsed>> {
     rt.block_on(async {
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => None,
-            out = fut => Some(out),
+            out = tokio::time::timeout(limit, fut) => Some(out),
         }
     })
 }
@@ -151,11 +155,7 @@ impl Read for Body {
                 return Ok(0);
             }
             let response = self.response.get_mut().unwrap_or_else(|p| p.into_inner());
-            let next = run_until_cancelled(
-                &self.rt,
-                &self.shutdown,
-                tokio::time::timeout(STALL, response.chunk()),
-            );
+            let next = run_until_cancelled(&self.rt, &self.shutdown, STALL, response.chunk());
             match next {
                 None => return Err(super::pump::cancelled()),
                 Some(Err(_)) => {

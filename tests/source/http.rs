@@ -94,7 +94,9 @@ fn undecodable_body_is_down_and_retried() {
 fn hung_server_does_not_block_shutdown() {
     let server = Server::start(|_, _| Reply::Hang);
     let mut run = start(&server.url("/hang.mp3"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while server.hits("/hang.mp3") == 0 {
+        assert!(std::time::Instant::now() < deadline, "the source never connected");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     run.stop();
