@@ -16,4 +16,5 @@ pub mod eval;
 pub mod live;
 pub mod model;
 pub mod serve;
+pub mod source;
 pub mod transcribe;

@@ -7,4 +7,5 @@ mod detect;
 mod live;
 mod model;
 mod serve;
+mod source;
 mod transcribe;

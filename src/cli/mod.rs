@@ -2,6 +2,7 @@
 
 mod audit;
 mod detect;
+mod devices;
 mod models;
 mod progress;
 mod rules;
@@ -33,6 +34,8 @@ enum Command {
     TestSamples(test_samples::TestSamplesArgs),
     /// Detect claims in transcript text (stdin or --text).
     Detect(detect::DetectArgs),
+    /// List audio input devices for `device:NAME` sources.
+    Devices(devices::DevicesArgs),
     /// Work with Whisper model files.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -57,6 +60,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::TestSamples(args) => test_samples::run(args),
         Command::Detect(args) => detect::run(args),
+        Command::Devices(args) => devices::run(args),
         Command::Models(cmd) => models::run(cmd),
         Command::Rules(cmd) => rules::run(cmd),
     }

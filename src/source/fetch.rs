@@ -1,0 +1,194 @@
+//! HTTP(S) GETs for the live sources: URL → a streaming body (`Read`) or the whole body as
+//! bytes, every wait bounded and cut short by the shutdown token.
+//!
+//! The only file that touches reqwest. It uses reqwest's async client on a one-thread tokio
+//! runtime owned by the source thread, so a read can race the shutdown token and a stall
+//! timer instead of blocking in a socket read: a hung server costs at most [`STALL`], and
+//! shutdown is noticed at once.
+
+use std::future::Future;
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio::time::error::Elapsed;
+use tokio_util::sync::CancellationToken;
+
+use super::Fail;
+
+/// Longest wait for a connection and response headers.
+const CONNECT: Duration = Duration::from_secs(10);
+/// Longest wait for the next bytes of a body before the connection counts as lost.
+pub const STALL: Duration = Duration::from_secs(10);
+/// Longest a whole small body (playlist, segment) may take.
+const WHOLE: Duration = Duration::from_secs(30);
+/// Playlists and segments are small; anything larger is a misconfigured URL.
+const MAX_WHOLE_BYTES: usize = 64 << 20;
+
+/// A GET client bound to one source's shutdown token.
+pub struct Fetcher {
+    rt: Arc<Runtime>,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+/// A response that passed the status check.
+pub struct Opened {
+    /// `Content-Type` without parameters, lower-cased (`audio/mpeg`).
+    pub content_type: Option<String>,
+    pub body: Body,
+}
+
+impl Fetcher {
+    pub fn new(shutdown: CancellationToken) -> Result<Self, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT)
+            .user_agent(concat!("claimwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {}", chain(&e)))?;
+        Ok(Self {
+            rt: Arc::new(rt),
+            client,
+            shutdown,
+        })
+    }
+
+    /// Starts a GET: `Err` on a connection failure or a non-2xx status, else the open body.
+    pub fn open(&self, url: &str) -> Result<Opened, Fail> {
+        let request = self.client.get(url).send();
+        let response = self
+            .run(CONNECT, request)?
+            .map_err(|_| Fail::Error(format!("{url}: no response in {} s", CONNECT.as_secs())))?
+            .map_err(|e| Fail::Error(format!("{url}: {}", chain(&e))))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Fail::Error(format!("{url}: HTTP {status}")));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        Ok(Opened {
+            content_type,
+            body: Body {
+                rt: Arc::clone(&self.rt),
+                response: Mutex::new(response),
+                chunk: bytes::Bytes::new(),
+                shutdown: self.shutdown.clone(),
+                url: url.to_string(),
+                done: false,
+            },
+        })
+    }
+
+    /// The whole body of a small resource (a playlist, a segment).
+    pub fn get(&self, url: &str) -> Result<Vec<u8>, Fail> {
+        let mut response = self.open(url)?.body;
+        let all = self.run(WHOLE, async {
+            let response = response.response.get_mut().unwrap_or_else(|p| p.into_inner());
+            let mut all = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                all.extend_from_slice(&chunk);
+                if all.len() > MAX_WHOLE_BYTES {
+                    break;
+                }
+            }
+            Ok::<_, reqwest::Error>(all)
+        })?;
+        let all = all
+            .map_err(|_| Fail::Error(format!("{url}: body took over {} s", WHOLE.as_secs())))?
+            .map_err(|e| Fail::Error(format!("{url}: {}", chain(&e))))?;
+        if all.len() > MAX_WHOLE_BYTES {
+            return Err(Fail::Error(format!(
+                "{url}: larger than {} MiB",
+                MAX_WHOLE_BYTES >> 20
+            )));
+        }
+        Ok(all)
+    }
+
+    /// Runs `fut` for at most `limit` (`Err(Elapsed)` after), unless shutdown comes first.
+    fn run<F: Future>(&self, limit: Duration, fut: F) -> Result<Result<F::Output, Elapsed>, Fail> {
+        run_until_cancelled(&self.rt, &self.shutdown, limit, fut).ok_or(Fail::Stopped)
+    }
+}
+
+/// `None` on shutdown. The timer is created inside `block_on`: tokio timers need the runtime's
+/// context to exist.
+fn run_until_cancelled<F: Future>(
+    rt: &Runtime,
+    shutdown: &CancellationToken,
+    limit: Duration,
+    fut: F,
+) -> Option<Result<F::Output, Elapsed>> {
+    rt.block_on(async {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => None,
+            out = tokio::time::timeout(limit, fut) => Some(out),
+        }
+    })
+}
+
+/// A streaming response body as a blocking `Read`, for symphonia.
+pub struct Body {
+    rt: Arc<Runtime>,
+    // Mutex only to make the body `Sync`, as symphonia's `MediaSource` requires; one thread
+    // ever reads it.
+    response: Mutex<reqwest::Response>,
+    chunk: bytes::Bytes,
+    shutdown: CancellationToken,
+    url: String,
+    done: bool,
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            if self.done || buf.is_empty() {
+                return Ok(0);
+            }
+            let response = self.response.get_mut().unwrap_or_else(|p| p.into_inner());
+            let next = run_until_cancelled(&self.rt, &self.shutdown, STALL, response.chunk());
+            match next {
+                None => return Err(super::pump::cancelled()),
+                Some(Err(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no data for {} s", STALL.as_secs()),
+                    ))
+                }
+                Some(Ok(Err(e))) => {
+                    return Err(io::Error::other(format!("{}: {}", self.url, chain(&e))))
+                }
+                Some(Ok(Ok(None))) => self.done = true,
+                Some(Ok(Ok(Some(chunk)))) => self.chunk = chunk,
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+/// reqwest's `Display` hides the cause ("error sending request"); the chain says what happened
+/// ("connection refused").
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,134 @@
+//! Live audio sources: a [`SourceSpec`] → a thread that sends [`SourceEvent`]s (16 kHz mono
+//! audio in order, plus Up/Down/Gap/Ended) over a bounded channel until the source ends or the
+//! shutdown token fires.
+//!
+//! | spec | adapter | on loss |
+//! |---|---|---|
+//! | `device:NAME`, `device:default` | [`device`] (cpal) | Down, rebuild with backoff, Gap of wall time lost |
+//! | `-`, `-?format=s16le&rate=48000&channels=2` | [`reader`] | Down + Ended (a pipe cannot be re-read) |
+//! | `http://…`, `https://…` (Icecast MP3/AAC/Ogg) | [`http`] | Down, reconnect with backoff, Gap of wall time lost |
+//! | `…/x.m3u8`, `hls:URL` | [`hls`] | Down, retry with backoff; skipped segments → Gap of their duration |
+//! | `file:PATH[?realtime]`, `PATH` | [`file`] | Down + Ended |
+//!
+//! Stream time is audio sent + gaps, so alert times computed from it stay on the wall clock
+//! across outages. Every wait inside a source thread wakes at least every 100 ms to check the
+//! shutdown token, network reads included (see [`fetch`]).
+
+mod device;
+mod emit;
+mod fetch;
+mod file;
+mod forward;
+mod hls;
+mod http;
+mod pace;
+mod playlist;
+mod pump;
+mod reader;
+mod retry;
+mod spec;
+
+use std::io;
+use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
+
+use tokio_util::sync::CancellationToken;
+
+pub use device::{list_devices, DeviceError, DeviceInfo};
+pub use reader::spawn_reader;
+pub use retry::{Backoff, RetryConfig, RetryConfigError};
+pub use spec::{RawFormat, SourceSpec, SpecError};
+
+use emit::{Emitter, Stopped};
+
+/// What a source thread sends, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceEvent {
+    /// 16 kHz mono f32 samples, in order; chunks of 100 ms (shorter at a segment's or the
+    /// stream's end).
+    Audio(Vec<f32>),
+    /// Connected, or (re)started producing audio.
+    Up,
+    /// Lost; a retry follows with backoff.
+    Down { reason: String },
+    /// Stream time that passed without audio (an outage), sent after `Up` and before the audio
+    /// that resumes the stream.
+    Gap { seconds: f64 },
+    /// A finite source (file, stdin, VOD playlist) finished; no retry; the last event.
+    Ended,
+}
+
+// Events cross from the source thread to the consumer.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<SourceEvent>();
+    assert_send_sync::<SourceSpec>();
+    assert_send_sync::<RetryConfig>();
+};
+
+/// Why a source's inner loop stopped: shutdown / consumer gone, or a failure worth reporting.
+#[derive(Debug)]
+enum Fail {
+    Stopped,
+    Error(String),
+}
+
+impl From<Stopped> for Fail {
+    fn from(_: Stopped) -> Self {
+        Fail::Stopped
+    }
+}
+
+/// Starts `spec` on its own thread, sending to `tx` until it ends, `shutdown` fires, or the
+/// receiver is dropped.
+///
+/// Errors before any thread starts, on one line: an invalid `retry`, a file that does not exist
+/// or does not decode. Live sources (device, HTTP, HLS) retry even their first connection — a
+/// stream may not have started yet — and report each failure as `Down`.
+pub fn spawn(
+    spec: SourceSpec,
+    retry: RetryConfig,
+    tx: SyncSender<SourceEvent>,
+    shutdown: CancellationToken,
+) -> io::Result<JoinHandle<()>> {
+    let retry = retry
+        .build()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let backoff = Backoff::new(retry);
+    match spec {
+        SourceSpec::File { path, realtime } => file::spawn(path, realtime, tx, shutdown),
+        SourceSpec::Stdin(format) => spawn_reader(io::stdin(), format, "<stdin>", tx, shutdown),
+        SourceSpec::Http(url) => spawn_live(http::run, url, backoff, tx, shutdown),
+        SourceSpec::Hls(url) => spawn_live(hls::run, url, backoff, tx, shutdown),
+        SourceSpec::Device(name) => spawn_live(device::run, name, backoff, tx, shutdown),
+    }
+}
+
+/// The signature every retrying source's loop shares.
+type LiveRun = fn(&str, Backoff, &mut Emitter) -> Result<(), Stopped>;
+
+fn spawn_live(
+    run: LiveRun,
+    target: String,
+    backoff: Backoff,
+    tx: SyncSender<SourceEvent>,
+    shutdown: CancellationToken,
+) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("source {target}"))
+        .spawn(move || {
+            let mut em = Emitter::new(tx, shutdown);
+            // Err(Stopped) is the normal way out: nothing is left to tell anyone.
+            let _ = run(&target, backoff, &mut em);
+        })
+}
+
+/// Ends a finite source: `Ended`, after a `Down` with the reason if it failed.
+fn finish(em: &mut Emitter, result: Result<(), Fail>) {
+    let _ = match result {
+        Ok(()) => em.ended(),
+        Err(Fail::Stopped) => return,
+        Err(Fail::Error(_)) if em.cancelled() => return,
+        Err(Fail::Error(reason)) => em.down(reason).and_then(|()| em.ended()),
+    };
+}

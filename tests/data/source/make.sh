@@ -1,0 +1,12 @@
+#!/bin/sh
+# Regenerates the HLS segment fixtures of tests/source/ from the bundled samples (needs ffmpeg;
+# run from this folder). Users never need ffmpeg: these files are committed.
+set -eu
+rm -rf adts fmp4
+mkdir -p adts fmp4
+# ADTS AAC cut at ~2 s frame boundaries, as a live packager's .aac segments.
+ffmpeg -v error -i ../../../samples/formats/en_greeting.aac -c copy -f segment -segment_time 2 adts/seg%d.aac
+# fMP4 (CMAF) HLS: one init segment (EXT-X-MAP) and .m4s fragments.
+ffmpeg -v error -i ../../../samples/en_greeting.wav -c:a aac -b:a 48k -f hls -hls_time 2 \
+    -hls_segment_type fmp4 -hls_playlist_type vod -hls_fmp4_init_filename init.mp4 \
+    -hls_segment_filename 'fmp4/seg%d.m4s' fmp4/index.m3u8

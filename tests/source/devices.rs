@@ -1,0 +1,38 @@
+//! `claimwatch devices` and `device:` sources on whatever audio hardware the machine has (often
+//! none on a server): never a panic, always a clear line.
+
+use std::process::Command;
+
+use claimwatch::source::{self, SourceEvent};
+
+use super::events::{downs, start};
+
+#[test]
+fn devices_command_prints_a_listing_or_a_clear_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        .arg("devices")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    match out.status.code() {
+        Some(0) => assert!(!stdout.trim().is_empty(), "exit 0 with no output"),
+        Some(2) => assert!(stderr.starts_with("claimwatch: error: audio devices: "), "{stderr}"),
+        other => panic!("exit {other:?}: {stdout} {stderr}"),
+    }
+    // The library agrees with the command.
+    let listed = source::list_devices();
+    assert_eq!(listed.is_ok(), out.status.success());
+}
+
+/// A device that does not exist: Down with a reason naming it, retried, and stopped on request.
+#[test]
+fn unknown_device_is_down_and_retried() {
+    let mut run = start("device:no such microphone");
+    let events = run.until(|e| downs(e).len() >= 2).to_vec();
+    run.stop();
+    let reasons = downs(&events);
+    assert!(reasons[0].starts_with("device:no such microphone: "), "{reasons:?}");
+    assert!(!events.iter().any(|e| matches!(e, SourceEvent::Audio(_))));
+}

@@ -1,0 +1,133 @@
+//! Running a source in a test: spawn it, collect its events until a condition holds, stop it.
+
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use claimwatch::source::{self, RetryConfig, SourceEvent, SourceSpec};
+use tokio_util::sync::CancellationToken;
+
+/// A generous bound so a broken source fails the test instead of hanging it; never a speed test.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct Running {
+    pub rx: Receiver<SourceEvent>,
+    pub token: CancellationToken,
+    pub handle: Option<JoinHandle<()>>,
+    pub events: Vec<SourceEvent>,
+}
+
+/// Fast retries keep reconnection tests short.
+pub fn fast_retry() -> RetryConfig {
+    RetryConfig {
+        initial_s: 0.05,
+        max_s: 0.2,
+    }
+}
+
+pub fn start(spec: &str) -> Running {
+    let spec: SourceSpec = spec.parse().unwrap();
+    let (tx, rx) = sync_channel(16);
+    let token = CancellationToken::new();
+    let handle = source::spawn(spec, fast_retry(), tx, token.clone()).unwrap();
+    Running::new(rx, token, handle)
+}
+
+impl Running {
+    pub fn new(rx: Receiver<SourceEvent>, token: CancellationToken, handle: JoinHandle<()>) -> Self {
+        Self {
+            rx,
+            token,
+            handle: Some(handle),
+            events: Vec::new(),
+        }
+    }
+
+    /// Collects events until `done(&events)` or the source's channel closes.
+    pub fn until(&mut self, done: impl Fn(&[SourceEvent]) -> bool) -> &[SourceEvent] {
+        let deadline = Instant::now() + PATIENCE;
+        while !done(&self.events) {
+            match self.rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(event) => self.events.push(event),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => assert!(
+                    Instant::now() < deadline,
+                    "source stalled; events so far: {}",
+                    summary(&self.events)
+                ),
+            }
+        }
+        &self.events
+    }
+
+    /// Collects everything up to the source's end (its thread exits after `Ended`).
+    pub fn to_end(&mut self) -> &[SourceEvent] {
+        self.until(|e| matches!(e.last(), Some(SourceEvent::Ended)));
+        self.stop();
+        &self.events
+    }
+
+    /// Cancels and joins: a source thread must notice shutdown however it is blocked.
+    pub fn stop(&mut self) {
+        self.token.cancel();
+        if let Some(handle) = self.handle.take() {
+            handle.join().expect("source thread panicked");
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+pub fn audio(events: &[SourceEvent]) -> Vec<f32> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SourceEvent::Audio(a) => Some(a.as_slice()),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// The event sequence with runs of audio folded: `Up Audio Down Up Gap Audio Ended`.
+pub fn summary(events: &[SourceEvent]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for e in events {
+        let word = match e {
+            SourceEvent::Audio(_) => "Audio",
+            SourceEvent::Up => "Up",
+            SourceEvent::Down { .. } => "Down",
+            SourceEvent::Gap { .. } => "Gap",
+            SourceEvent::Ended => "Ended",
+        };
+        if !(word == "Audio" && out.last() == Some(&"Audio")) {
+            out.push(word);
+        }
+    }
+    out.join(" ")
+}
+
+pub fn downs(events: &[SourceEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SourceEvent::Down { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn gaps(events: &[SourceEvent]) -> Vec<f64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SourceEvent::Gap { seconds } => Some(*seconds),
+            _ => None,
+        })
+        .collect()
+}
