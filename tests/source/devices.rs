@@ -42,3 +42,20 @@ fn unknown_device_is_down_and_retried() {
     );
     assert!(!events.iter().any(|e| matches!(e, SourceEvent::Audio(_))));
 }
+
+/// ALSA's `null` PCM (defined in alsa-lib's own alsa.conf, so present wherever cpal's ALSA
+/// backend links) captures silence: the whole cpal path — default config, sample conversion,
+/// downmix, resampling, events — runs without a sound card.
+#[test]
+fn alsa_null_device_captures_silence() {
+    let mut run = start("device:null");
+    let events = run
+        .until(|e| super::events::audio(e).len() >= 8_000 || downs(e).len() >= 2)
+        .to_vec();
+    run.stop();
+    assert!(downs(&events).is_empty(), "{:?}", downs(&events));
+    assert!(super::events::summary(&events).starts_with("Up Audio"));
+    let got = super::events::audio(&events);
+    assert!(got.len() >= 8_000);
+    assert!(got.iter().all(|&v| v == 0.0), "null capture is not silent");
+}
