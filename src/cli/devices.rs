@@ -1,5 +1,5 @@
-//! `claimwatch devices`: the audio input devices `device:NAME` can capture from, one per line
-//! with the default input rate and channels, the default device marked with `*`.
+//! `claimwatch devices`: the audio input devices `device:ID` can capture from, one per line:
+//! the id to use, the default input rate and channels, and the name; `*` marks the default.
 
 use std::process::ExitCode;
 
@@ -22,13 +22,24 @@ fn render(devices: &[DeviceInfo]) -> String {
                 use an http(s), HLS, file or stdin source instead\n"
             .to_string();
     }
-    let width = devices.iter().map(|d| d.name.len()).max().unwrap_or(0);
+    let id = |d: &DeviceInfo| d.id.clone().unwrap_or_else(|| d.name.clone());
+    let width = devices.iter().map(|d| id(d).len()).max().unwrap_or(0);
     let mut out = String::new();
     for d in devices {
-        let rate = d.default_rate.map_or("?".to_string(), |r| format!("{r} Hz"));
-        let channels = d.default_channels.map_or("?".to_string(), |c| format!("{c} ch"));
+        let rate = d
+            .default_rate
+            .map_or("?".to_string(), |r| format!("{r} Hz"));
+        let channels = d
+            .default_channels
+            .map_or("?".to_string(), |c| format!("{c} ch"));
         let mark = if d.is_default { '*' } else { ' ' };
-        out.push_str(&format!("{mark} {:width$}  {rate:>9}  {channels}\n", d.name));
+        let line = format!(
+            "{mark} {:width$}  {rate:>9}  {channels:>4}  {}",
+            id(d),
+            d.name
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }
@@ -41,12 +52,14 @@ mod tests {
     fn renders_default_mark_and_unknown_config() {
         let devices = [
             DeviceInfo {
-                name: "default".into(),
+                id: Some("default".into()),
+                name: "Default ALSA Output".into(),
                 default_rate: Some(48_000),
                 default_channels: Some(2),
                 is_default: true,
             },
             DeviceInfo {
+                id: None,
                 name: "hw:CARD=USB,DEV=0".into(),
                 default_rate: None,
                 default_channels: None,
@@ -55,7 +68,8 @@ mod tests {
         ];
         assert_eq!(
             render(&devices),
-            "* default             48000 Hz  2 ch\n  hw:CARD=USB,DEV=0          ?  ?\n"
+            "* default             48000 Hz  2 ch  Default ALSA Output\n  \
+             hw:CARD=USB,DEV=0          ?     ?  hw:CARD=USB,DEV=0\n"
         );
         assert!(render(&[]).starts_with("no audio input devices found"));
     }

@@ -6,9 +6,9 @@
 //! is built and dropped on the source thread; its callback (on cpal's audio thread) only converts
 //! samples and hands them over a bounded channel, never blocking the audio thread.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -23,7 +23,10 @@ use super::Fail;
 /// An input device as `claimwatch devices` prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    /// What `device:NAME` matches.
+    /// The host's identifier (ALSA: `hw:CARD=USB,DEV=0`, `null`, `default`); `device:ID` matches
+    /// it, as it matches the name.
+    pub id: Option<String>,
+    /// The human-readable name (ALSA gives the card's description).
     pub name: String,
     /// The default input config, if the device reports one.
     pub default_rate: Option<u32>,
@@ -49,6 +52,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, DeviceError> {
             let name = device.to_string();
             let config = device.default_input_config().ok();
             DeviceInfo {
+                id: device.id().ok().map(|id| id.id().to_string()),
                 is_default: default_name.as_deref() == Some(name.as_str()),
                 default_rate: config.as_ref().map(|c| c.sample_rate()),
                 default_channels: config.as_ref().map(|c| c.channels()),
@@ -85,7 +89,7 @@ pub fn run(name: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Sto
             backoff.reset();
         }
         em.down(reason)?;
-        em.sleep(backoff.next())?;
+        em.sleep(backoff.next_delay())?;
     }
 }
 
@@ -103,14 +107,21 @@ fn capture(name: &str, em: &mut Emitter, forwarded: &mut u64) -> Result<(), Fail
 
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let dropped = Arc::new(AtomicU64::new(0));
-    let stream = build(&device, config.sample_format(), config.config(), tx, Arc::clone(&dropped))
-        .map_err(|e| Fail::Error(format!("{label}: {e}")))?;
-    stream.play().map_err(|e| fail("cannot start capture", &e))?;
-    pump(&rx, em, &mut resampler, rate, &dropped, forwarded)
-        .map_err(|reason| match reason {
-            Fail::Error(r) => Fail::Error(format!("{label}: {r}")),
-            stopped => stopped,
-        })
+    let stream = build(
+        &device,
+        config.sample_format(),
+        config.config(),
+        tx,
+        Arc::clone(&dropped),
+    )
+    .map_err(|e| Fail::Error(format!("{label}: {e}")))?;
+    stream
+        .play()
+        .map_err(|e| fail("cannot start capture", &e))?;
+    pump(&rx, em, &mut resampler, rate, &dropped, forwarded).map_err(|reason| match reason {
+        Fail::Error(r) => Fail::Error(format!("{label}: {r}")),
+        stopped => stopped,
+    })
 }
 
 fn pump(
@@ -164,16 +175,24 @@ fn find(name: &str) -> Result<cpal::Device, String> {
     let devices = host.input_devices().map_err(|e| e.to_string())?;
     let mut names = Vec::new();
     for device in devices {
-        let device_name = device.to_string();
-        if device_name == name {
+        let id = device.id().ok();
+        // Accept the bare id (`hw:0,0`), the host-qualified id (`alsa:hw:0,0`) or the name.
+        let matches = device.to_string() == name
+            || id
+                .as_ref()
+                .is_some_and(|id| id.id() == name || id.to_string() == name);
+        if matches {
             return Ok(device);
         }
-        names.push(device_name);
+        names.push(id.map_or_else(|| device.to_string(), |id| id.id().to_string()));
     }
     Err(if names.is_empty() {
         "no input devices on this machine".to_string()
     } else {
-        format!("no input device named {name:?} (have: {})", names.join(", "))
+        format!(
+            "no input device named {name:?} (have: {})",
+            names.join(", ")
+        )
     })
 }
 

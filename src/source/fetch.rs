@@ -73,7 +73,13 @@ impl Fetcher {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         Ok(Opened {
             content_type,
             body: Body {
@@ -91,7 +97,10 @@ impl Fetcher {
     pub fn get(&self, url: &str) -> Result<Vec<u8>, Fail> {
         let mut response = self.open(url)?.body;
         let all = self.run(WHOLE, async {
-            let response = response.response.get_mut().unwrap_or_else(|p| p.into_inner());
+            let response = response
+                .response
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner());
             let mut all = Vec::new();
             while let Some(chunk) = response.chunk().await? {
                 all.extend_from_slice(&chunk);

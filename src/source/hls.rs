@@ -79,7 +79,7 @@ pub fn run(url: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stop
                 state.fetched = 0;
                 state.up_sent = false;
                 em.down(reason)?;
-                em.sleep(backoff.next())?;
+                em.sleep(backoff.next_delay())?;
             }
         }
     }
@@ -171,7 +171,11 @@ fn join(base: &Url, uri: &str) -> Result<Url, Fail> {
 
 /// A segment's bytes → 16 kHz mono. `Ok(None)`: this segment does not decode (skipped with a
 /// gap); `Err`: the stream's segment format is one we cannot read at all.
-fn decode(bytes: Vec<u8>, segment: &playlist::Segment, name: &str) -> Result<Option<Vec<f32>>, Fail> {
+fn decode(
+    bytes: Vec<u8>,
+    segment: &playlist::Segment,
+    name: &str,
+) -> Result<Option<Vec<f32>>, Fail> {
     let hint = segment_hint(&segment.uri, segment.map.is_some());
     if hint == Some("ts") || is_mpeg_ts(&bytes) {
         return Err(Fail::Error(format!(
@@ -201,7 +205,11 @@ fn decode(bytes: Vec<u8>, segment: &playlist::Segment, name: &str) -> Result<Opt
 
 /// The container of a segment, from its URI's extension (query stripped).
 fn segment_hint(uri: &str, has_map: bool) -> Option<&'static str> {
-    let path = uri.split(['?', '#']).next().unwrap_or(uri).to_ascii_lowercase();
+    let path = uri
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(uri)
+        .to_ascii_lowercase();
     let ext = path.rsplit_once('.').map(|(_, e)| e);
     match ext {
         Some("aac" | "adts") => Some("aac"),

@@ -39,11 +39,16 @@ pub fn run(url: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stop
             backoff.reset();
         }
         em.down(reason)?;
-        em.sleep(backoff.next())?;
+        em.sleep(backoff.next_delay())?;
     }
 }
 
-fn session(fetcher: &Fetcher, url: &str, em: &mut Emitter, forwarded: &mut u64) -> Result<(), Fail> {
+fn session(
+    fetcher: &Fetcher,
+    url: &str,
+    em: &mut Emitter,
+    forwarded: &mut u64,
+) -> Result<(), Fail> {
     let opened = fetcher.open(url)?;
     let hint = format_hint(opened.content_type.as_deref(), url);
     let source = Box::new(ReadOnlySource::new(opened.body));
@@ -89,13 +94,21 @@ mod tests {
             (Some("audio/aac"), "http://h/x.mp3", Some("aac")),
             (Some("application/ogg"), "http://h/s", Some("ogg")),
             (Some("audio/ogg"), "http://h/s", Some("ogg")),
-            (Some("application/octet-stream"), "http://h/radio.MP3?x=1", Some("mp3")),
+            (
+                Some("application/octet-stream"),
+                "http://h/radio.MP3?x=1",
+                Some("mp3"),
+            ),
             (None, "http://h/live.oga", Some("ogg")),
             (None, "http://h/live", None),
             (Some("text/html"), "http://h/index.html", None),
         ];
         for (content_type, url, want) in table {
-            assert_eq!(format_hint(content_type, url), want, "{content_type:?} {url}");
+            assert_eq!(
+                format_hint(content_type, url),
+                want,
+                "{content_type:?} {url}"
+            );
         }
     }
 }

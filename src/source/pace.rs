@@ -41,16 +41,27 @@ mod tests {
             (17_600, ms(1_250), ms(0)),
             (20_800, ms(1_250), ms(50)),
             // An hour in, still exact to the nanosecond.
-            (57_600_000, Duration::from_secs(3_599), Duration::from_secs(1)),
+            (
+                57_600_000,
+                Duration::from_secs(3_599),
+                Duration::from_secs(1),
+            ),
         ];
         for (sent, elapsed, want) in table {
-            assert_eq!(wait(sent, elapsed), want, "sent {sent}, elapsed {elapsed:?}");
+            assert_eq!(
+                wait(sent, elapsed),
+                want,
+                "sent {sent}, elapsed {elapsed:?}"
+            );
         }
     }
 
     #[test]
     fn due_is_sample_exact() {
         assert_eq!(due(1), Duration::from_nanos(62_500));
-        assert_eq!(due(16_001), Duration::from_secs(1) + Duration::from_nanos(62_500));
+        assert_eq!(
+            due(16_001),
+            Duration::from_secs(1) + Duration::from_nanos(62_500)
+        );
     }
 }

@@ -8,7 +8,10 @@ use m3u8_rs::{AlternativeMediaType, Playlist};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// A master playlist: the media playlist URI chosen from it, and why.
-    Master { uri: String, why: String },
+    Master {
+        uri: String,
+        why: String,
+    },
     Media(MediaList),
 }
 
@@ -63,8 +66,12 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 .collect();
             candidates.extend(master.variants.iter().filter(|v| !v.is_i_frame).map(|v| {
                 let video_codec = v.codecs.as_deref().is_some_and(|c| {
-                    c.split(',')
-                        .any(|c| matches!(c.trim().get(..4), Some("avc1" | "avc3" | "hvc1" | "hev1" | "av01" | "vp09")))
+                    c.split(',').any(|c| {
+                        matches!(
+                            c.trim().get(..4),
+                            Some("avc1" | "avc3" | "hvc1" | "hev1" | "av01" | "vp09")
+                        )
+                    })
                 });
                 Candidate {
                     uri: v.uri.clone(),
@@ -187,14 +194,52 @@ mod tests {
 
     #[test]
     fn plans_vod_live_join_resume_skip_and_restart() {
-        let table: [(&str, MediaList, Option<u64>, Vec<u64>, u64); 7] = [
-            ("vod plays everything", list(0, 5, true), None, vec![0, 1, 2, 3, 4], 0),
-            ("live joins 3 from the end", list(10, 6, false), None, vec![13, 14, 15], 0),
-            ("short live playlist from its start", list(10, 2, false), None, vec![10, 11], 0),
-            ("resume where we were", list(10, 6, false), Some(14), vec![14, 15], 0),
+        // (what, playlist, next wanted, sequence numbers to fetch, skipped)
+        type Case = (&'static str, MediaList, Option<u64>, Vec<u64>, u64);
+        let table: [Case; 7] = [
+            (
+                "vod plays everything",
+                list(0, 5, true),
+                None,
+                vec![0, 1, 2, 3, 4],
+                0,
+            ),
+            (
+                "live joins 3 from the end",
+                list(10, 6, false),
+                None,
+                vec![13, 14, 15],
+                0,
+            ),
+            (
+                "short live playlist from its start",
+                list(10, 2, false),
+                None,
+                vec![10, 11],
+                0,
+            ),
+            (
+                "resume where we were",
+                list(10, 6, false),
+                Some(14),
+                vec![14, 15],
+                0,
+            ),
             ("nothing new yet", list(10, 6, false), Some(16), vec![], 0),
-            ("fell behind by 3", list(10, 6, false), Some(7), vec![10, 11, 12, 13, 14, 15], 3),
-            ("packager restarted at 0", list(0, 4, false), Some(500), vec![1, 2, 3], 0),
+            (
+                "fell behind by 3",
+                list(10, 6, false),
+                Some(7),
+                vec![10, 11, 12, 13, 14, 15],
+                3,
+            ),
+            (
+                "packager restarted at 0",
+                list(0, 4, false),
+                Some(500),
+                vec![1, 2, 3],
+                0,
+            ),
         ];
         for (what, list, next, want, skipped) in table {
             let plan = plan(&list, next);
@@ -206,7 +251,8 @@ mod tests {
 
     #[test]
     fn parses_media_playlist_with_map() {
-        let text = b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:41\n\
+        let text =
+            b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:41\n\
 #EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.048,\na.m4s\n#EXTINF:1.5,\nb.m4s\n";
         let Parsed::Media(list) = parse(text).unwrap() else {
             panic!("not media")
@@ -235,8 +281,16 @@ v360.m3u8\n";
 #EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\nv360.m3u8\n";
         let table: [(&[u8], &str, &str); 3] = [
             (audio_group, "audio/en.m3u8", "audio rendition"),
-            (ladder, "audio_lo.m3u8", "lowest-bandwidth audio-only variant (64000 bit/s)"),
-            (video_only, "v360.m3u8", "no audio-only variant; lowest bandwidth (800000 bit/s)"),
+            (
+                ladder,
+                "audio_lo.m3u8",
+                "lowest-bandwidth audio-only variant (64000 bit/s)",
+            ),
+            (
+                video_only,
+                "v360.m3u8",
+                "no audio-only variant; lowest bandwidth (800000 bit/s)",
+            ),
         ];
         for (text, uri, why) in table {
             assert_eq!(
@@ -252,6 +306,9 @@ v360.m3u8\n";
     #[test]
     fn junk_is_one_line() {
         let err = parse(b"<html>not found</html>").unwrap_err();
-        assert_eq!(err, "not an HLS playlist (starts with \"<html>not found</html>\")");
+        assert_eq!(
+            err,
+            "not an HLS playlist (starts with \"<html>not found</html>\")"
+        );
     }
 }

@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn passes_bytes_through_in_order() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        let mut reader = pump(io::Cursor::new(data.clone()), "t", CancellationToken::new()).unwrap();
+        let mut reader =
+            pump(io::Cursor::new(data.clone()), "t", CancellationToken::new()).unwrap();
         let mut got = Vec::new();
         reader.read_to_end(&mut got).unwrap();
         assert_eq!(got, data);

@@ -56,7 +56,7 @@ impl RetryConfig {
     }
 }
 
-/// The delay schedule of one source: call [`next`](Self::next) after each failure and
+/// The delay schedule of one source: call [`next_delay`](Self::next_delay) after each failure and
 /// [`reset`](Self::reset) after a connection that delivered audio.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -73,7 +73,7 @@ impl Backoff {
     }
 
     /// The wait before the next attempt: `initial_s × 2^(failures so far)`, capped at `max_s`.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_delay(&mut self) -> Duration {
         // 2^63 overflows nothing in f64, but capping the exponent keeps powi exact and cheap.
         let factor = 2f64.powi(self.failures.min(62) as i32);
         self.failures = self.failures.saturating_add(1);
@@ -92,15 +92,15 @@ mod tests {
     #[test]
     fn doubles_caps_and_resets() {
         let mut backoff = Backoff::new(RetryConfig::default().build().unwrap());
-        let secs: Vec<f64> = (0..9).map(|_| backoff.next().as_secs_f64()).collect();
+        let secs: Vec<f64> = (0..9).map(|_| backoff.next_delay().as_secs_f64()).collect();
         assert_eq!(secs, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]);
         backoff.reset();
-        assert_eq!(backoff.next(), Duration::from_millis(500));
+        assert_eq!(backoff.next_delay(), Duration::from_millis(500));
         // Thousands of failures in a row stay at the cap instead of overflowing.
         for _ in 0..10_000 {
-            backoff.next();
+            backoff.next_delay();
         }
-        assert_eq!(backoff.next(), Duration::from_secs(30));
+        assert_eq!(backoff.next_delay(), Duration::from_secs(30));
     }
 
     #[test]
@@ -130,7 +130,13 @@ mod tests {
     #[test]
     fn config_file_form() {
         let got: RetryConfig = toml::from_str("initial_s = 1.0\nmax_s = 8.0").unwrap();
-        assert_eq!(got, RetryConfig { initial_s: 1.0, max_s: 8.0 });
+        assert_eq!(
+            got,
+            RetryConfig {
+                initial_s: 1.0,
+                max_s: 8.0
+            }
+        );
         let defaults: RetryConfig = toml::from_str("").unwrap();
         assert_eq!(defaults, RetryConfig::default());
         let err = toml::from_str::<RetryConfig>("initial = 1.0").unwrap_err();

@@ -127,7 +127,10 @@ fn parse(s: &str) -> Result<SourceSpec, String> {
     }
     if let Some(name) = s.strip_prefix("device:") {
         if name.trim().is_empty() {
-            return Err("device name is empty (use device:default or a name from `claimwatch devices`)".to_string());
+            return Err(
+                "device name is empty (use device:default or a name from `claimwatch devices`)"
+                    .to_string(),
+            );
         }
         return Ok(SourceSpec::Device(name.to_string()));
     }
@@ -158,7 +161,10 @@ fn parse(s: &str) -> Result<SourceSpec, String> {
                 SourceSpec::Http(s.to_string())
             });
         }
-        if lower.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+        if lower
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
             return Err(format!(
                 "unsupported scheme {scheme}:// (use http(s)://, hls:URL, device:NAME, file:PATH or -)"
             ));
@@ -236,13 +242,34 @@ mod tests {
             ("-", SourceSpec::Stdin(None)),
             ("-?format=s16le&rate=48000&channels=2", raw(48_000, 2)),
             ("-?channels=1&rate=8000&format=s16le", raw(8_000, 1)),
-            ("http://127.0.0.1:8000/live", SourceSpec::Http("http://127.0.0.1:8000/live".into())),
-            ("https://x.test/a.mp3?t=1", SourceSpec::Http("https://x.test/a.mp3?t=1".into())),
-            ("https://x.test/live/index.m3u8", SourceSpec::Hls("https://x.test/live/index.m3u8".into())),
-            ("http://x.test/L.M3U8?token=a", SourceSpec::Hls("http://x.test/L.M3U8?token=a".into())),
-            ("hls:http://x.test/playlist", SourceSpec::Hls("http://x.test/playlist".into())),
-            ("file:samples/en_demo.wav", file("samples/en_demo.wav", false)),
-            ("file:samples/en_demo.wav?realtime", file("samples/en_demo.wav", true)),
+            (
+                "http://127.0.0.1:8000/live",
+                SourceSpec::Http("http://127.0.0.1:8000/live".into()),
+            ),
+            (
+                "https://x.test/a.mp3?t=1",
+                SourceSpec::Http("https://x.test/a.mp3?t=1".into()),
+            ),
+            (
+                "https://x.test/live/index.m3u8",
+                SourceSpec::Hls("https://x.test/live/index.m3u8".into()),
+            ),
+            (
+                "http://x.test/L.M3U8?token=a",
+                SourceSpec::Hls("http://x.test/L.M3U8?token=a".into()),
+            ),
+            (
+                "hls:http://x.test/playlist",
+                SourceSpec::Hls("http://x.test/playlist".into()),
+            ),
+            (
+                "file:samples/en_demo.wav",
+                file("samples/en_demo.wav", false),
+            ),
+            (
+                "file:samples/en_demo.wav?realtime",
+                file("samples/en_demo.wav", true),
+            ),
             ("samples/en_demo.wav", file("samples/en_demo.wav", false)),
             ("/tmp/a b.mp3", file("/tmp/a b.mp3", false)),
         ];
@@ -261,13 +288,34 @@ mod tests {
             ("device:", "device name is empty"),
             ("-?format=s16le&rate=48000", "raw stdin needs channels=N"),
             ("-?rate=48000&channels=2", "raw stdin needs format=s16le"),
-            ("-?format=f32le&rate=48000&channels=2", "format \"f32le\" is not supported (only s16le)"),
-            ("-?format=s16le&rate=4000&channels=2", "rate 4000 is out of range (8000..=192000 Hz)"),
-            ("-?format=s16le&rate=48000&channels=9", "channels 9 is out of range (1..=8)"),
-            ("-?format=s16le&rate=48000&channels=0", "channels 0 is out of range (1..=8)"),
-            ("-?format=s16le&rate=fast&channels=2", "rate \"fast\" is not a number"),
-            ("-?format=s16le&rate=1&rate=2&channels=2", "rate given twice"),
-            ("-?bits=16", "unknown option \"bits\" (expected format, rate, channels)"),
+            (
+                "-?format=f32le&rate=48000&channels=2",
+                "format \"f32le\" is not supported (only s16le)",
+            ),
+            (
+                "-?format=s16le&rate=4000&channels=2",
+                "rate 4000 is out of range (8000..=192000 Hz)",
+            ),
+            (
+                "-?format=s16le&rate=48000&channels=9",
+                "channels 9 is out of range (1..=8)",
+            ),
+            (
+                "-?format=s16le&rate=48000&channels=0",
+                "channels 0 is out of range (1..=8)",
+            ),
+            (
+                "-?format=s16le&rate=fast&channels=2",
+                "rate \"fast\" is not a number",
+            ),
+            (
+                "-?format=s16le&rate=1&rate=2&channels=2",
+                "rate given twice",
+            ),
+            (
+                "-?bits=16",
+                "unknown option \"bits\" (expected format, rate, channels)",
+            ),
             ("-?rate", "expected key=value, got \"rate\""),
             ("rtmp://x.test/live", "unsupported scheme rtmp://"),
             ("hls:ftp://x.test/a.m3u8", "unsupported URL scheme \"ftp\""),

@@ -34,7 +34,11 @@ pub fn start(spec: &str) -> Running {
 }
 
 impl Running {
-    pub fn new(rx: Receiver<SourceEvent>, token: CancellationToken, handle: JoinHandle<()>) -> Self {
+    pub fn new(
+        rx: Receiver<SourceEvent>,
+        token: CancellationToken,
+        handle: JoinHandle<()>,
+    ) -> Self {
         Self {
             rx,
             token,
@@ -61,7 +65,7 @@ impl Running {
     }
 
     /// Collects everything up to the source's end (its thread exits after `Ended`).
-    pub fn to_end(&mut self) -> &[SourceEvent] {
+    pub fn run_to_end(&mut self) -> &[SourceEvent] {
         self.until(|e| matches!(e.last(), Some(SourceEvent::Ended)));
         self.stop();
         &self.events

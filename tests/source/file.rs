@@ -19,21 +19,27 @@ fn realtime_file_is_the_files_audio_paced_to_the_clock() {
 
     let began = Instant::now();
     let mut run = start(&format!("file:{}?realtime", path.display()));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     let took = began.elapsed().as_secs_f64();
 
     assert_eq!(summary(&events), "Up Audio Ended");
     assert_eq!(audio(&events), want);
-    assert!(took >= duration_s * 0.9, "{duration_s:.2} s of audio came in {took:.2} s: not paced");
+    assert!(
+        took >= duration_s * 0.9,
+        "{duration_s:.2} s of audio came in {took:.2} s: not paced"
+    );
 }
 
 #[test]
 fn plain_file_and_bare_path_give_the_files_audio() {
     let path = repo("samples/formats/en_greeting.ogg");
     let want = audio::read_all(&path).unwrap();
-    for spec in [format!("file:{}", path.display()), path.display().to_string()] {
+    for spec in [
+        format!("file:{}", path.display()),
+        path.display().to_string(),
+    ] {
         let mut run = start(&spec);
-        let events = run.to_end().to_vec();
+        let events = run.run_to_end().to_vec();
         assert_eq!(summary(&events), "Up Audio Ended", "{spec}");
         assert_eq!(audio(&events), want, "{spec}");
         // Audio comes in 100 ms chunks; only the last may be shorter.
@@ -44,7 +50,10 @@ fn plain_file_and_bare_path_give_the_files_audio() {
                 _ => None,
             })
             .collect();
-        assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == 1_600), "{sizes:?}");
+        assert!(
+            sizes[..sizes.len() - 1].iter().all(|&n| n == 1_600),
+            "{sizes:?}"
+        );
     }
 }
 
@@ -52,8 +61,14 @@ fn plain_file_and_bare_path_give_the_files_audio() {
 #[test]
 fn missing_or_undecodable_file_is_one_line_at_spawn() {
     let table = [
-        ("tests/data/audio/does_not_exist.wav", "No such file or directory"),
-        ("tests/data/audio/random_bytes.bin", "not a recognised audio format"),
+        (
+            "tests/data/audio/does_not_exist.wav",
+            "No such file or directory",
+        ),
+        (
+            "tests/data/audio/random_bytes.bin",
+            "not a recognised audio format",
+        ),
         ("tests/data/audio/empty.wav", "file is empty"),
     ];
     for (rel, want) in table {
@@ -62,7 +77,10 @@ fn missing_or_undecodable_file_is_one_line_at_spawn() {
         let (tx, _rx) = std::sync::mpsc::sync_channel(4);
         let err = source::spawn(spec, Default::default(), tx, Default::default()).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(&path.display().to_string()) && text.contains(want), "{text}");
+        assert!(
+            text.contains(&path.display().to_string()) && text.contains(want),
+            "{text}"
+        );
         assert!(!text.contains('\n'), "{text:?}");
     }
 }
@@ -70,8 +88,14 @@ fn missing_or_undecodable_file_is_one_line_at_spawn() {
 #[test]
 fn bad_specs_are_one_line() {
     let table = [
-        ("rtmp://x.test/live", "bad source \"rtmp://x.test/live\": unsupported scheme rtmp://"),
-        ("-?format=s16le&rate=48000&channels=12", "channels 12 is out of range (1..=8)"),
+        (
+            "rtmp://x.test/live",
+            "bad source \"rtmp://x.test/live\": unsupported scheme rtmp://",
+        ),
+        (
+            "-?format=s16le&rate=48000&channels=12",
+            "channels 12 is out of range (1..=8)",
+        ),
         ("device:", "device name is empty"),
     ];
     for (spec, want) in table {
@@ -89,5 +113,8 @@ fn invalid_retry_config_fails_at_spawn() {
         max_s: 1.0,
     };
     let err = source::spawn(spec, retry, tx, Default::default()).unwrap_err();
-    assert_eq!(err.to_string(), "retry: initial_s = 5 is larger than max_s = 1");
+    assert_eq!(
+        err.to_string(),
+        "retry: initial_s = 5 is larger than max_s = 1"
+    );
 }

@@ -32,19 +32,26 @@ fn segment_or_404(path: &str) -> Reply {
     let Some(name) = path.strip_prefix("/hls/adts/") else {
         return Reply::Status(404);
     };
-    let i: usize = name.trim_start_matches("seg").trim_end_matches(".aac").parse().unwrap();
+    let i: usize = name
+        .trim_start_matches("seg")
+        .trim_end_matches(".aac")
+        .parse()
+        .unwrap();
     Reply::Body("audio/aac", adts(i))
 }
 
 /// A whole ADTS stream cut into segments: per-segment decoding gives the stream's audio length
 /// (each segment's resampler is flushed, so a few samples of rounding per segment).
 fn whole_aac_len() -> usize {
-    audio::read_all(&repo("samples/formats/en_greeting.aac")).unwrap().len()
+    audio::read_all(&repo("samples/formats/en_greeting.aac"))
+        .unwrap()
+        .len()
 }
 
 #[test]
 fn vod_playlist_through_master_plays_once_then_ends() {
-    let server = Server::start(|path, _| match path {
+    let server = Server::start(|path, _| {
+        match path {
         "/hls/master.m3u8" => Reply::Body(
             "application/vnd.apple.mpegurl",
             b"#EXTM3U\n\
@@ -54,14 +61,23 @@ fn vod_playlist_through_master_plays_once_then_ends() {
         ),
         "/hls/audio.m3u8" => Reply::Body("application/vnd.apple.mpegurl", media(0, SEGMENTS, true).into_bytes()),
         other => segment_or_404(other),
+    }
     });
     let mut run = start(&server.url("/hls/master.m3u8"));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Up Audio Ended");
     assert_len_close(audio(&events).len(), whole_aac_len(), 8 * SEGMENTS, "VOD");
-    assert_eq!(server.hits("/hls/video.m3u8"), 0, "picked the video variant");
+    assert_eq!(
+        server.hits("/hls/video.m3u8"),
+        0,
+        "picked the video variant"
+    );
     for i in 0..SEGMENTS {
-        assert_eq!(server.hits(&format!("/hls/adts/seg{i}.aac")), 1, "segment {i}");
+        assert_eq!(
+            server.hits(&format!("/hls/adts/seg{i}.aac")),
+            1,
+            "segment {i}"
+        );
     }
 }
 
@@ -81,13 +97,17 @@ fn live_playlist_is_followed_across_reloads() {
         other => segment_or_404(&other.replace("/live/", "/hls/")),
     });
     let mut run = start(&server.url("/live/index.m3u8"));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Up Audio Ended");
     assert!(gaps(&events).is_empty());
     assert_len_close(audio(&events).len(), whole_aac_len(), 8 * SEGMENTS, "live");
     assert!(server.hits("/live/index.m3u8") > SEGMENTS);
     for i in 0..SEGMENTS {
-        assert_eq!(server.hits(&format!("/live/adts/seg{i}.aac")), 1, "segment {i}");
+        assert_eq!(
+            server.hits(&format!("/live/adts/seg{i}.aac")),
+            1,
+            "segment {i}"
+        );
     }
 }
 
@@ -96,32 +116,55 @@ fn live_playlist_is_followed_across_reloads() {
 #[test]
 fn skipped_sequence_numbers_become_a_gap() {
     let server = Server::start(|path, nth| match (path, nth) {
-        ("/hls/jump.m3u8", 1) => Reply::Body("application/vnd.apple.mpegurl", media(0, 1, false).into_bytes()),
-        ("/hls/jump.m3u8", _) => Reply::Body("application/vnd.apple.mpegurl", media(3, 5, true).into_bytes()),
+        ("/hls/jump.m3u8", 1) => Reply::Body(
+            "application/vnd.apple.mpegurl",
+            media(0, 1, false).into_bytes(),
+        ),
+        ("/hls/jump.m3u8", _) => Reply::Body(
+            "application/vnd.apple.mpegurl",
+            media(3, 5, true).into_bytes(),
+        ),
         (other, _) => segment_or_404(other),
     });
     let mut run = start(&server.url("/hls/jump.m3u8"));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Up Audio Gap Audio Ended");
     assert_eq!(gaps(&events), [2.0]);
-    assert_eq!(server.hits("/hls/adts/seg1.aac") + server.hits("/hls/adts/seg2.aac"), 0);
+    assert_eq!(
+        server.hits("/hls/adts/seg1.aac") + server.hits("/hls/adts/seg2.aac"),
+        0
+    );
 }
 
 /// A failed playlist reload is a Down and a retry that resumes at the next sequence number.
 #[test]
 fn playlist_outage_resumes_without_loss() {
     let server = Server::start(|path, nth| match (path, nth) {
-        ("/hls/flaky.m3u8", 1) => Reply::Body("application/vnd.apple.mpegurl", media(0, 2, false).into_bytes()),
+        ("/hls/flaky.m3u8", 1) => Reply::Body(
+            "application/vnd.apple.mpegurl",
+            media(0, 2, false).into_bytes(),
+        ),
         ("/hls/flaky.m3u8", 2) => Reply::Status(500),
-        ("/hls/flaky.m3u8", _) => Reply::Body("application/vnd.apple.mpegurl", media(0, 4, true).into_bytes()),
+        ("/hls/flaky.m3u8", _) => Reply::Body(
+            "application/vnd.apple.mpegurl",
+            media(0, 4, true).into_bytes(),
+        ),
         (other, _) => segment_or_404(other),
     });
     let mut run = start(&server.url("/hls/flaky.m3u8"));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Up Audio Down Up Audio Ended");
-    assert!(downs(&events)[0].ends_with("HTTP 500 Internal Server Error"), "{:?}", downs(&events));
+    assert!(
+        downs(&events)[0].ends_with("HTTP 500 Internal Server Error"),
+        "{:?}",
+        downs(&events)
+    );
     for i in 0..4 {
-        assert_eq!(server.hits(&format!("/hls/adts/seg{i}.aac")), 1, "segment {i}");
+        assert_eq!(
+            server.hits(&format!("/hls/adts/seg{i}.aac")),
+            1,
+            "segment {i}"
+        );
     }
 }
 
@@ -133,13 +176,15 @@ fn fmp4_segments_decode() {
     let server = Server::start(move |path, _| {
         let name = path.trim_start_matches("/f/");
         match std::fs::read(dir.join(name)) {
-            Ok(bytes) if name.ends_with(".m3u8") => Reply::Body("application/vnd.apple.mpegurl", bytes),
+            Ok(bytes) if name.ends_with(".m3u8") => {
+                Reply::Body("application/vnd.apple.mpegurl", bytes)
+            }
             Ok(bytes) => Reply::Body("video/iso.segment", bytes),
             Err(_) => Reply::Status(404),
         }
     });
     let mut run = start(&server.url("/f/index.m3u8"));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Up Audio Ended", "{:?}", downs(&events));
     let got = audio(&events);
     let wav = audio::read_all(&repo("samples/en_greeting.wav")).unwrap();
@@ -170,6 +215,9 @@ fn mpeg_ts_segments_are_refused_with_a_pointer() {
     let events = run.until(|e| !downs(e).is_empty()).to_vec();
     run.stop();
     let reason = &downs(&events)[0];
-    assert!(reason.contains("MPEG-TS segments are not supported") && reason.contains("README"), "{reason}");
+    assert!(
+        reason.contains("MPEG-TS segments are not supported") && reason.contains("README"),
+        "{reason}"
+    );
     assert!(!events.iter().any(|e| matches!(e, SourceEvent::Audio(_))));
 }

@@ -8,8 +8,14 @@ use super::server::{Reply, Server};
 use super::{assert_len_close, repo, FEW_MS};
 
 fn audio_after_down(events: &[SourceEvent]) -> bool {
-    let first_down = events.iter().position(|e| matches!(e, SourceEvent::Down { .. }));
-    first_down.is_some_and(|i| events[i..].iter().any(|e| matches!(e, SourceEvent::Audio(_))))
+    let first_down = events
+        .iter()
+        .position(|e| matches!(e, SourceEvent::Down { .. }));
+    first_down.is_some_and(|i| {
+        events[i..]
+            .iter()
+            .any(|e| matches!(e, SourceEvent::Audio(_)))
+    })
 }
 
 /// An Icecast-style body in each container decodes to the file's audio; the body's end (a live
@@ -34,7 +40,11 @@ fn full_body_decodes_like_the_file() {
         let got = audio(&events);
         assert_len_close(got.len(), want.len(), FEW_MS, file);
         assert_eq!(got, want, "{file}");
-        assert!(downs(&events)[0].ends_with("the server ended the stream"), "{:?}", downs(&events));
+        assert!(
+            downs(&events)[0].ends_with("the server ended the stream"),
+            "{:?}",
+            downs(&events)
+        );
     }
 }
 
@@ -57,7 +67,10 @@ fn dropped_connection_reconnects_with_gap() {
         summary(&events)
     );
     let reasons = downs(&events);
-    assert!(reasons[1].ends_with("HTTP 503 Service Unavailable"), "{reasons:?}");
+    assert!(
+        reasons[1].ends_with("HTTP 503 Service Unavailable"),
+        "{reasons:?}"
+    );
     assert!(gaps(&events)[0] > 0.0);
     assert!(server.hits("/radio") >= 3);
 }
@@ -76,17 +89,26 @@ fn first_connection_failure_is_retried() {
         .to_vec();
     run.stop();
     assert_eq!(summary(&events), "Down Down Up Audio");
-    assert!(downs(&events)[0].ends_with("/not-yet.mp3: HTTP 404 Not Found"), "{:?}", downs(&events));
+    assert!(
+        downs(&events)[0].ends_with("/not-yet.mp3: HTTP 404 Not Found"),
+        "{:?}",
+        downs(&events)
+    );
 }
 
 /// A body that is not audio is a Down with the decoder's reason, and is retried.
 #[test]
 fn undecodable_body_is_down_and_retried() {
-    let server = Server::start(|_, _| Reply::Body("text/html", b"<html>maintenance</html>".repeat(100)));
+    let server =
+        Server::start(|_, _| Reply::Body("text/html", b"<html>maintenance</html>".repeat(100)));
     let mut run = start(&server.url("/live"));
     let events = run.until(|e| downs(e).len() >= 2).to_vec();
     run.stop();
-    assert!(downs(&events)[0].contains("not a recognised audio format"), "{:?}", downs(&events));
+    assert!(
+        downs(&events)[0].contains("not a recognised audio format"),
+        "{:?}",
+        downs(&events)
+    );
 }
 
 /// A server that accepts and never answers must not keep the source thread after shutdown.
@@ -96,9 +118,15 @@ fn hung_server_does_not_block_shutdown() {
     let mut run = start(&server.url("/hang.mp3"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while server.hits("/hang.mp3") == 0 {
-        assert!(std::time::Instant::now() < deadline, "the source never connected");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the source never connected"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     run.stop();
-    assert!(run.events.iter().all(|e| !matches!(e, SourceEvent::Audio(_))));
+    assert!(run
+        .events
+        .iter()
+        .all(|e| !matches!(e, SourceEvent::Audio(_))));
 }

@@ -44,14 +44,17 @@ fn raw_s16le_is_downmixed_and_resampled() {
     bytes.extend_from_slice(&[1, 2]);
     let format = RawFormat::new(48_000, 2).unwrap();
     let mut run = run_reader(Dribble(Cursor::new(bytes), 7), Some(format));
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Up Audio Ended");
     let got = audio(&events);
     assert_len_close(got.len(), 16_000, 1, "1 s of 48 kHz");
 
     let middle = &got[2_000..14_000];
     let peak = middle.iter().fold(0f32, |m, v| m.max(v.abs()));
-    assert!((peak - 0.25).abs() < 0.01, "peak {peak}, want 0.25 (0.5 averaged with silence)");
+    assert!(
+        (peak - 0.25).abs() < 0.01,
+        "peak {peak}, want 0.25 (0.5 averaged with silence)"
+    );
     let rising = (1..middle.len())
         .filter(|&i| middle[i - 1] < 0.0 && middle[i] >= 0.0)
         .count();
@@ -71,7 +74,7 @@ fn container_bytes_decode_like_the_file() {
         let path = repo(rel);
         let want = audio::read_all(&path).unwrap();
         let mut run = run_reader(File::open(&path).unwrap(), None);
-        let events = run.to_end().to_vec();
+        let events = run.run_to_end().to_vec();
         assert_eq!(summary(&events), "Up Audio Ended", "{rel}");
         let got = audio(&events);
         assert_len_close(got.len(), want.len(), FEW_MS, rel);
@@ -84,7 +87,7 @@ fn container_bytes_decode_like_the_file() {
 fn garbage_on_stdin_is_down_then_ended() {
     let bytes = std::fs::read(repo("tests/data/audio/random_bytes.bin")).unwrap();
     let mut run = run_reader(Cursor::new(bytes), None);
-    let events = run.to_end().to_vec();
+    let events = run.run_to_end().to_vec();
     assert_eq!(summary(&events), "Down Ended");
     assert_eq!(
         downs(&events),

@@ -86,7 +86,9 @@ fn serve(conn: TcpStream, handler: &Handler, hits: &Mutex<HashMap<String, usize>
         Reply::Cut(content_type, body, keep) => conn
             .write_all(head("200 OK", content_type, body.len()).as_bytes())
             .and_then(|()| conn.write_all(&body[..keep])),
-        Reply::Status(code) => conn.write_all(head(&format!("{code} Oops"), "text/plain", 0).as_bytes()),
+        Reply::Status(code) => {
+            conn.write_all(head(&format!("{code} Oops"), "text/plain", 0).as_bytes())
+        }
         Reply::Hang => {
             std::thread::park();
             Ok(())
