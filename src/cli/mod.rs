@@ -6,6 +6,7 @@ mod devices;
 mod models;
 mod progress;
 mod rules;
+mod serve;
 mod test_samples;
 mod transcribe;
 
@@ -39,6 +40,8 @@ enum Command {
     /// Work with Whisper model files.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Monitor live streams; alerts over HTTP + Server-Sent Events until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
     /// Validate rule packs.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -63,5 +66,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Devices(args) => devices::run(args),
         Command::Models(cmd) => models::run(cmd),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Serve(args) => serve::run(args),
     }
 }

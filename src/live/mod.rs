@@ -3,9 +3,14 @@
 //!
 //! - [`phrase`]: where to cut arriving audio into windows (pure).
 //! - [`transcriber`]: one stream's rolling-window transcription with bounded lag.
+//! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the hub.
+//! - [`manager`]: the streams of a `claimwatch serve` process ([`crate::serve::StreamControl`]).
 
+pub mod manager;
 pub mod phrase;
+pub mod runner;
 pub mod transcriber;
 
+pub use manager::{ManagerConfig, ModelCache, StreamManager};
 pub use phrase::PhraseConfig;
 pub use transcriber::{LiveConfig, LiveStats, LiveTranscriber};

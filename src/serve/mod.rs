@@ -45,7 +45,7 @@ pub use webhook::WebhookConfig;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
-    /// Address to listen on; default 127.0.0.1:8686.
+    /// Address to listen on; default 127.0.0.1:8080.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// Bearer token every request must carry; required when `listen` is not loopback.
@@ -62,7 +62,7 @@ pub struct ServeConfig {
 }
 
 fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8686))
+    SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
 fn default_body_limit() -> usize {

@@ -1,0 +1,215 @@
+//! `claimwatch serve`: monitors live streams and serves alerts over HTTP + SSE until SIGINT or
+//! SIGTERM. Streams come from `--stream` flags at start and `POST /streams` later; all share one
+//! loaded model per language and one event log in `--data-dir`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use super::transcribe::default_threads;
+use crate::detect::{self, Detector};
+use crate::live::{LiveConfig, ManagerConfig, ModelCache, StreamManager};
+use crate::serve::{AttachRequest, Hub, ServeConfig, StreamControl};
+use crate::source::RetryConfig;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires --token.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the append-only event log (alerts, transcript, status).
+    #[arg(long, default_value = "claimwatch-data")]
+    data_dir: PathBuf,
+    /// A stream to monitor from the start: ID=SOURCE[,origin=CC][,lang=ja|en] (repeatable).
+    /// SOURCE: device:NAME, -, http(s)://…, …m3u8, file:PATH?realtime.
+    #[arg(long = "stream", value_name = "ID=SOURCE[,origin=CC][,lang=ja|en]")]
+    streams: Vec<String>,
+    /// Bearer token required on every request (16–256 visible ASCII characters).
+    #[arg(long, env = "CLAIMWATCH_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// POST every alert as JSON to this URL (retried with backoff, never blocks monitoring).
+    #[arg(long)]
+    webhook: Option<String>,
+    /// Rule packs directory (default: rules/).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// ggml Whisper model for Japanese streams (default: multilingual base from models/).
+    #[arg(long)]
+    model_ja: Option<PathBuf>,
+    /// ggml Whisper model for English streams (default: tiny.en from models/).
+    #[arg(long)]
+    model_en: Option<PathBuf>,
+    /// Threads for whisper.cpp (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
+    #[arg(long, default_value_t = 30.0)]
+    max_lag: f64,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let config = ServeConfig {
+        listen: args.listen,
+        token: args.token.clone(),
+        data_dir: args.data_dir.clone(),
+        webhook: args.webhook.clone(),
+        ..ServeConfig::new(&args.data_dir)
+    }
+    .build()?;
+    if !(5.0..=600.0).contains(&args.max_lag) {
+        bail!("--max-lag {}: use 5 to 600 seconds", args.max_lag);
+    }
+    let requests = args
+        .streams
+        .iter()
+        .map(|s| parse_stream_flag(s))
+        .collect::<Result<Vec<_>>>()?;
+    let detector = match &args.rules {
+        Some(dir) => Detector::load(dir, &detect::default_dict_dir())?,
+        None => Detector::load_default()?,
+    };
+    let hub = Hub::open(&config.data_dir)
+        .with_context(|| format!("opening the event log in {}", config.data_dir.display()))?;
+    let shutdown = CancellationToken::new();
+    let live = LiveConfig {
+        max_lag_s: args.max_lag,
+        ..LiveConfig::default()
+    };
+    let manager = Arc::new(StreamManager::new(
+        hub.clone(),
+        detector,
+        ModelCache::new(args.model_ja.clone(), args.model_en.clone()),
+        ManagerConfig {
+            threads: args.threads.unwrap_or_else(default_threads),
+            live,
+            retry: RetryConfig::default(),
+        },
+        shutdown.clone(),
+    ));
+    for request in requests {
+        let id = request.id.clone();
+        manager
+            .attach(request)
+            .map_err(|e| anyhow::anyhow!("--stream {id}: {e}"))?;
+    }
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let served = runtime.block_on(async {
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            eprintln!("claimwatch: shutting down");
+            signal.cancel();
+        });
+        eprintln!("claimwatch: listening on http://{}", config.listen);
+        let control: Arc<dyn StreamControl> = manager.clone();
+        crate::serve::run(&config, hub.clone(), control, shutdown.clone()).await
+    });
+    shutdown.cancel();
+    manager.shutdown(Duration::from_secs(10));
+    hub.sync().context("flushing the event log")?;
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// `ID=SOURCE[,origin=CC][,lang=ja|en]`. Options are taken from the end, so a source may itself
+/// contain commas and equals signs (URL queries).
+fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
+    let (id, mut rest) = flag.split_once('=').with_context(|| {
+        format!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en]")
+    })?;
+    let (mut origin, mut lang) = (None, None);
+    while let Some((head, last)) = rest.rsplit_once(',') {
+        match last.split_once('=') {
+            Some(("origin", v)) if origin.is_none() => origin = Some(v.to_string()),
+            Some(("lang", v)) if lang.is_none() => lang = Some(v.to_string()),
+            _ => break,
+        }
+        rest = head;
+    }
+    if id.is_empty() || rest.is_empty() {
+        bail!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en]");
+    }
+    Ok(AttachRequest {
+        id: id.to_string(),
+        source: rest.to_string(),
+        origin,
+        lang,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_flags() {
+        // (flag, Some((id, source, origin, lang)) or None for an error)
+        type Want = Option<(
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+        )>;
+        let cases: Vec<(&str, Want)> = vec![
+            (
+                "shop=file:a.wav?realtime",
+                Some(("shop", "file:a.wav?realtime", None, None)),
+            ),
+            (
+                "s1=http://h/x?a=1,b=2,origin=CN,lang=ja",
+                Some(("s1", "http://h/x?a=1,b=2", Some("CN"), Some("ja"))),
+            ),
+            ("s1=-,lang=en", Some(("s1", "-", None, Some("en")))),
+            (
+                "s1=device:default,lang=en,origin=JP",
+                Some(("s1", "device:default", Some("JP"), Some("en"))),
+            ),
+            ("nosource", None),
+            ("=file:a.wav", None),
+            ("s1=,lang=en", None),
+        ];
+        for (flag, want) in cases {
+            let got = parse_stream_flag(flag)
+                .ok()
+                .map(|r| (r.id, r.source, r.origin, r.lang));
+            let want = want.map(|(i, s, o, l)| {
+                (
+                    i.to_string(),
+                    s.to_string(),
+                    o.map(String::from),
+                    l.map(String::from),
+                )
+            });
+            assert_eq!(got, want, "{flag}");
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The streams one `claimwatch serve` process monitors: attach, detach, product changes, and the
+//! figures the HTTP API reports. Implements [`StreamControl`] for the server.
+//!
+//! Each attached stream is two threads — its source ([`crate::source`]) and its worker
+//! ([`StreamWorker`]) — joined by a bounded channel. All streams share one loaded model per
+//! language ([`ModelCache`]) and take turns decoding (`decode_slot`), since one decode already
+//! uses every core.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use tokio_util::sync::CancellationToken;
+
+use crate::detect::{Detector, Lang};
+use crate::live::runner::{StreamShared, StreamWorker};
+use crate::live::transcriber::LiveConfig;
+use crate::serve::{
+    AttachRequest, ControlError, Hub, ProductRequest, SourceState, StreamControl, StreamInfo,
+};
+use crate::source::{self, RetryConfig, SourceSpec};
+use crate::transcribe::model_path;
+use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+
+/// Source events buffered between a source and its worker: at ~100 ms per chunk, about a
+/// minute, more than the longest decode; the worker's own lag bound drops audio beyond that.
+const CHANNEL_CHUNKS: usize = 600;
+
+/// One loaded model per path, shared by every stream that needs it.
+pub struct ModelCache {
+    ja: Option<PathBuf>,
+    en: Option<PathBuf>,
+    loaded: Mutex<HashMap<PathBuf, Arc<WhisperModel>>>,
+}
+
+impl ModelCache {
+    /// `ja`/`en`: model files to use for each language (default: models/ lookup).
+    pub fn new(ja: Option<PathBuf>, en: Option<PathBuf>) -> ModelCache {
+        ModelCache {
+            ja,
+            en,
+            loaded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn path_for(&self, lang: Lang) -> Result<PathBuf> {
+        match lang {
+            Lang::Ja => self
+                .ja
+                .clone()
+                .map_or_else(|| model_path::default_model(false), Ok),
+            Lang::En => self
+                .en
+                .clone()
+                .map_or_else(|| model_path::default_model(true), Ok),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> Result<Arc<WhisperModel>> {
+        let path = self.path_for(lang)?;
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(model) = loaded.get(&path) {
+            return Ok(model.clone());
+        }
+        let model = Arc::new(WhisperModel::load(&path, LoadOptions::default())?);
+        loaded.insert(path, model.clone());
+        Ok(model)
+    }
+}
+
+/// Settings every stream shares.
+pub struct ManagerConfig {
+    pub threads: usize,
+    pub live: LiveConfig,
+    pub retry: RetryConfig,
+}
+
+struct Attached {
+    shared: Arc<StreamShared>,
+    cancel: CancellationToken,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The streams of one server process.
+pub struct StreamManager {
+    hub: Hub,
+    detector: Detector,
+    models: ModelCache,
+    config: ManagerConfig,
+    decode_slot: Arc<Mutex<()>>,
+    shutdown: CancellationToken,
+    streams: Mutex<BTreeMap<String, Attached>>,
+}
+
+// Shared between axum handlers and the CLI.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<StreamManager>();
+};
+
+impl StreamManager {
+    pub fn new(
+        hub: Hub,
+        detector: Detector,
+        models: ModelCache,
+        config: ManagerConfig,
+        shutdown: CancellationToken,
+    ) -> StreamManager {
+        StreamManager {
+            hub,
+            detector,
+            models,
+            config,
+            decode_slot: Arc::new(Mutex::new(())),
+            shutdown,
+            streams: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Cancels every stream and waits up to `timeout` for their threads.
+    pub fn shutdown(&self, timeout: Duration) {
+        let attached: Vec<Attached> = {
+            let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *streams).into_values().collect()
+        };
+        for a in &attached {
+            a.cancel.cancel();
+        }
+        let deadline = Instant::now() + timeout;
+        for a in attached {
+            for thread in a.threads {
+                while !thread.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if thread.is_finished() {
+                    let _ = thread.join();
+                }
+            }
+        }
+    }
+
+    fn validate(
+        &self,
+        request: &AttachRequest,
+    ) -> Result<(Lang, Option<String>, SourceSpec), ControlError> {
+        let id = &request.id;
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ControlError::BadRequest(format!(
+                "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _"
+            )));
+        }
+        let lang = match request.lang.as_deref() {
+            None => Lang::Ja,
+            Some(code) => Lang::parse(code).ok_or_else(|| {
+                ControlError::BadRequest(format!("stream {id}: language {code:?}: use ja or en"))
+            })?,
+        };
+        let origin = self.origin_code(id, request.origin.as_deref())?;
+        let spec: SourceSpec = request
+            .source
+            .parse()
+            .map_err(|e| ControlError::BadRequest(format!("stream {id}: {e}")))?;
+        Ok((lang, origin, spec))
+    }
+
+    fn origin_code(&self, id: &str, origin: Option<&str>) -> Result<Option<String>, ControlError> {
+        match origin {
+            None => Ok(None),
+            Some(o) if o.trim().is_empty() => Ok(None),
+            Some(o) => self.detector.country_code(o).map(Some).ok_or_else(|| {
+                ControlError::BadRequest(format!(
+                    "stream {id}: unknown country {o:?} (use an ISO code such as JP or CN)"
+                ))
+            }),
+        }
+    }
+}
+
+impl StreamControl for StreamManager {
+    fn list(&self) -> Vec<StreamInfo> {
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams
+            .values()
+            .map(|a| {
+                a.shared
+                    .info
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+            })
+            .collect()
+    }
+
+    fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError> {
+        if self.shutdown.is_cancelled() {
+            return Err(ControlError::Conflict("the server is shutting down".into()));
+        }
+        let (lang, origin, spec) = self.validate(&request)?;
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = streams.get(&request.id) {
+            let state = existing
+                .shared
+                .info
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .state;
+            if state != SourceState::Ended {
+                return Err(ControlError::Conflict(format!(
+                    "stream {} is already attached (DELETE it first)",
+                    request.id
+                )));
+            }
+        }
+        let model = self
+            .models
+            .get(lang)
+            .map_err(|e| ControlError::Internal(format!("{e:#}")))?;
+        let info = StreamInfo {
+            id: request.id.clone(),
+            source: request.source.clone(),
+            lang: lang.as_str().to_string(),
+            origin: origin.clone(),
+            product: None,
+            state: SourceState::Starting,
+            stream_s: 0.0,
+            lag_s: 0.0,
+            rtf: 0.0,
+            dropped_s: 0.0,
+            alerts: BTreeMap::new(),
+        };
+        let shared = Arc::new(StreamShared {
+            info: Mutex::new(info.clone()),
+            origin_changes: Mutex::new(Vec::new()),
+        });
+        let cancel = self.shutdown.child_token();
+        let (tx, rx) = sync_channel(CHANNEL_CHUNKS);
+        let source_thread = source::spawn(spec, self.config.retry, tx, cancel.clone())
+            .map_err(|e| ControlError::BadRequest(format!("stream {}: {e}", request.id)))?;
+        let worker = StreamWorker {
+            id: request.id.clone(),
+            lang,
+            hub: self.hub.clone(),
+            model,
+            detector: self.detector.clone(),
+            declared_origin: origin,
+            options: DecodeOptions {
+                language: Some(lang.as_str().to_string()),
+                threads: self.config.threads,
+                ..DecodeOptions::default()
+            },
+            live: self.config.live.clone(),
+            decode_slot: self.decode_slot.clone(),
+            shared: shared.clone(),
+        };
+        let worker_cancel = cancel.clone();
+        let worker_thread = std::thread::Builder::new()
+            .name(format!("stream-{}", request.id))
+            .spawn(move || worker.run(rx, worker_cancel))
+            .map_err(|e| ControlError::Internal(format!("cannot start a thread: {e}")))?;
+        streams.insert(
+            request.id.clone(),
+            Attached {
+                shared,
+                cancel,
+                threads: vec![source_thread, worker_thread],
+            },
+        );
+        Ok(info)
+    }
+
+    fn detach(&self, id: &str) -> Result<(), ControlError> {
+        let attached = self
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id)
+            .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
+        attached.cancel.cancel();
+        // The threads notice within ~100 ms; nobody needs to wait for them.
+        drop(attached.threads);
+        Ok(())
+    }
+
+    fn set_product(&self, id: &str, request: ProductRequest) -> Result<StreamInfo, ControlError> {
+        let origin = self.origin_code(id, request.origin.as_deref())?;
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let attached = streams
+            .get(id)
+            .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
+        let mut info = attached
+            .shared
+            .info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Applies to speech after now: audio received so far is judged with the old origin.
+        attached
+            .shared
+            .origin_changes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((info.stream_s, origin.clone()));
+        info.origin = origin;
+        info.product = request.name.clone();
+        Ok(info.clone())
+    }
+}
