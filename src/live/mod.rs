@@ -2,10 +2,12 @@
 //! after the words.
 //!
 //! - [`phrase`]: where to cut arriving audio into windows (pure).
+//! - [`context`]: keeps only the words after the context audio a window starts with (pure).
 //! - [`transcriber`]: one stream's rolling-window transcription with bounded lag.
 //! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the hub.
 //! - [`manager`]: the streams of a `claimwatch serve` process ([`crate::serve::StreamControl`]).
 
+pub mod context;
 pub mod manager;
 pub mod phrase;
 pub mod runner;

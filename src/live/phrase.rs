@@ -36,11 +36,9 @@ impl Default for PhraseConfig {
         PhraseConfig {
             // Sentence pauses in the samples are 0.4–1 s; commas 0.15–0.3 s.
             min_pause_s: 0.35,
-            // A phrase decoded alone lacks the sentences around it that a 30 s batch window
-            // has, and tiny.en guesses unclear words differently: live vs batch differed by
-            // 14.5% on en_demo with 1 s phrases, 10.9% with 3 s, 8% with 8 s (BENCHMARKS.md).
-            // 3 s keeps most of that gain at a latency of about one sentence.
-            min_phrase_s: 3.0,
+            // Each phrase waits for this much speech before a pause may end it, so this is
+            // latency; the context a longer phrase would give comes from `context_s` instead.
+            min_phrase_s: 1.0,
             // Long enough for a sentence and its context, short enough that an utterance with
             // no pause is alerted within seconds; well inside Whisper's 30 s window.
             max_window_s: 12.0,

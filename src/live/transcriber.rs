@@ -13,8 +13,11 @@
 use anyhow::Result;
 
 use crate::audio::SAMPLE_RATE;
+use crate::live::context;
 use crate::live::phrase::{self, Cut, PhraseConfig};
-use crate::transcribe::whisper::{AudioCtx, DecodeOptions, WhisperSession};
+use crate::transcribe::whisper::{
+    AudioCtx, DecodeOptions, TimedToken, WhisperSession, WindowSegment,
+};
 use crate::transcribe::{hallucination, segment, window, Segment};
 
 const RATE: f64 = SAMPLE_RATE as f64;
@@ -25,6 +28,9 @@ pub struct LiveConfig {
     pub phrase: PhraseConfig,
     /// Most untranscribed audio kept, in seconds; older audio is dropped.
     pub max_lag_s: f64,
+    /// Seconds of already transcribed audio decoded again before each window, for context
+    /// ([`context`](crate::live::context)); 0 decodes each window alone.
+    pub context_s: f64,
 }
 
 impl Default for LiveConfig {
@@ -32,6 +38,7 @@ impl Default for LiveConfig {
         LiveConfig {
             phrase: PhraseConfig::default(),
             max_lag_s: 30.0,
+            context_s: 6.0,
         }
     }
 }
@@ -65,6 +72,10 @@ pub struct LiveTranscriber {
     pending_start_s: f64,
     stats: LiveStats,
     ended: bool,
+    /// The audio just before `pending` (at most `context_s`), heard again as context.
+    history: Vec<f32>,
+    /// The text committed last, to strip a window's repeat of it.
+    last_text: String,
 }
 
 impl LiveTranscriber {
@@ -85,6 +96,8 @@ impl LiveTranscriber {
             pending_start_s: 0.0,
             stats: LiveStats::default(),
             ended: false,
+            history: Vec::new(),
+            last_text: String::new(),
         }
     }
 
@@ -102,6 +115,8 @@ impl LiveTranscriber {
         }
         let excess = self.pending.len() - max;
         self.pending.drain(..excess);
+        self.history.clear(); // no longer the audio just before `pending`
+        self.last_text.clear();
         self.advance_start(excess);
         let dropped = excess as f64 / RATE;
         self.stats.dropped_s += dropped;
@@ -114,6 +129,8 @@ impl LiveTranscriber {
         let flushed = self.drain(session, true)?;
         self.stats.received_s += seconds;
         self.pending_start_s += seconds;
+        self.history.clear();
+        self.last_text.clear();
         self.stats.done_s = self.pending_start_s;
         Ok(flushed)
     }
@@ -142,12 +159,9 @@ impl LiveTranscriber {
         let mut out = Vec::new();
         loop {
             let skip = phrase::leading_silence(&self.pending, &self.config.phrase);
-            self.pending.drain(..skip);
-            self.advance_start(skip);
+            self.consume(skip);
             if to_end && hallucination::is_silent(&self.pending) {
-                let all = self.pending.len();
-                self.pending.clear();
-                self.advance_start(all);
+                self.consume(self.pending.len());
                 return Ok(out);
             }
             let (end, is_phrase) = match phrase::cut(&self.pending, &self.config.phrase, to_end) {
@@ -155,21 +169,31 @@ impl LiveTranscriber {
                 Cut::Phrase { end } => (end, true),
                 Cut::Window { end } => (end, false),
             };
-            let window = &self.pending[..end];
+            let phrase_audio = &self.pending[..end];
             let window_s = end as f64 / RATE;
             let started = std::time::Instant::now();
-            let heard = if hallucination::is_silent(window) {
+            let heard = if hallucination::is_silent(phrase_audio) {
                 Vec::new()
             } else {
-                let mut segments = session.transcribe(window, &self.options)?.segments;
-                segments.retain(|s| hallucination::check(s, window).is_none());
-                segments
+                let mut window = Vec::with_capacity(self.history.len() + end);
+                window.extend_from_slice(&self.history);
+                window.extend_from_slice(phrase_audio);
+                let mut segments = session.transcribe(&window, &self.options)?.segments;
+                segments.retain(|s| hallucination::check(s, &window).is_none());
+                let mut heard = context::after_boundary(segments, self.history.len() as f64 / RATE);
+                if !self.history.is_empty() {
+                    heard = self.strip_repeats(heard);
+                }
+                heard
             };
             let wall = started.elapsed().as_secs_f64();
             if wall > 0.0 {
                 self.stats.rtf = window_s / wall;
             }
             let commit = window::commit(heard, window_s, is_phrase);
+            if let Some(last) = commit.committed.last() {
+                self.last_text = last.text.clone();
+            }
             let offset_s = self.pending_start_s;
             out.extend(commit.committed.into_iter().map(|s| {
                 let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
@@ -186,9 +210,51 @@ impl LiveTranscriber {
                 }
             }));
             let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
-            self.pending.drain(..advance);
-            self.advance_start(advance);
+            self.consume(advance);
         }
+    }
+
+    /// Drops a window's repeat of the text committed before it (see
+    /// [`context::strip_repeated_start`]), keeping the tokens of what is left.
+    fn strip_repeats(&self, segments: Vec<WindowSegment>) -> Vec<WindowSegment> {
+        let spaced = self.options.language.as_deref() != Some("ja");
+        let mut previous = self.last_text.clone();
+        let mut out = Vec::with_capacity(segments.len());
+        for mut s in segments {
+            let text = context::strip_repeated_start(&previous, &s.text, spaced);
+            if text.is_empty() {
+                continue;
+            }
+            if text != s.text.trim() {
+                let spelled = |tokens: &[TimedToken]| {
+                    let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.bytes.clone()).collect();
+                    String::from_utf8_lossy(&bytes).trim().to_string()
+                };
+                while !s.tokens.is_empty() && spelled(&s.tokens).len() > text.len() {
+                    s.tokens.remove(0);
+                }
+                if spelled(&s.tokens) != text {
+                    s.tokens.clear(); // alert times fall back to the segment's
+                } else {
+                    s.start_s = s.tokens[0].start_s.max(s.start_s);
+                }
+                s.text = text;
+            }
+            previous = s.text.clone();
+            out.push(s);
+        }
+        out
+    }
+
+    /// Moves the first `samples` of `pending` (transcribed or skipped) into the context history.
+    fn consume(&mut self, samples: usize) {
+        let max = (self.config.context_s * RATE) as usize;
+        self.history.extend(self.pending.drain(..samples));
+        if self.history.len() > max {
+            let excess = self.history.len() - max;
+            self.history.drain(..excess);
+        }
+        self.advance_start(samples);
     }
 
     fn advance_start(&mut self, samples: usize) {

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Alert latency of `claimwatch serve`, and how many real-time streams one machine holds.
+
+    python3 benches/latency.py [--lang en|ja] [--runs 1] [--concurrent 1 2 3 4]
+
+Latency: starts the release binary, attaches each bundled clip of the language that has
+expected alerts (samples/*.expect.toml) as `file:CLIP?realtime` (played at real-time pace),
+one clip at a time, and listens on GET /events. For every alert:
+
+    latency = (wall time the alert was published) - (wall time the stream came up + alert end_s)
+
+i.e. from the end of the spoken claim (token-level end time, stream clock) to its SSE event.
+Prints p50/p95/max over all alerts.
+
+Capacity: attaches N copies of the language's demo clip at once (paced) and reports, per N,
+the largest lag any status event showed, the audio dropped to bound it, and latency p50/p95.
+Lag that keeps rising over the clip means N streams are more than the machine decodes in real
+time. Raw figures go to target/latency.json.
+"""
+import argparse
+import datetime
+import glob
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def binary():
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return os.path.join(target, "release", "claimwatch")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_at(at):
+    return datetime.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
+class Events(threading.Thread):
+    """Reads GET /events into a list of (event type, data dict)."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.events = []
+        self.lock = threading.Lock()
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port)
+        conn.request("GET", "/events")
+        resp = conn.getresponse()
+        kind = None
+        while True:
+            line = resp.fp.readline()
+            if not line:
+                return
+            line = line.decode().rstrip("\n")
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind in ("alert", "status"):
+                with self.lock:
+                    self.events.append((kind, json.loads(line[6:])))
+
+    def of(self, stream):
+        with self.lock:
+            return [(k, d) for k, d in self.events if d.get("stream") == stream]
+
+
+def request(port, method, path, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request(method, path, body=json.dumps(body) if body else None,
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status >= 300:
+        raise SystemExit(f"{method} {path}: {resp.status} {data.decode()}")
+    return data
+
+
+def wait_ended(events, ids, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = all(any(k == "status" and d["state"] == "ended" for k, d in events.of(i))
+                   for i in ids)
+        if done:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"streams {ids} did not end in {timeout} s")
+
+
+def latencies(events, stream):
+    evs = events.of(stream)
+    ups = [parse_at(d["at"]) for k, d in evs if k == "status" and d["state"] == "up"]
+    if not ups:
+        return [], 0.0, 0.0
+    up = ups[0]
+    out = [parse_at(d["at"]) - (up + d["end_s"]) for k, d in evs if k == "alert"]
+    lags = [d["lag_s"] for k, d in evs if k == "status"]
+    dropped = max([d["dropped_s"] for k, d in evs if k == "status"] or [0.0])
+    return out, max(lags or [0.0]), dropped
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--lang", default="en", choices=["en", "ja"])
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--concurrent", type=int, nargs="*", default=[1, 2, 3, 4])
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+
+    exe = binary()
+    port = free_port()
+    data_dir = os.path.join(ROOT, "target", f"latency-data-{os.getpid()}")
+    server = subprocess.Popen([exe, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+                               data_dir, "--threads", str(args.threads)],
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                request(port, "GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        events = Events(port)
+        events.start()
+        time.sleep(0.5)
+
+        clips = []
+        for expect in sorted(glob.glob(os.path.join(ROOT, "samples", f"{args.lang}_*.expect.toml"))):
+            with open(expect, "rb") as f:
+                spec = tomllib.load(f)
+            if spec.get("alert"):
+                clips.append((expect.replace(".expect.toml", ".wav"), spec.get("origin")))
+
+        all_lat = []
+        n = 0
+        for run in range(args.runs):
+            for wav, origin in clips:
+                n += 1
+                sid = f"lat{n}"
+                print(f"run {run + 1}: {os.path.basename(wav)}", file=sys.stderr)
+                req = {"id": sid, "source": f"file:{wav}?realtime", "lang": args.lang}
+                if origin:
+                    req["origin"] = origin
+                request(port, "POST", "/streams", req)
+                wait_ended(events, [sid], 300)
+                lat, _, _ = latencies(events, sid)
+                all_lat.extend(lat)
+                request(port, "DELETE", f"/streams/{sid}")
+
+        demo = os.path.join(ROOT, "samples", f"{args.lang}_demo.wav")
+        capacity = []
+        for count in args.concurrent:
+            ids = [f"cap{count}x{i}" for i in range(count)]
+            print(f"{count} concurrent streams", file=sys.stderr)
+            for sid in ids:
+                request(port, "POST", "/streams",
+                        {"id": sid, "source": f"file:{demo}?realtime", "lang": args.lang})
+            wait_ended(events, ids, 600)
+            lat, lag, dropped = [], 0.0, 0.0
+            for sid in ids:
+                l, g, d = latencies(events, sid)
+                lat += l
+                lag = max(lag, g)
+                dropped += d
+                request(port, "DELETE", f"/streams/{sid}")
+            capacity.append({"streams": count, "max_lag_s": lag, "dropped_s": dropped,
+                             "p50": pct(lat, 50), "p95": pct(lat, 95), "alerts": len(lat)})
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    print(f"| model ({args.lang}) | alerts | p50 s | p95 s | max s |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| {'tiny.en' if args.lang == 'en' else 'base'} | {len(all_lat)} | "
+          f"{pct(all_lat, 50):.2f} | {pct(all_lat, 95):.2f} | {max(all_lat or [float('nan')]):.2f} |")
+    print()
+    print("| concurrent streams | max lag s | audio dropped s | alerts | latency p50 s | p95 s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for c in capacity:
+        print(f"| {c['streams']} | {c['max_lag_s']:.1f} | {c['dropped_s']:.1f} | {c['alerts']} | "
+              f"{c['p50']:.2f} | {c['p95']:.2f} |")
+    out = os.path.join(ROOT, "target", f"latency-{args.lang}.json")
+    with open(out, "w") as f:
+        json.dump({"latencies": all_lat, "capacity": capacity}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
