@@ -217,7 +217,39 @@ struct Sse {
 
 impl Sse {
     fn open(addr: SocketAddr, path: &str, last_event_id: Option<u64>, token: Option<&str>) -> Sse {
-        let mut stream = TcpStream::connect(addr).unwrap();
+        Sse::request(
+            TcpStream::connect(addr).unwrap(),
+            addr,
+            path,
+            last_event_id,
+            token,
+        )
+    }
+
+    /// A client whose socket takes 4 KiB before it must be read. Set before connecting: a fixed
+    /// receive buffer turns off Linux's autotuning (up to tcp_rmem's 32 MiB here), so the server
+    /// runs out of room after its own send buffer.
+    fn open_small(addr: SocketAddr, path: &str, last_event_id: Option<u64>) -> Sse {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let stream = runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            socket.connect(addr).await.unwrap().into_std().unwrap()
+        });
+        stream.set_nonblocking(false).unwrap();
+        Sse::request(stream, addr, path, last_event_id, None)
+    }
+
+    fn request(
+        mut stream: TcpStream,
+        addr: SocketAddr,
+        path: &str,
+        last_event_id: Option<u64>,
+        token: Option<&str>,
+    ) -> Sse {
         stream
             .set_read_timeout(Some(Duration::from_millis(250)))
             .unwrap();
@@ -768,7 +800,7 @@ fn slow_client_does_not_block_others() {
     let hub = Hub::open(&root.path().join("data")).unwrap();
     let mut history = 0;
     let mut n = 0;
-    while history < 3 * buffers {
+    while history < 2 * buffers {
         let segment = Segment {
             start_s: n as f64,
             end_s: n as f64 + 1.0,
@@ -783,7 +815,7 @@ fn slow_client_does_not_block_others() {
     drop(hub);
 
     let serve = Serve::start(root.path(), None, &[]);
-    let mut slow = serve.sse("/events", Some(0)).subscribed();
+    let mut slow = Sse::open_small(serve.addr, "/events", Some(0)).subscribed();
     let mut fast = serve.sse("/streams/shop/events", None).subscribed();
     let source = format!("file:{}", clip("en_origin_false").display());
     let (code, info) = serve.call(
@@ -795,6 +827,11 @@ fn slow_client_does_not_block_others() {
     let live = fast.until("shop ended", ended("shop"));
     let alerts = alerts_of(&live, "false_origin");
     assert_eq!(alerts.len(), 1, "{:#?}", summary(&live));
+
+    // The premise: the server really is stuck on the slow connection (bytes waiting in its send
+    // queue that the client has no room for), not done with it.
+    let stuck = send_queue(serve.addr, slow.stream.local_addr().unwrap());
+    assert!(stuck > 64 << 10, "{stuck} bytes queued to the slow client");
 
     let everything = slow.until("shop ended", ended("shop"));
     let got = ids(&everything);
@@ -808,16 +845,28 @@ fn slow_client_does_not_block_others() {
     serve.stop();
 }
 
-/// The largest receive plus send buffer Linux may give a TCP socket (autotuning maximum), so
-/// the history above surely cannot all sit in kernel buffers.
+/// Bytes the server's socket to `client` has not had acknowledged yet (`tx_queue` of
+/// /proc/net/tcp, where ports are hex).
+fn send_queue(server: SocketAddr, client: SocketAddr) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = |field: &str| u16::from_str_radix(field.rsplit(':').next().unwrap(), 16).unwrap();
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|f| port(f[1]) == server.port() && port(f[2]) == client.port())
+        .map(|f| usize::from_str_radix(f[4].split(':').next().unwrap(), 16).unwrap())
+        .unwrap_or_else(|| panic!("no server socket to {client} in /proc/net/tcp"))
+}
+
+/// What the kernel can hold for the slow client: the server's send buffer at its autotuning
+/// maximum (tcp_wmem) plus the client's fixed small receive buffer (doubled by Linux) and slack.
 fn socket_buffer_max() -> usize {
-    let max = |file: &str| -> usize {
-        std::fs::read_to_string(file)
-            .ok()
-            .and_then(|s| s.split_whitespace().last()?.parse().ok())
-            .unwrap_or(8 << 20)
-    };
-    max("/proc/sys/net/ipv4/tcp_rmem") + max("/proc/sys/net/ipv4/tcp_wmem")
+    let wmem = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().last()?.parse().ok())
+        .unwrap_or(8 << 20);
+    wmem + (64 << 10)
 }
 
 /// An HTTP source cut mid-clip and then served again: status `down` then `up` with a gap, and
