@@ -437,7 +437,7 @@ fn alert_reaches_both_event_endpoints() {
         None,
         &[
             file_stream("shop", "en_origin_false", Some("CN")),
-            file_stream("quiet", "en_greeting", Some("CN")),
+            file_stream("quiet", "en_negated", Some("CN")),
         ],
     );
     // From id 0: the streams start with the process, before any client can connect.
@@ -481,7 +481,7 @@ fn alert_reaches_both_event_endpoints() {
             .iter()
             .filter(|e| e.event == "alert")
             .all(|e| e.json()["stream"] == "shop"),
-        "the greeting raised an alert: {:#?}",
+        "the negated claims raised an alert: {:#?}",
         summary(&everything)
     );
     assert!(everything.iter().any(|e| e.json()["stream"] == "quiet"));
@@ -517,7 +517,7 @@ fn last_event_id_resumes_without_duplicates() {
     let serve = Serve::start(
         root.path(),
         None,
-        &[file_stream("shop", "en_efficacy", Some("CN"))],
+        &[file_stream("shop", "en_origin_false", Some("CN"))],
     );
     // Read a few while the stream is still being transcribed, then hang up.
     let mut first = serve.sse("/events", Some(0));
@@ -551,7 +551,7 @@ fn last_event_id_resumes_without_duplicates() {
         );
     }
     assert!(
-        !alerts_of(&full, "efficacy").is_empty(),
+        !alerts_of(&full, "false_origin").is_empty(),
         "{:#?}",
         summary(&full)
     );
@@ -585,7 +585,7 @@ fn restart_keeps_alerts_and_ids_grow() {
     let serve = Serve::start(
         root.path(),
         None,
-        &[file_stream("again", "en_efficacy", Some("CN"))],
+        &[file_stream("again", "en_origin_false", Some("CN"))],
     );
     let (_, health) = serve.get("/healthz");
     assert!(
@@ -602,7 +602,7 @@ fn restart_keeps_alerts_and_ids_grow() {
     );
     assert!(new.iter().all(|e| e.json()["stream"] == "again"));
     assert!(
-        !alerts_of(&new, "efficacy").is_empty(),
+        !alerts_of(&new, "false_origin").is_empty(),
         "{:#?}",
         summary(&new)
     );
@@ -645,7 +645,7 @@ fn attach_and_detach_over_the_api() {
 
     // Subscribed before the attach: live events only, no replay needed.
     let mut events = serve.sse("/streams/live1/events", None).subscribed();
-    let source = format!("file:{}", clip("en_efficacy").display());
+    let source = format!("file:{}", clip("en_origin_false").display());
     let (code, info) = post(json!({"id": "live1", "source": source, "lang": "en", "origin": "CN"}));
     assert_eq!(code, 201, "{info}");
     assert_eq!(
@@ -655,15 +655,17 @@ fn attach_and_detach_over_the_api() {
     assert_eq!(listed(), ["live1"]);
     let got = events.until("live1 ended", ended("live1"));
     assert!(
-        !alerts_of(&got, "efficacy").is_empty(),
+        !alerts_of(&got, "false_origin").is_empty(),
         "{:#?}",
         summary(&got)
     );
     assert!(got.iter().any(|e| e.event == "transcript"));
 
-    // A paced stream stays attached while the bad requests are tried.
-    let paced = format!("file:{}?realtime", clip("en_demo").display());
-    let (code, info) = post(json!({"id": "paced", "source": paced, "lang": "en"}));
+    // A source whose server never answers: a stream that stays attached (never ends by itself)
+    // while the bad requests are tried, and that DELETE must still stop.
+    let hung = Server::start(|_, _| Reply::Hang);
+    let held = hung.url("/hung.wav");
+    let (code, info) = post(json!({"id": "held", "source": held, "lang": "en"}));
     assert_eq!(code, 201, "{info}");
     let bad = [
         (
@@ -692,7 +694,7 @@ fn attach_and_detach_over_the_api() {
             "stream id",
         ),
         (
-            json!({"id": "paced", "source": source, "lang": "en"}),
+            json!({"id": "held", "source": source, "lang": "en"}),
             409,
             "already attached",
         ),
@@ -710,14 +712,14 @@ fn attach_and_detach_over_the_api() {
     }
     let mut ids = listed();
     ids.sort();
-    assert_eq!(ids, ["live1", "paced"]);
+    assert_eq!(ids, ["held", "live1"]);
 
-    for id in ["paced", "live1"] {
+    for id in ["held", "live1"] {
         let (code, answer) = delete(id);
         assert_eq!(code, 204, "DELETE {id}: {answer}");
     }
     assert!(listed().is_empty());
-    let (code, answer) = delete("paced");
+    let (code, answer) = delete("held");
     assert_eq!(code, 404, "{answer}");
     assert!(answer["error"].is_string());
     serve.stop();
