@@ -55,7 +55,10 @@ impl Serve {
         command
             .current_dir(common::repo())
             .env_remove("CLAIMWATCH_TOKEN")
-            .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+            // One decoding thread: whisper.cpp's threads wait on each other at every step, so on
+            // two cores shared with other jobs two threads ran 2-10 times slower than one.
+            .args(["serve", "--threads", "1", "--listen", &addr.to_string()])
+            .arg("--data-dir")
             .arg(root.join("data"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
