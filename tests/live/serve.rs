@@ -55,8 +55,9 @@ impl Serve {
         command
             .current_dir(common::repo())
             .env_remove("CLAIMWATCH_TOKEN")
-            // One decoding thread: whisper.cpp's threads wait on each other at every step, so on
-            // two cores shared with other jobs two threads ran 2-10 times slower than one.
+            // One decoding thread: whisper.cpp's threads wait on each other at every step. On
+            // two cores shared with other jobs (load ~4), two threads took 20-27 s for a 10 s
+            // clip that takes ~1.3 s on an idle machine; one thread has no partner to wait for.
             .args(["serve", "--threads", "1", "--listen", &addr.to_string()])
             .arg("--data-dir")
             .arg(root.join("data"))
