@@ -2,7 +2,7 @@
 //! directory, real alerts from the shipped rule packs, and a small in-test [`StreamControl`]
 //! (the live pipeline's own end-to-end tests use the real one).
 
-mod client;
+pub mod client;
 mod http;
 mod sse;
 mod webhook;

@@ -7,7 +7,7 @@ mod file;
 mod hls;
 mod http;
 mod reader;
-mod server;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 
