@@ -18,7 +18,7 @@ use crate::audio::Resampler;
 
 use super::emit::{Emitter, Stopped, TICK};
 use super::retry::Backoff;
-use super::Fail;
+use super::{reconnect, Fail};
 
 /// An input device as `claimwatch devices` prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,23 +74,13 @@ enum Msg {
 const IN_FLIGHT: usize = 1_000;
 
 /// Captures until shutdown, rebuilding the stream after errors.
-pub fn run(name: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
-    loop {
-        let mut forwarded = 0;
-        let reason = match capture(name, em, &mut forwarded) {
-            Ok(()) => return Err(Stopped),
-            Err(Fail::Stopped) => return Err(Stopped),
-            Err(Fail::Error(reason)) => reason,
-        };
-        if em.cancelled() {
-            return Err(Stopped);
+pub fn run(name: &str, backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
+    reconnect(backoff, em, |em, forwarded| {
+        match capture(name, em, forwarded) {
+            Ok(()) => Fail::Stopped,
+            Err(fail) => fail,
         }
-        if forwarded > 0 {
-            backoff.reset();
-        }
-        em.down(reason)?;
-        em.sleep(backoff.next_delay())?;
-    }
+    })
 }
 
 /// One stream's life: `Ok` only on shutdown.

@@ -13,11 +13,11 @@ use super::emit::{Emitter, Stopped};
 use super::fetch::Fetcher;
 use super::forward::forward;
 use super::retry::Backoff;
-use super::Fail;
+use super::{reconnect, Fail};
 
 /// Connects, streams, and reconnects until shutdown. A body that ends is a lost connection too:
 /// a live radio-style stream has no end.
-pub fn run(url: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
+pub fn run(url: &str, backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
     let fetcher = match Fetcher::new(em.token().clone()) {
         Ok(fetcher) => fetcher,
         Err(reason) => {
@@ -25,22 +25,12 @@ pub fn run(url: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stop
             return em.ended();
         }
     };
-    loop {
-        let mut forwarded = 0;
-        let reason = match session(&fetcher, url, em, &mut forwarded) {
-            Ok(()) => format!("{url}: the server ended the stream"),
-            Err(Fail::Stopped) => return Err(Stopped),
-            Err(Fail::Error(reason)) => reason,
-        };
-        if em.cancelled() {
-            return Err(Stopped);
+    reconnect(backoff, em, |em, forwarded| {
+        match session(&fetcher, url, em, forwarded) {
+            Ok(()) => Fail::Error(format!("{url}: the server ended the stream")),
+            Err(fail) => fail,
         }
-        if forwarded > 0 {
-            backoff.reset();
-        }
-        em.down(reason)?;
-        em.sleep(backoff.next_delay())?;
-    }
+    })
 }
 
 fn session(

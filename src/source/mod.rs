@@ -123,6 +123,31 @@ fn spawn_live(
         })
 }
 
+/// The reconnect loop the device and HTTP sources share: run one session; when it fails, report
+/// `Down` and retry after the backoff, which starts again from its first delay once a session
+/// has forwarded audio. `session` returns why it ended; `Fail::Stopped` ends the loop.
+fn reconnect(
+    mut backoff: Backoff,
+    em: &mut Emitter,
+    mut session: impl FnMut(&mut Emitter, &mut u64) -> Fail,
+) -> Result<(), Stopped> {
+    loop {
+        let mut forwarded = 0;
+        let reason = match session(em, &mut forwarded) {
+            Fail::Stopped => return Err(Stopped),
+            Fail::Error(reason) => reason,
+        };
+        if em.cancelled() {
+            return Err(Stopped);
+        }
+        if forwarded > 0 {
+            backoff.reset();
+        }
+        em.down(reason)?;
+        em.sleep(backoff.next_delay())?;
+    }
+}
+
 /// Ends a finite source: `Ended`, after a `Down` with the reason if it failed.
 fn finish(em: &mut Emitter, result: Result<(), Fail>) {
     let _ = match result {
