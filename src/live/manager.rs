@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::detect::{Detector, Lang};
 use crate::live::runner::{StreamShared, StreamWorker};
 use crate::live::transcriber::LiveConfig;
+use crate::serve::control::check_stream_id;
 use crate::serve::{
     AttachRequest, ControlError, Hub, ProductRequest, SourceState, StreamControl, StreamInfo,
 };
@@ -148,16 +149,7 @@ impl StreamManager {
         request: &AttachRequest,
     ) -> Result<(Lang, Option<String>, SourceSpec), ControlError> {
         let id = &request.id;
-        if id.is_empty()
-            || id.len() > 64
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(ControlError::BadRequest(format!(
-                "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _"
-            )));
-        }
+        check_stream_id(id).map_err(ControlError::BadRequest)?;
         let lang = match request.lang.as_deref() {
             None => Lang::Ja,
             Some(code) => Lang::parse(code).ok_or_else(|| {

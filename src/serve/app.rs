@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::control::{AttachRequest, ControlError, ProductRequest, StreamControl};
+use super::control::{self, AttachRequest, ControlError, ProductRequest, StreamControl};
 use super::event::Event;
 use super::hub::Hub;
 use super::metrics::{self, ServeMetrics};
@@ -336,19 +336,8 @@ async fn set_product(
     Ok(Json(info).into_response())
 }
 
-/// Stream ids appear in URLs, metric labels and log lines: keep them plain.
 fn check_stream_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad_request(format!(
-            "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _ ."
-        )))
-    }
+    control::check_stream_id(id).map_err(bad_request)
 }
 
 // ---- queries ----

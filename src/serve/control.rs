@@ -7,6 +7,22 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Stream ids appear in URLs, metric labels and log lines: 1 to 64 of A-Z a-z 0-9 - _.
+/// The one check both the HTTP layer and the pipeline apply; `Err` is the message for the user.
+pub fn check_stream_id(id: &str) -> Result<(), String> {
+    let plain = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _"
+        ))
+    }
+}
+
 /// `POST /streams` body: start monitoring `source` under the name `id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
