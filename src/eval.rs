@@ -60,6 +60,15 @@ pub fn error_rate(language: &str, reference: &str, hypothesis: &str) -> f64 {
     }
 }
 
+/// How many units [`error_rate`] counts in `text` (words, or characters for Japanese and
+/// Chinese): the weight of a clip when error rates of several clips are pooled.
+pub fn length(language: &str, text: &str) -> usize {
+    match language {
+        "ja" | "zh" => chars(text).len(),
+        _ => words(text).len(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,9 @@ struct Deferred {
     global_start: u64,
 }
 
-/// Consumes transcript segments and returns alerts as soon as claims are certain.
+/// Consumes transcript segments and returns alerts as soon as claims are certain. A clone
+/// scans text that may still change (a phrase still being spoken) without touching this one.
+#[derive(Clone)]
 pub struct DetectorStream {
     det: Detector,
     lang: Lang,

@@ -56,6 +56,41 @@ pub fn after_boundary(segments: Vec<WindowSegment>, boundary_s: f64) -> Vec<Wind
     out
 }
 
+/// `segment` without the tokens said after `until_s` (window time), or `None` when nothing is
+/// left. A segment without token times is kept whole only if it ends by then.
+pub fn before(mut segment: WindowSegment, until_s: f64) -> Option<WindowSegment> {
+    if segment.tokens.is_empty() {
+        return (segment.end_s <= until_s).then_some(segment);
+    }
+    let kept = segment
+        .tokens
+        .iter()
+        .take_while(|t| t.start_s <= until_s)
+        .count();
+    if kept == segment.tokens.len() {
+        return Some(segment);
+    }
+    segment.tokens.truncate(kept);
+    let bytes: Vec<u8> = segment
+        .tokens
+        .iter()
+        .flat_map(|t| t.bytes.clone())
+        .collect();
+    // A token boundary can split a UTF-8 character; drop the stray lead bytes.
+    segment.text = String::from_utf8_lossy(&bytes)
+        .trim_end_matches('\u{FFFD}')
+        .trim()
+        .to_string();
+    if segment.text.is_empty() {
+        return None;
+    }
+    segment.end_s = segment
+        .tokens
+        .last()
+        .map_or(until_s, |t| t.end_s.min(until_s));
+    Some(segment)
+}
+
 /// Whisper sometimes dates a word of the context a little after the boundary, and the window
 /// then repeats the end of the previous phrase ("Welcome back. Welcome back."). Returns `next`
 /// without a start that repeats the end of `previous`: up to 6 words where words are spaced,
@@ -175,6 +210,62 @@ mod tests {
                 "{previous} | {next}"
             );
         }
+    }
+
+    #[test]
+    fn keeps_what_was_said_by_a_time() {
+        // (name, segment, until, expected (text, end) or None)
+        type Case = (
+            &'static str,
+            WindowSegment,
+            f64,
+            Option<(&'static str, f64)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "all said before: unchanged",
+                seg(&[(" made", 1.0), (" in", 1.3)]),
+                2.0,
+                Some(("made in", 1.6)),
+            ),
+            (
+                "word after the time dropped",
+                seg(&[(" clinically", 1.0), (" pro", 1.8)]),
+                1.5,
+                Some(("clinically", 1.3)),
+            ),
+            ("nothing before", seg(&[(" x", 2.0)]), 1.0, None),
+            (
+                "split UTF-8 character is not kept half",
+                seg(&[("日本", 1.0), ("\u{88fd}", 3.0)]),
+                2.0,
+                Some(("日本", 1.3)),
+            ),
+        ];
+        for (name, segment, until, want) in cases {
+            let got = before(segment, until).map(|s| (s.text, s.end_s));
+            let want = want.map(|(t, e)| (t.to_string(), e));
+            match (&got, &want) {
+                (Some(g), Some(w)) => {
+                    assert_eq!(g.0, w.0, "{name}");
+                    assert!((g.1 - w.1).abs() < 1e-9, "{name}: {g:?}");
+                }
+                _ => assert_eq!(got, want, "{name}"),
+            }
+        }
+        // A segment split inside a character keeps only whole characters.
+        let mut split = seg(&[("日本", 1.0)]);
+        split.tokens.push(TimedToken {
+            bytes: "製".as_bytes()[..2].to_vec(),
+            start_s: 1.2,
+            end_s: 1.5,
+        });
+        split.tokens.push(TimedToken {
+            bytes: "製".as_bytes()[2..].to_vec(),
+            start_s: 2.5,
+            end_s: 2.8,
+        });
+        assert_eq!(before(split, 2.0).map(|s| s.text).as_deref(), Some("日本"));
     }
 
     #[test]

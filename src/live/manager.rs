@@ -227,6 +227,7 @@ impl StreamControl for StreamManager {
             lag_s: 0.0,
             rtf: 0.0,
             dropped_s: 0.0,
+            unconfirmed_alerts: 0,
             alerts: BTreeMap::new(),
         };
         let shared = Arc::new(StreamShared {

@@ -5,14 +5,22 @@
 //! [`Detector`]. Output: `transcript`, `alert` and `status` events published on the hub (which
 //! logs them), and the stream's live figures in [`StreamShared`] for `GET /streams` and
 //! `/metrics`. Runs on its own thread until the source ends or the stream is cancelled.
+//!
+//! Alerts come from two looks at the words. The committed transcript waits for a phrase to end;
+//! while a phrase is still being spoken and the decoder is free, the worker also looks at it
+//! ([`LiveTranscriber::peek`]) and scans that text with a copy of the detector, so a claim in
+//! the middle of a long phrase is alerted about a second after it is said, not when the phrase
+//! ends. The commit's own alert for the same claim (same category, overlapping time) is then
+//! not raised again; an early alert the commit does not repeat is counted and reported in a
+//! status event, since it was already sent.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::detect::{Detector, DetectorStream, Lang};
+use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::serve::{EventBody, Hub, SourceState, StreamInfo, StreamStatus};
 use crate::source::SourceEvent;
@@ -23,6 +31,10 @@ use crate::transcribe::Segment;
 const STATUS_EVERY: Duration = Duration::from_secs(10);
 /// How long to wait for audio before checking cancellation again.
 const POLL: Duration = Duration::from_millis(50);
+/// Token times of two decodes of the same words differ by a few tenths of a second.
+const SAME_CLAIM_SLACK_S: f64 = 1.0;
+/// An early alert not repeated by commits reaching this far past it was not confirmed.
+const CONFIRM_WITHIN_S: f64 = 15.0;
 
 /// What the HTTP side reads and writes while the worker runs.
 #[derive(Debug)]
@@ -64,6 +76,8 @@ impl StreamWorker {
                 .detector
                 .stream(self.lang, self.declared_origin.as_deref()),
             last_status: Instant::now(),
+            early: Vec::new(),
+            alerts_raised: 0,
         };
         let ended = loop {
             if shutdown.is_cancelled() {
@@ -96,6 +110,17 @@ impl StreamWorker {
                     Ok(segments) => self.publish_segments(&mut state, segments),
                     Err(err) => self.status(Some(format!("transcription failed: {err:#}")), None),
                 }
+            } else if state.transcriber.can_peek() {
+                // Only when no stream is decoding: a look must never delay a commit.
+                if let Some(_turn) = free_slot(&self.decode_slot) {
+                    match state.transcriber.peek(&mut session) {
+                        Ok(Some(segments)) => self.publish_early(&mut state, &segments),
+                        Ok(None) => {}
+                        Err(err) => {
+                            self.status(Some(format!("transcription failed: {err:#}")), None)
+                        }
+                    }
+                }
             }
             self.update_figures(&state);
             if state.last_status.elapsed() >= STATUS_EVERY {
@@ -115,8 +140,9 @@ impl StreamWorker {
         }
         let alerts = state.detector.finish();
         for alert in alerts {
-            self.publish(EventBody::Alert(alert));
+            self.raise_unless_early(&mut state, alert);
         }
+        self.expire_early(&mut state, f64::INFINITY);
         self.update_figures(&state);
         self.set_state(SourceState::Ended);
         self.status(
@@ -166,29 +192,97 @@ impl StreamWorker {
 
     fn publish_segments(&self, state: &mut State, segments: Vec<Segment>) {
         for segment in segments {
-            self.apply_origin_changes(state, segment.start_s);
+            self.apply_origin_changes(&mut state.detector, segment.start_s, true);
             let alerts = state.detector.push(&segment);
+            let end_s = segment.end_s;
             self.publish(EventBody::Transcript(segment));
             for alert in alerts {
-                self.count_alert(alert.category.as_str());
-                self.publish(EventBody::Alert(alert));
+                self.raise_unless_early(state, alert);
+            }
+            self.expire_early(state, end_s - CONFIRM_WITHIN_S);
+        }
+    }
+
+    /// Scans a look at the phrase still being spoken with a copy of the detector and raises
+    /// what it finds now, once.
+    fn publish_early(&self, state: &mut State, segments: &[Segment]) {
+        let mut probe = state.detector.clone();
+        for segment in segments {
+            self.apply_origin_changes(&mut probe, segment.start_s, false);
+            for alert in probe.push(segment) {
+                if state.early.iter().any(|e| e.same_claim(&alert)) {
+                    continue;
+                }
+                let mut early = EarlyAlert::of(&alert);
+                early.id = self.raise(state, alert);
+                state.early.push(early);
             }
         }
     }
 
+    /// Raises a committed alert, unless it was already raised early.
+    fn raise_unless_early(&self, state: &mut State, alert: Alert) {
+        if let Some(i) = state.early.iter().position(|e| e.same_claim(&alert)) {
+            state.early.remove(i);
+            return;
+        }
+        self.raise(state, alert);
+    }
+
+    /// Early alerts that commits up to `committed_s` did not repeat: reported, not withdrawn.
+    fn expire_early(&self, state: &mut State, committed_s: f64) {
+        let (expired, kept): (Vec<EarlyAlert>, Vec<EarlyAlert>) = std::mem::take(&mut state.early)
+            .into_iter()
+            .partition(|e| e.end_s < committed_s);
+        state.early = kept;
+        for e in expired {
+            {
+                let mut info = self.shared.info.lock().unwrap_or_else(|p| p.into_inner());
+                info.unconfirmed_alerts += 1;
+            }
+            self.status(
+                Some(format!(
+                    "alert {} ({}, {:.1}-{:.1} s) was raised before its phrase ended and the final transcript does not repeat it",
+                    e.id, e.rule, e.start_s, e.end_s
+                )),
+                None,
+            );
+        }
+    }
+
+    /// Publishes an alert with the stream's next id (early and committed alerts share one
+    /// sequence).
+    fn raise(&self, state: &mut State, mut alert: Alert) -> String {
+        state.alerts_raised += 1;
+        alert.id = format!("a{}", state.alerts_raised);
+        let id = alert.id.clone();
+        self.count_alert(alert.category.as_str());
+        self.publish(EventBody::Alert(alert));
+        id
+    }
+
     /// Origin changes take effect for speech after them, not for audio still pending.
-    fn apply_origin_changes(&self, state: &mut State, segment_start_s: f64) {
+    /// `consume` false applies them to a probe without using them up.
+    fn apply_origin_changes(
+        &self,
+        detector: &mut DetectorStream,
+        segment_start_s: f64,
+        consume: bool,
+    ) {
         let mut changes = self
             .shared
             .origin_changes
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        while changes
-            .first()
-            .is_some_and(|(at, _)| *at <= segment_start_s)
-        {
-            let (_, origin) = changes.remove(0);
-            state.detector.set_declared_origin(origin.as_deref());
+        let due = changes
+            .iter()
+            .take_while(|(at, _)| *at <= segment_start_s)
+            .count();
+        for (_, origin) in &changes[..due] {
+            detector.set_declared_origin(origin.as_deref());
+        }
+        if consume {
+            changes.drain(..due);
         }
     }
 
@@ -250,4 +344,111 @@ struct State {
     transcriber: LiveTranscriber,
     detector: DetectorStream,
     last_status: Instant,
+    /// Alerts raised from a look at an unfinished phrase, until a commit repeats them.
+    early: Vec<EarlyAlert>,
+    alerts_raised: usize,
+}
+
+/// What identifies a claim raised early when its commit comes.
+struct EarlyAlert {
+    id: String,
+    rule: String,
+    category: Category,
+    start_s: f64,
+    end_s: f64,
+}
+
+impl EarlyAlert {
+    fn of(alert: &Alert) -> EarlyAlert {
+        let start_s = alert.start_s.unwrap_or(0.0);
+        EarlyAlert {
+            id: String::new(), // given when raised
+            rule: alert.rule.clone(),
+            category: alert.category,
+            start_s,
+            end_s: alert.end_s.unwrap_or(start_s),
+        }
+    }
+
+    /// The same claim heard twice: same category (the detector raises one alert per category
+    /// for overlapping words) at about the same time.
+    fn same_claim(&self, alert: &Alert) -> bool {
+        let start = alert.start_s.unwrap_or(0.0);
+        let end = alert.end_s.unwrap_or(start);
+        self.category == alert.category
+            && start < self.end_s + SAME_CLAIM_SLACK_S
+            && self.start_s < end + SAME_CLAIM_SLACK_S
+    }
+}
+
+/// The decode slot if no stream holds it now.
+fn free_slot(slot: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
+    match slot.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Severity;
+
+    fn alert(category: Category, start_s: f64, end_s: f64) -> Alert {
+        Alert {
+            id: "a1".into(),
+            category,
+            rule: "rule".into(),
+            severity: Severity::High,
+            lang: Lang::En,
+            text: "cures acne".into(),
+            context: "It cures acne.".into(),
+            start_s: Some(start_s),
+            end_s: Some(end_s),
+            legal_basis: String::new(),
+            explanation: String::new(),
+            suggestion: String::new(),
+            declared_origin: None,
+            spoken_origin: None,
+        }
+    }
+
+    #[test]
+    fn early_and_committed_alerts_of_one_claim() {
+        let early = EarlyAlert::of(&alert(Category::Efficacy, 10.0, 11.0));
+        // (name, committed alert, same claim?)
+        let cases = [
+            ("same times", alert(Category::Efficacy, 10.0, 11.0), true),
+            (
+                "times a little apart",
+                alert(Category::Efficacy, 10.4, 11.6),
+                true,
+            ),
+            (
+                "just within the slack",
+                alert(Category::Efficacy, 11.9, 12.5),
+                true,
+            ),
+            ("later claim", alert(Category::Efficacy, 12.5, 13.0), false),
+            ("earlier claim", alert(Category::Efficacy, 7.0, 8.5), false),
+            (
+                "other category",
+                alert(Category::Exaggeration, 10.0, 11.0),
+                false,
+            ),
+        ];
+        for (name, committed, want) in cases {
+            assert_eq!(early.same_claim(&committed), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn decode_slot_taken_only_when_free() {
+        let slot = Mutex::new(());
+        let held = free_slot(&slot).expect("free");
+        assert!(free_slot(&slot).is_none());
+        drop(held);
+        assert!(free_slot(&slot).is_some());
+    }
 }

@@ -31,6 +31,10 @@ pub struct LiveConfig {
     /// Seconds of already transcribed audio decoded again before each window, for context
     /// ([`context`](crate::live::context)); 0 decodes each window alone.
     pub context_s: f64,
+    /// A phrase still being spoken is looked at ([`LiveTranscriber::peek`]) once it has this
+    /// much new audio since the last look, so a claim is alerted before its phrase ends;
+    /// 0 turns looking off.
+    pub peek_step_s: f64,
 }
 
 impl Default for LiveConfig {
@@ -39,6 +43,7 @@ impl Default for LiveConfig {
             phrase: PhraseConfig::default(),
             max_lag_s: 30.0,
             context_s: 6.0,
+            peek_step_s: 0.5,
         }
     }
 }
@@ -76,7 +81,13 @@ pub struct LiveTranscriber {
     history: Vec<f32>,
     /// The text committed last, to strip a window's repeat of it.
     last_text: String,
+    /// Length of `pending` when it was last looked at (0: not since the last commit).
+    peeked: usize,
 }
+
+/// Words at the very end of a look may be cut off mid-word ("clinically pro…"): only words that
+/// end this long before the audio received are shown.
+const PEEK_TAIL_S: f64 = 0.3;
 
 impl LiveTranscriber {
     /// `options.language` should be set: a live stream's language is fixed.
@@ -98,6 +109,7 @@ impl LiveTranscriber {
             ended: false,
             history: Vec::new(),
             last_text: String::new(),
+            peeked: 0,
         }
     }
 
@@ -115,6 +127,7 @@ impl LiveTranscriber {
         }
         let excess = self.pending.len() - max;
         self.pending.drain(..excess);
+        self.peeked = self.peeked.saturating_sub(excess);
         self.history.clear(); // no longer the audio just before `pending`
         self.last_text.clear();
         self.advance_start(excess);
@@ -155,6 +168,42 @@ impl LiveTranscriber {
         )
     }
 
+    /// Whether [`peek`](Self::peek) has anything new to look at.
+    pub fn can_peek(&self) -> bool {
+        let step = (self.config.peek_step_s * RATE) as usize;
+        step > 0 && !self.ended && self.pending.len() >= self.peeked + step && {
+            let skip = phrase::leading_silence(&self.pending, &self.config.phrase);
+            let speech = self.pending.len() - skip;
+            speech as f64 >= self.config.phrase.min_phrase_s * RATE
+                && !hallucination::is_silent(&self.pending[skip..])
+        }
+    }
+
+    /// Decodes the phrase still being spoken, without committing it: what it says so far, up to
+    /// [`PEEK_TAIL_S`] before the audio received, in stream time. For raising alerts early;
+    /// the words are committed later, once, by [`step`](Self::step). `None` when
+    /// [`can_peek`](Self::can_peek) is false.
+    pub fn peek(&mut self, session: &mut WhisperSession) -> Result<Option<Vec<Segment>>> {
+        if !self.can_peek() {
+            return Ok(None);
+        }
+        self.peeked = self.pending.len();
+        let mut window = Vec::with_capacity(self.history.len() + self.pending.len());
+        window.extend_from_slice(&self.history);
+        window.extend_from_slice(&self.pending);
+        let segments = self.decode(session, &window)?;
+        let mut heard = context::after_boundary(segments, self.history.len() as f64 / RATE);
+        if !self.history.is_empty() {
+            heard = self.strip_repeats(heard);
+        }
+        let until = self.pending.len() as f64 / RATE - PEEK_TAIL_S;
+        let heard = heard
+            .into_iter()
+            .filter_map(|s| context::before(s, until))
+            .collect();
+        Ok(Some(self.in_stream_time(heard)))
+    }
+
     fn drain(&mut self, session: &mut WhisperSession, to_end: bool) -> Result<Vec<Segment>> {
         let mut out = Vec::new();
         loop {
@@ -178,8 +227,7 @@ impl LiveTranscriber {
                 let mut window = Vec::with_capacity(self.history.len() + end);
                 window.extend_from_slice(&self.history);
                 window.extend_from_slice(phrase_audio);
-                let mut segments = session.transcribe(&window, &self.options)?.segments;
-                segments.retain(|s| hallucination::check(s, &window).is_none());
+                let segments = self.decode(session, &window)?;
                 let mut heard = context::after_boundary(segments, self.history.len() as f64 / RATE);
                 if !self.history.is_empty() {
                     heard = self.strip_repeats(heard);
@@ -194,8 +242,37 @@ impl LiveTranscriber {
             if let Some(last) = commit.committed.last() {
                 self.last_text = last.text.clone();
             }
-            let offset_s = self.pending_start_s;
-            out.extend(commit.committed.into_iter().map(|s| {
+            out.extend(self.in_stream_time(commit.committed));
+            let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
+            self.consume(advance);
+        }
+    }
+
+    /// Decodes `window` and keeps the segments that are speech. A shortened encoder context
+    /// sometimes sends base into a repetition loop (「弓弓弓…」 over half of ja_negated); the
+    /// window is then decoded again with the full 30 s context, as batch does.
+    fn decode(&self, session: &mut WhisperSession, window: &[f32]) -> Result<Vec<WindowSegment>> {
+        let mut segments = session.transcribe(window, &self.options)?.segments;
+        let full = AudioCtx::Frames(crate::transcribe::whisper::FULL_AUDIO_CTX);
+        if self.options.audio_ctx != full
+            && segments.iter().any(|s| hallucination::is_loop(&s.text))
+        {
+            let options = DecodeOptions {
+                audio_ctx: full,
+                ..self.options.clone()
+            };
+            segments = session.transcribe(window, &options)?.segments;
+        }
+        segments.retain(|s| hallucination::check(s, window).is_none());
+        Ok(segments)
+    }
+
+    /// Segments of a window starting at `pending[0]`, dated in stream time.
+    fn in_stream_time(&self, segments: Vec<WindowSegment>) -> Vec<Segment> {
+        let offset_s = self.pending_start_s;
+        segments
+            .into_iter()
+            .map(|s| {
                 let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
                 Segment {
                     start_s,
@@ -208,10 +285,8 @@ impl LiveTranscriber {
                     ),
                     text: s.text,
                 }
-            }));
-            let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
-            self.consume(advance);
-        }
+            })
+            .collect()
     }
 
     /// Drops a window's repeat of the text committed before it (see
@@ -250,6 +325,7 @@ impl LiveTranscriber {
     fn consume(&mut self, samples: usize) {
         let max = (self.config.context_s * RATE) as usize;
         self.history.extend(self.pending.drain(..samples));
+        self.peeked = self.peeked.saturating_sub(samples);
         if self.history.len() > max {
             let excess = self.history.len() - max;
             self.history.drain(..excess);

@@ -428,6 +428,7 @@ mod tests {
                 lag_s: 0.5,
                 rtf: 2.0,
                 dropped_s: 0.0,
+                unconfirmed_alerts: 0,
                 alerts: BTreeMap::new(),
             }]
         }

@@ -64,6 +64,10 @@ pub struct StreamInfo {
     pub dropped_s: f64,
     /// Alerts raised so far, by category name.
     pub alerts: BTreeMap<String, u64>,
+    /// Alerts raised while their phrase was still being spoken that the phrase's final
+    /// transcript did not repeat.
+    #[serde(default)]
+    pub unconfirmed_alerts: u64,
 }
 
 /// Where a source is in its life.

@@ -69,6 +69,21 @@ pub fn render(
     for s in streams {
         sample(&mut out, name, &[("stream", &s.id)], s.dropped_s);
     }
+    let name = "claimwatch_stream_unconfirmed_alerts_total";
+    family(
+        &mut out,
+        name,
+        "Alerts raised before their phrase ended that its final transcript did not repeat.",
+        "counter",
+    );
+    for s in streams {
+        sample(
+            &mut out,
+            name,
+            &[("stream", &s.id)],
+            s.unconfirmed_alerts as f64,
+        );
+    }
     let name = "claimwatch_alerts_total";
     family(
         &mut out,
@@ -170,6 +185,7 @@ mod tests {
             lag_s: 2.5,
             rtf,
             dropped_s: 0.0,
+            unconfirmed_alerts: 1,
             alerts: BTreeMap::new(),
         }
     }
@@ -196,6 +212,8 @@ mod tests {
             "claimwatch_stream_up{stream=\"we\\\"ird\\\\\\n\"} 0",
             "# TYPE claimwatch_stream_dropped_audio_seconds_total counter",
             "claimwatch_stream_dropped_audio_seconds_total{stream=\"shop-1\"} 0",
+            "# TYPE claimwatch_stream_unconfirmed_alerts_total counter",
+            "claimwatch_stream_unconfirmed_alerts_total{stream=\"shop-1\"} 1",
             "claimwatch_alerts_total{stream=\"shop-1\",category=\"false_origin\"} 2",
             "claimwatch_alerts_total{stream=\"shop-1\",category=\"pricing\"} 1",
             "claimwatch_webhook_dropped_total 4",

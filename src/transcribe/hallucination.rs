@@ -9,7 +9,9 @@
 //! - **no-speech**: openai-whisper's rule: the model's no-speech probability is high *and* the
 //!   text's mean token log-probability is low;
 //! - **blocklist**: a segment that is nothing but a phrase Whisper is known to invent, or a
-//!   caption of sound (「ん」, "♪", "[Music]").
+//!   caption of sound (「ん」, "♪", "[Music]");
+//! - **loop**: openai-whisper's compression-ratio rule: text that deflate shrinks more than
+//!   [`LOOP_COMPRESSION_RATIO`]× is the decoder stuck repeating itself (「弓弓弓…」).
 //!
 //! Input: a window's 16 kHz samples and its decoded segments. Output: the segments to keep, or
 //! the reason one was dropped. Pure: no I/O, no whisper.
@@ -24,6 +26,8 @@ pub const SILENCE_DBFS: f32 = -45.0;
 /// openai-whisper's defaults for "this segment is no speech".
 const NO_SPEECH_PROB: f32 = 0.6;
 const LOW_LOGPROB: f32 = -1.0;
+/// openai-whisper's `compression_ratio_threshold`: above it a decode is a repetition loop.
+pub const LOOP_COMPRESSION_RATIO: f64 = 2.4;
 
 /// Phrases Whisper writes on silence and music, normalized by [`eval::normalize`]. A segment is
 /// dropped only when it says nothing else.
@@ -65,6 +69,29 @@ pub enum Dropped {
     NoSpeech,
     /// Nothing but a phrase Whisper invents on silence or music.
     Invented,
+    /// The decoder repeating itself.
+    Loop,
+}
+
+/// UTF-8 length of `text` over its deflated length (openai-whisper's measure; short text
+/// compresses badly, so only long repetitive text goes over [`LOOP_COMPRESSION_RATIO`]).
+pub fn compression_ratio(text: &str) -> f64 {
+    use std::io::Write;
+    if text.is_empty() {
+        return 0.0;
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let compressed = encoder
+        .write_all(text.as_bytes())
+        .and_then(|()| encoder.finish())
+        .unwrap_or_default();
+    text.len() as f64 / compressed.len().max(1) as f64
+}
+
+/// Whether `text` is a repetition loop rather than speech.
+pub fn is_loop(text: &str) -> bool {
+    compression_ratio(text) > LOOP_COMPRESSION_RATIO
 }
 
 /// Loudness of the loudest 100 ms frame of `pcm`, in dBFS (−inf for no samples).
@@ -95,6 +122,9 @@ pub fn check(segment: &WindowSegment, pcm: &[f32]) -> Option<Dropped> {
     }
     if segment.no_speech_prob > NO_SPEECH_PROB && segment.avg_logprob < LOW_LOGPROB {
         return Some(Dropped::NoSpeech);
+    }
+    if is_loop(&segment.text) {
+        return Some(Dropped::Loop);
     }
     let text = eval::normalize(&segment.text);
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -189,6 +219,36 @@ mod tests {
             ),
             (segment("ん", 0.1, -0.3), &loud, Some(Dropped::Invented)),
             (segment("(音楽)", 0.1, -0.3), &loud, Some(Dropped::Invented)),
+            // base's loop on ja_negated with a shortened encoder context.
+            (
+                segment(&format!("効果には個人差があります。{}", "弓".repeat(60)), 0.1, -0.3),
+                &loud,
+                Some(Dropped::Loop),
+            ),
+            (
+                segment(&"no side effects, ".repeat(8), 0.1, -0.3),
+                &loud,
+                Some(Dropped::Loop),
+            ),
+            // Ordinary long sentences compress far less.
+            (
+                segment(
+                    "毎日のお手入れで、肌にうるおいを与えるクリームです。通常価格は六千円ですが、今だけ半額の三千円です。",
+                    0.1,
+                    -0.3,
+                ),
+                &loud,
+                None,
+            ),
+            (
+                segment(
+                    "This serum is clinically proven and FDA approved, with no side effects at all, and it is made in Japan.",
+                    0.1,
+                    -0.3,
+                ),
+                &loud,
+                None,
+            ),
         ];
         for (segment, pcm, expected) in cases {
             assert_eq!(check(&segment, pcm), expected, "{}", segment.text);

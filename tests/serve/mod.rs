@@ -110,6 +110,7 @@ impl StreamControl for TestControl {
             rtf: 0.0,
             dropped_s: 0.0,
             alerts: BTreeMap::new(),
+            unconfirmed_alerts: 0,
         };
         streams.push(info.clone());
         Ok(info)
