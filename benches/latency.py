@@ -12,6 +12,10 @@ one clip at a time, and listens on GET /events. For every alert:
 i.e. from the end of the spoken claim (token-level end time, stream clock) to its SSE event.
 Prints p50/p95/max over all alerts.
 
+Each clip's alerts are also checked against its expected alerts (category, start within 3 s
+of `at_s`): found, missing and unexpected are printed, with the alerts raised before their
+phrase ended that the final transcript did not repeat ("unconfirmed", from status events).
+
 Capacity: attaches N copies of the language's demo clip at once (paced) and reports, per N,
 the largest lag any status event showed, the audio dropped to bound it, and latency p50/p95.
 Lag that keeps rising over the clip means N streams are more than the machine decodes in real
@@ -151,12 +155,14 @@ def main():
             with open(expect, "rb") as f:
                 spec = tomllib.load(f)
             if spec.get("alert"):
-                clips.append((expect.replace(".expect.toml", ".wav"), spec.get("origin")))
+                clips.append((expect.replace(".expect.toml", ".wav"), spec.get("origin"),
+                              spec["alert"]))
 
         all_lat = []
+        found = missing = unexpected = unconfirmed = 0
         n = 0
         for run in range(args.runs):
-            for wav, origin in clips:
+            for wav, origin, expected in clips:
                 n += 1
                 sid = f"lat{n}"
                 print(f"run {run + 1}: {os.path.basename(wav)}", file=sys.stderr)
@@ -167,6 +173,23 @@ def main():
                 wait_ended(events, [sid], 300)
                 lat, _, _ = latencies(events, sid)
                 all_lat.extend(lat)
+                got = [d for k, d in events.of(sid) if k == "alert"]
+                unconfirmed += sum(1 for k, d in events.of(sid) if k == "status"
+                                   and "does not repeat it" in (d.get("message") or ""))
+                left = list(got)
+                for e in expected:
+                    match = next((a for a in left if a["category"] == e["category"]
+                                  and abs(a["start_s"] - e["at_s"]) <= 3.0), None)
+                    if match:
+                        found += 1
+                        left.remove(match)
+                    else:
+                        missing += 1
+                        print(f"  missing {e['category']} at {e['at_s']} s", file=sys.stderr)
+                unexpected += len(left)
+                for a in left:
+                    print(f"  unexpected {a['category']} {a['text']!r} at {a['start_s']:.1f} s",
+                          file=sys.stderr)
                 request(port, "DELETE", f"/streams/{sid}")
 
         demo = os.path.join(ROOT, "samples", f"{args.lang}_demo.wav")
@@ -196,6 +219,9 @@ def main():
     print(f"| {'tiny.en' if args.lang == 'en' else 'base'} | {len(all_lat)} | "
           f"{pct(all_lat, 50):.2f} | {pct(all_lat, 95):.2f} | {max(all_lat or [float('nan')]):.2f} |")
     print()
+    print(f"expected alerts found {found}, missing {missing}; unexpected alerts {unexpected}; "
+          f"early alerts not repeated by the final transcript {unconfirmed}")
+    print()
     print("| concurrent streams | max lag s | audio dropped s | alerts | latency p50 s | p95 s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for c in capacity:
@@ -203,7 +229,9 @@ def main():
               f"{c['p50']:.2f} | {c['p95']:.2f} |")
     out = os.path.join(ROOT, "target", f"latency-{args.lang}.json")
     with open(out, "w") as f:
-        json.dump({"latencies": all_lat, "capacity": capacity}, f, indent=1)
+        json.dump({"latencies": all_lat, "capacity": capacity, "found": found,
+                   "missing": missing, "unexpected": unexpected, "unconfirmed": unconfirmed},
+                  f, indent=1)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ const FRAME: usize = SAMPLE_RATE as usize / 50;
 pub struct PhraseConfig {
     /// A run of quiet frames at least this long is a pause that may end a phrase.
     pub min_pause_s: f64,
-    /// Shortest phrase worth a decode: pauses earlier than this are not cut at.
+    /// Shortest phrase worth a decode: pauses earlier than this are not cut at...
     pub min_phrase_s: f64,
+    /// ...unless they last this long: the speaker stopped, and waiting for more speech would
+    /// only hold the words back.
+    pub end_pause_s: f64,
     /// Longest window: speech without a pause is decoded at this length.
     pub max_window_s: f64,
     /// Frames quieter than this (RMS, dBFS) are silence.
@@ -38,9 +41,13 @@ impl Default for PhraseConfig {
             // too took the worst en_demo alert from 3.7 s to 2.8 s after the words, at the same
             // live-vs-batch error (the context audio keeps each cut phrase in its sentence).
             min_pause_s: 0.2,
-            // Each phrase waits for this much speech before a pause may end it, so this is
-            // latency; the context a longer phrase would give comes from `context_s` instead.
-            min_phrase_s: 1.0,
+            // Each phrase waits for this much speech before a pause may end it. Alerts do not
+            // wait for it (the runner looks at unfinished phrases), so it buys accuracy: live
+            // vs batch over the 18 samples was 6.6% (en) / 5.4% (ja) apart at 1 s, 5.6 / 3.4
+            // at 5 s and 2.8 / 3.8 at 8 s (examples/live_vs_batch, BENCHMARKS.md). Longer
+            // phrases also pay for the re-heard context less often.
+            min_phrase_s: 8.0,
+            end_pause_s: 1.0,
             // Long enough for a sentence and its context, short enough that an utterance with
             // no pause is alerted within seconds; well inside Whisper's 30 s window.
             max_window_s: 12.0,
@@ -77,6 +84,9 @@ pub fn cut(pcm: &[f32], config: &PhraseConfig, ended: bool) -> Cut {
     let max = (config.max_window_s * rate) as usize;
     let min_phrase = (config.min_phrase_s * rate) as usize;
     let min_pause_frames = ((config.min_pause_s * rate) as usize).div_ceil(FRAME);
+    let end_pause_frames = ((config.end_pause_s * rate) as usize)
+        .div_ceil(FRAME)
+        .max(min_pause_frames);
     let horizon = pcm.len().min(max);
 
     // The latest pause that ends a long enough phrase, within the longest window: a decoder
@@ -86,12 +96,12 @@ pub fn cut(pcm: &[f32], config: &PhraseConfig, ended: bool) -> Cut {
     for (i, frame) in pcm[..horizon].chunks_exact(FRAME).enumerate() {
         if frame_dbfs(frame) < config.silence_dbfs {
             run += 1;
-            if run == min_pause_frames {
-                let pause_start = (i + 1 - run) * FRAME;
-                if pause_start >= min_phrase {
-                    // Cut inside the pause, leaving a little silence after the last word.
-                    best = Some(pause_start + (min_pause_frames * FRAME) / 2);
-                }
+            let pause_start = (i + 1 - run) * FRAME;
+            if (run == min_pause_frames && pause_start >= min_phrase)
+                || (run == end_pause_frames && pause_start > 0)
+            {
+                // Cut inside the pause, leaving a little silence after the last word.
+                best = Some(pause_start + (min_pause_frames * FRAME) / 2);
             }
         } else {
             run = 0;
@@ -190,6 +200,20 @@ mod tests {
                 false,
                 "phrase",
                 4.5 + 0.1,
+            ),
+            (
+                "a long pause ends a short phrase",
+                audio(&[(0.5, true), (1.2, false)]),
+                false,
+                "phrase",
+                0.5 + 0.1,
+            ),
+            (
+                "a long pause ends a short phrase, later short pause wins",
+                audio(&[(0.5, true), (1.2, false), (1.0, true), (0.3, false)]),
+                false,
+                "phrase",
+                2.7 + 0.1,
             ),
             (
                 "no pause in the longest window",

@@ -88,6 +88,8 @@ pub struct LiveTranscriber {
 /// Words at the very end of a look may be cut off mid-word ("clinically pro…"): only words that
 /// end this long before the audio received are shown.
 const PEEK_TAIL_S: f64 = 0.3;
+/// Less speech than this holds no claim worth a look.
+const PEEK_MIN_SPEECH_S: f64 = 1.0;
 
 impl LiveTranscriber {
     /// `options.language` should be set: a live stream's language is fixed.
@@ -174,7 +176,7 @@ impl LiveTranscriber {
         step > 0 && !self.ended && self.pending.len() >= self.peeked + step && {
             let skip = phrase::leading_silence(&self.pending, &self.config.phrase);
             let speech = self.pending.len() - skip;
-            speech as f64 >= self.config.phrase.min_phrase_s * RATE
+            speech as f64 >= PEEK_MIN_SPEECH_S * RATE
                 && !hallucination::is_silent(&self.pending[skip..])
         }
     }
