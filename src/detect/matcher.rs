@@ -345,7 +345,12 @@ impl Matcher {
                     country,
                     orig: norm.orig_of(span.clone()),
                     sentence: norm.sentences[s.min(last)].clone(),
-                    open_end: !terminated && s >= last && tail <= self.negation.after_window,
+                    // Only a language with negations that follow the claim (…治るわけではない)
+                    // has a reason to wait; English negates before.
+                    open_end: !self.negation.after.is_empty()
+                        && !terminated
+                        && s >= last
+                        && tail <= self.negation.after_window,
                 });
             }
         }

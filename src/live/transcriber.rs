@@ -35,6 +35,10 @@ pub struct LiveConfig {
     /// much new audio since the last look, so a claim is alerted before its phrase ends;
     /// 0 turns looking off.
     pub peek_step_s: f64,
+    /// How much of the latest audio a look decodes (context included). A look only has to
+    /// catch the claim just said; decoding all of a long phrase with its context (up to 18 s)
+    /// took tiny.en over a second per look here and put alerts 2.7 s (p50) after the words.
+    pub peek_window_s: f64,
 }
 
 impl Default for LiveConfig {
@@ -44,6 +48,7 @@ impl Default for LiveConfig {
             max_lag_s: 30.0,
             context_s: 6.0,
             peek_step_s: 0.5,
+            peek_window_s: 6.0,
         }
     }
 }
@@ -55,6 +60,8 @@ pub struct LiveStats {
     pub received_s: f64,
     /// Stream time up to which everything is transcribed, skipped as silence, or dropped.
     pub done_s: f64,
+    /// Stream time up to which the words have been decoded, committed or looked at.
+    pub heard_s: f64,
     /// Audio dropped to bound the lag, seconds in total.
     pub dropped_s: f64,
     /// Audio seconds decoded per wall second of decoding, over the last decode.
@@ -62,9 +69,10 @@ pub struct LiveStats {
 }
 
 impl LiveStats {
-    /// How far the transcript is behind the audio received, seconds.
+    /// How far the decoder is behind the audio received, seconds: what alerts wait for. (The
+    /// committed transcript is further behind by design, up to a phrase.)
     pub fn lag_s(&self) -> f64 {
-        (self.received_s - self.done_s).max(0.0)
+        (self.received_s - self.done_s.max(self.heard_s)).max(0.0)
     }
 }
 
@@ -87,7 +95,7 @@ pub struct LiveTranscriber {
 
 /// Words at the very end of a look may be cut off mid-word ("clinically pro…"): only words that
 /// end this long before the audio received are shown.
-const PEEK_TAIL_S: f64 = 0.3;
+const PEEK_TAIL_S: f64 = 0.15;
 /// Less speech than this holds no claim worth a look.
 const PEEK_MIN_SPEECH_S: f64 = 1.0;
 
@@ -123,6 +131,10 @@ impl LiveTranscriber {
     pub fn push(&mut self, samples: &[f32]) -> f64 {
         self.pending.extend_from_slice(samples);
         self.stats.received_s += samples.len() as f64 / RATE;
+        // Silence is done as soon as it is heard: it is never decoded, and must not count as
+        // lag or be dropped as if the decoder were behind.
+        let silence = phrase::leading_silence(&self.pending, &self.config.phrase);
+        self.consume(silence);
         let max = (self.config.max_lag_s * RATE) as usize;
         if self.pending.len() <= max {
             return 0.0;
@@ -190,20 +202,39 @@ impl LiveTranscriber {
             return Ok(None);
         }
         self.peeked = self.pending.len();
-        let mut window = Vec::with_capacity(self.history.len() + self.pending.len());
-        window.extend_from_slice(&self.history);
-        window.extend_from_slice(&self.pending);
+        let longest = (self.config.peek_window_s * RATE) as usize;
+        let total = self.history.len() + self.pending.len();
+        let from = total.saturating_sub(longest);
+        let mut window = Vec::with_capacity(total - from);
+        if from < self.history.len() {
+            window.extend_from_slice(&self.history[from..]);
+            window.extend_from_slice(&self.pending);
+        } else {
+            window.extend_from_slice(&self.pending[from - self.history.len()..]);
+        }
         let segments = self.decode(session, &window)?;
-        let mut heard = context::after_boundary(segments, self.history.len() as f64 / RATE);
-        if !self.history.is_empty() {
+        // Words before the boundary were committed already, or (a window starting inside the
+        // phrase) may be cut off at the window's start.
+        let window_start_s = from as f64 / RATE - self.history.len() as f64 / RATE;
+        let boundary_s = if from < self.history.len() {
+            -window_start_s
+        } else {
+            PEEK_TAIL_S
+        };
+        let mut heard = context::after_boundary(segments, boundary_s);
+        if from < self.history.len() && !self.history.is_empty() {
             heard = self.strip_repeats(heard);
         }
-        let until = self.pending.len() as f64 / RATE - PEEK_TAIL_S;
+        let until = window.len() as f64 / RATE - PEEK_TAIL_S - boundary_s;
         let heard = heard
             .into_iter()
             .filter_map(|s| context::before(s, until))
             .collect();
-        Ok(Some(self.in_stream_time(heard)))
+        self.stats.heard_s = self.pending_start_s + self.pending.len() as f64 / RATE;
+        Ok(Some(self.in_stream_time(
+            heard,
+            self.pending_start_s + window_start_s + boundary_s,
+        )))
     }
 
     fn drain(&mut self, session: &mut WhisperSession, to_end: bool) -> Result<Vec<Segment>> {
@@ -244,7 +275,7 @@ impl LiveTranscriber {
             if let Some(last) = commit.committed.last() {
                 self.last_text = last.text.clone();
             }
-            out.extend(self.in_stream_time(commit.committed));
+            out.extend(self.in_stream_time(commit.committed, self.pending_start_s));
             let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
             self.consume(advance);
         }
@@ -269,9 +300,8 @@ impl LiveTranscriber {
         Ok(segments)
     }
 
-    /// Segments of a window starting at `pending[0]`, dated in stream time.
-    fn in_stream_time(&self, segments: Vec<WindowSegment>) -> Vec<Segment> {
-        let offset_s = self.pending_start_s;
+    /// Segments whose times count from stream time `offset_s`, dated in stream time.
+    fn in_stream_time(&self, segments: Vec<WindowSegment>, offset_s: f64) -> Vec<Segment> {
         segments
             .into_iter()
             .map(|s| {
