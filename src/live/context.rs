@@ -84,10 +84,12 @@ pub fn before(mut segment: WindowSegment, until_s: f64) -> Option<WindowSegment>
     if segment.text.is_empty() {
         return None;
     }
-    segment.end_s = segment
+    segment.start_s = segment.start_s.min(segment.tokens[0].start_s);
+    let last = segment
         .tokens
         .last()
         .map_or(until_s, |t| t.end_s.min(until_s));
+    segment.end_s = last.max(segment.start_s);
     Some(segment)
 }
 
@@ -235,6 +237,12 @@ mod tests {
                 Some(("clinically", 1.3)),
             ),
             ("nothing before", seg(&[(" x", 2.0)]), 1.0, None),
+            (
+                "a token dated after the time keeps the end after the start",
+                seg(&[(" made", 1.0), (" in", 1.45)]),
+                1.4,
+                Some(("made", 1.3)),
+            ),
             (
                 "split UTF-8 character is not kept half",
                 seg(&[("日本", 1.0), ("\u{88fd}", 3.0)]),

@@ -60,8 +60,28 @@ pub struct StreamWorker {
 }
 
 impl StreamWorker {
-    /// Runs until the source ends, the source thread goes away, or `shutdown` is cancelled.
+    /// Runs until the source ends, the source thread goes away, or `shutdown` is cancelled. A
+    /// bug that panics stops this stream, not the server, and says so in a status event
+    /// rather than leaving the stream `up` and silent.
     pub fn run(self, events: Receiver<SourceEvent>, shutdown: CancellationToken) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.run_until_done(events, shutdown)
+        }));
+        if let Err(panic) = outcome {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            self.set_state(SourceState::Ended);
+            self.status(
+                Some(format!("internal error, the stream stopped: {what}")),
+                None,
+            );
+        }
+    }
+
+    fn run_until_done(&self, events: Receiver<SourceEvent>, shutdown: CancellationToken) {
         let mut session = match self.model.session() {
             Ok(s) => s,
             Err(err) => {

@@ -90,7 +90,8 @@ pub fn token_times(
         pos += token.bytes.len();
         let end = pos.saturating_sub(lead).min(text.len());
         if start < end {
-            let clamp = |t: f64| (offset_s + t).clamp(bounds.0, bounds.1);
+            // Never panics on bounds the wrong way round (a segment cut short by a look).
+            let clamp = |t: f64| (offset_s + t).max(bounds.0).min(bounds.1.max(bounds.0));
             out.push(TextTime {
                 bytes: start..end,
                 start_s: clamp(token.start_s),
