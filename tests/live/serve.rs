@@ -489,9 +489,21 @@ fn alert_reaches_both_event_endpoints() {
         summary(&everything)
     );
     assert!(everything.iter().any(|e| e.json()["stream"] == "quiet"));
-    assert!(everything
+    // "It is made in Japan, and every piece is finished by hand.": the alert comes from a look
+    // at the sentence while it is still being spoken, before the sentence is committed.
+    let committed = everything
         .iter()
-        .any(|e| e.event == "transcript" && e.json()["stream"] == "shop"));
+        .find(|e| {
+            e.event == "transcript"
+                && e.json()["stream"] == "shop"
+                && e.json()["text"].as_str().unwrap_or("").contains("Japan")
+        })
+        .unwrap_or_else(|| panic!("no transcript with the claim: {:#?}", summary(&everything)));
+    assert!(
+        alerts[0].id < committed.id,
+        "the alert waited for the commit: {:#?}",
+        summary(&everything)
+    );
 
     // The per-stream endpoint: the same alert event, and nothing of the other stream.
     assert!(shop_only.iter().all(|e| e.json()["stream"] == "shop"));
