@@ -1,5 +1,7 @@
-//! Live mode end to end: rolling-window transcription against batch, and `claimwatch serve` with
+//! Live mode end to end: rolling-window transcription against batch, looks at unfinished
+//! phrases, and `claimwatch serve` with
 //! the real model, real sources and a real server on a loopback port.
 
+mod looks;
 mod serve;
 mod windows;

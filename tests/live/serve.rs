@@ -512,15 +512,15 @@ fn alert_reaches_both_event_endpoints() {
     assert!(one.ends(), "/streams/shop/events still open after SIGTERM");
 }
 
-/// Played at real-time pace, a claim is alerted from a look at its sentence while the sentence
-/// is still being spoken, before the sentence is committed, and the commit does not alert it
-/// again.
+/// Played at real-time pace, a claim is alerted once: from a look at its sentence while it is
+/// spoken, or (on a machine too busy to look in time) from the commit, never from both. Whether
+/// the look comes first depends on the machine's speed, so that is tested without the server
+/// clock in `tests/live/looks.rs`.
 #[test]
-fn early_alert_comes_before_the_commit_and_only_once() {
+fn paced_stream_alerts_a_claim_once() {
     let _cores = common::whisper_lock();
     let root = tempdir();
-    // "It is made in Japan, and every piece is finished by hand.": 3 s of the sentence follow
-    // the claim.
+    // "It is made in Japan, and every piece is finished by hand."
     let stream = format!(
         "shop=file:{}?realtime,lang=en,origin=CN",
         clip("en_origin_false").display()
@@ -528,18 +528,15 @@ fn early_alert_comes_before_the_commit_and_only_once() {
     let serve = Serve::start(root.path(), None, &[stream]);
     let mut all = serve.sse("/events", Some(0));
     let events = all.until("shop ended", ended("shop"));
-    let alerts = alerts_of(&events, "false_origin");
+    let alerts: Vec<&SseEvent> = events.iter().filter(|e| e.event == "alert").collect();
     assert_eq!(alerts.len(), 1, "{:#?}", summary(&events));
-    let committed = events
-        .iter()
-        .find(|e| {
-            e.event == "transcript" && e.json()["text"].as_str().unwrap_or("").contains("Japan")
-        })
-        .unwrap_or_else(|| panic!("no transcript with the claim: {:#?}", summary(&events)));
+    let alert = alerts[0].json();
+    assert_eq!(alert["category"], "false_origin");
+    let want = expected_times("en_origin_false", "false_origin")[0];
+    let start = alert["start_s"].as_f64().unwrap();
     assert!(
-        alerts[0].id < committed.id,
-        "the alert waited for the commit: {:#?}",
-        summary(&events)
+        (start - want).abs() <= 1.5,
+        "alert at {start} s, words at {want} s"
     );
     serve.stop();
     assert!(all.ends());
