@@ -160,25 +160,10 @@ impl Expectation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{Alert, Severity};
+    use crate::detect::Alert;
 
     fn alert(category: Category, start_s: f64, end_s: f64) -> Alert {
-        Alert {
-            id: "a1".into(),
-            category,
-            rule: "r".into(),
-            severity: Severity::High,
-            lang: Lang::Ja,
-            text: "t".into(),
-            context: "c".into(),
-            start_s: Some(start_s),
-            end_s: Some(end_s),
-            legal_basis: String::new(),
-            explanation: String::new(),
-            suggestion: String::new(),
-            declared_origin: None,
-            spoken_origin: None,
-        }
+        crate::detect::alert::example_alert(category, start_s, end_s)
     }
 
     fn report(alerts: Vec<Alert>) -> FileReport {

@@ -146,6 +146,28 @@ pub struct Alert {
     pub spoken_origin: Option<String>,
 }
 
+/// An alert of `category` at `start_s..end_s` with placeholder words, for the tests of code
+/// that handles alerts (matching, deduplication) rather than finds them.
+#[cfg(test)]
+pub(crate) fn example_alert(category: Category, start_s: f64, end_s: f64) -> Alert {
+    Alert {
+        id: "a1".into(),
+        category,
+        rule: "rule".into(),
+        severity: Severity::High,
+        lang: Lang::Ja,
+        text: "t".into(),
+        context: "c".into(),
+        start_s: Some(start_s),
+        end_s: Some(end_s),
+        legal_basis: String::new(),
+        explanation: String::new(),
+        suggestion: String::new(),
+        declared_origin: None,
+        spoken_origin: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -413,25 +413,9 @@ fn free_slot(slot: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Severity;
 
     fn alert(category: Category, start_s: f64, end_s: f64) -> Alert {
-        Alert {
-            id: "a1".into(),
-            category,
-            rule: "rule".into(),
-            severity: Severity::High,
-            lang: Lang::En,
-            text: "cures acne".into(),
-            context: "It cures acne.".into(),
-            start_s: Some(start_s),
-            end_s: Some(end_s),
-            legal_basis: String::new(),
-            explanation: String::new(),
-            suggestion: String::new(),
-            declared_origin: None,
-            spoken_origin: None,
-        }
+        crate::detect::alert::example_alert(category, start_s, end_s)
     }
 
     #[test]
