@@ -11,7 +11,7 @@
 //! pause (windows are cut at pauses), so a word is either wholly before it or wholly after it;
 //! a segment that straddles it keeps the tokens that start after it. Pure: no I/O, no whisper.
 
-use crate::transcribe::whisper::WindowSegment;
+use crate::transcribe::whisper::{TimedToken, WindowSegment};
 
 /// Token times can be a frame or two early: a token starting this close before the boundary
 /// still belongs after it.
@@ -31,12 +31,7 @@ pub fn after_boundary(segments: Vec<WindowSegment>, boundary_s: f64) -> Vec<Wind
                 .position(|t| t.start_s >= boundary_s - SLACK_S);
             let Some(first) = first else { continue };
             s.tokens.drain(..first);
-            let bytes: Vec<u8> = s.tokens.iter().flat_map(|t| t.bytes.clone()).collect();
-            // A token boundary can split a UTF-8 character; drop the stray continuation bytes.
-            s.text = String::from_utf8_lossy(&bytes)
-                .trim_start_matches('\u{FFFD}')
-                .trim()
-                .to_string();
+            s.text = whole_characters(&s.tokens);
             if s.text.is_empty() {
                 continue;
             }
@@ -71,16 +66,7 @@ pub fn before(mut segment: WindowSegment, until_s: f64) -> Option<WindowSegment>
         return Some(segment);
     }
     segment.tokens.truncate(kept);
-    let bytes: Vec<u8> = segment
-        .tokens
-        .iter()
-        .flat_map(|t| t.bytes.clone())
-        .collect();
-    // A token boundary can split a UTF-8 character; drop the stray lead bytes.
-    segment.text = String::from_utf8_lossy(&bytes)
-        .trim_end_matches('\u{FFFD}')
-        .trim()
-        .to_string();
+    segment.text = whole_characters(&segment.tokens);
     if segment.text.is_empty() {
         return None;
     }
@@ -91,6 +77,16 @@ pub fn before(mut segment: WindowSegment, until_s: f64) -> Option<WindowSegment>
         .map_or(until_s, |t| t.end_s.min(until_s));
     segment.end_s = last.max(segment.start_s);
     Some(segment)
+}
+
+/// The text of what is left of a segment's tokens. A token boundary can split a UTF-8
+/// character, so a cut at either end may leave half of one: it is dropped, not shown as "�".
+fn whole_characters(tokens: &[TimedToken]) -> String {
+    let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.bytes.clone()).collect();
+    String::from_utf8_lossy(&bytes)
+        .trim_matches('\u{FFFD}')
+        .trim()
+        .to_string()
 }
 
 /// Whisper sometimes dates a word of the context a little after the boundary, and the window
@@ -149,7 +145,6 @@ pub fn strip_repeated_start(previous: &str, next: &str, spaced: bool) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcribe::whisper::TimedToken;
 
     /// A segment from (token text, start) pairs, each token 0.3 s long.
     fn seg(tokens: &[(&str, f64)]) -> WindowSegment {

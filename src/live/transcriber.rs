@@ -224,7 +224,7 @@ impl LiveTranscriber {
             PEEK_TAIL_S
         };
         let mut heard = context::after_boundary(segments, boundary_s);
-        if from < self.history.len() && !self.history.is_empty() {
+        if from < self.history.len() {
             heard = self.strip_repeats(heard);
         }
         let until = window.len() as f64 / RATE - PEEK_TAIL_S - boundary_s;
