@@ -5,16 +5,19 @@
 //! audio ([`audio`]: decode with symphonia, resample with rubato) → transcription ([`transcribe`]:
 //! whisper.cpp through whisper-rs) → claims detection ([`detect`]: aho-corasick over normalized
 //! text and kana readings). [`model`] turns CTranslate2 Whisper weights into ggml files whisper.cpp
-//! loads. [`serve`] is live monitoring's HTTP + SSE face: the event hub, its durable log and the
-//! axum server. [`cli`] holds the command-line front end that `main.rs` dispatches to.
+//! loads. Live monitoring: [`source`] (live audio in) → [`live`] (rolling windows, alerts) →
+//! [`events`] (the event bus and its durable log) ← [`serve`] (HTTP + SSE) and [`sinks`]
+//! (webhook). [`cli`] holds the command-line front end that `main.rs` dispatches to.
 
 pub mod audio;
 pub mod audit;
 pub mod cli;
 pub mod detect;
 pub mod eval;
+pub mod events;
 pub mod live;
 pub mod model;
 pub mod serve;
+pub mod sinks;
 pub mod source;
 pub mod transcribe;

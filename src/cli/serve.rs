@@ -13,13 +13,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::transcribe::default_threads;
 use crate::detect::{self, Detector};
-use crate::live::{LiveConfig, ManagerConfig, ModelCache, StreamManager};
-use crate::serve::{AttachRequest, Hub, ServeConfig, StreamControl};
+use crate::events::{EventBus, Hub};
+use crate::live::{
+    AttachRequest, LiveConfig, ManagerConfig, ModelCache, StreamControl, StreamManager,
+};
+use crate::serve::{ServeConfig, ServeMetrics};
 use crate::source::RetryConfig;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on. Anything but loopback requires --token.
+    /// Address to listen on. Anything but loopback requires --token. Port 0 picks a free port;
+    /// the address is printed once the server is ready ("listening on http://…").
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Directory for the append-only event log (alerts, transcript, status).
@@ -73,15 +77,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some(dir) => Detector::load(dir, &detect::default_dict_dir())?,
         None => Detector::load_default()?,
     };
-    let hub = Hub::open(&config.data_dir)
-        .with_context(|| format!("opening the event log in {}", config.data_dir.display()))?;
+    let listener = crate::serve::bind(&config)?;
+    let local = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let bus: Arc<dyn EventBus> = Arc::new(
+        Hub::open(&config.data_dir)
+            .with_context(|| format!("opening the event log in {}", config.data_dir.display()))?,
+    );
     let shutdown = CancellationToken::new();
     let live = LiveConfig {
         max_lag_s: args.max_lag,
         ..LiveConfig::default()
     };
     let manager = Arc::new(StreamManager::new(
-        hub.clone(),
+        bus.clone(),
         detector,
         ModelCache::new(args.model_ja.clone(), args.model_en.clone()),
         ManagerConfig {
@@ -91,14 +101,22 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         },
         shutdown.clone(),
     ));
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let metrics = Arc::new(ServeMetrics::default());
+    // Sinks subscribe before the first stream can publish.
+    let sinks = {
+        let _entered = runtime.enter();
+        crate::serve::start_sinks(&config, bus.as_ref(), &metrics, &shutdown)?
+    };
     for request in requests {
         let id = request.id.clone();
-        manager
-            .attach(request)
-            .map_err(|e| anyhow::anyhow!("--stream {id}: {e}"))?;
+        if let Err(e) = manager.attach(request) {
+            shutdown.cancel();
+            manager.shutdown(Duration::from_secs(10));
+            bail!("--stream {id}: {e}");
+        }
     }
 
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served = runtime.block_on(async {
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -106,13 +124,26 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             eprintln!("claimwatch: shutting down");
             signal.cancel();
         });
-        eprintln!("claimwatch: listening on http://{}", config.listen);
+        eprintln!("claimwatch: listening on http://{local}");
         let control: Arc<dyn StreamControl> = manager.clone();
-        crate::serve::run(&config, hub.clone(), control, shutdown.clone()).await
+        let served = crate::serve::run(
+            &config,
+            listener,
+            bus.clone(),
+            control,
+            metrics,
+            shutdown.clone(),
+        )
+        .await;
+        shutdown.cancel();
+        for task in sinks {
+            let _ = task.await;
+        }
+        served
     });
     shutdown.cancel();
     manager.shutdown(Duration::from_secs(10));
-    hub.sync().context("flushing the event log")?;
+    bus.sync().context("flushing the event log")?;
     served?;
     Ok(ExitCode::SUCCESS)
 }

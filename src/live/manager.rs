@@ -17,12 +17,12 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::detect::{Detector, Lang};
+use crate::events::{check_stream_id, EventBus, SourceState};
+use crate::live::control::{
+    AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo,
+};
 use crate::live::runner::{StreamShared, StreamWorker};
 use crate::live::transcriber::LiveConfig;
-use crate::serve::control::check_stream_id;
-use crate::serve::{
-    AttachRequest, ControlError, Hub, ProductRequest, SourceState, StreamControl, StreamInfo,
-};
 use crate::source::{self, RetryConfig, SourceSpec};
 use crate::transcribe::model_path;
 use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
@@ -88,7 +88,7 @@ struct Attached {
 
 /// The streams of one server process.
 pub struct StreamManager {
-    hub: Hub,
+    bus: Arc<dyn EventBus>,
     detector: Detector,
     models: ModelCache,
     config: ManagerConfig,
@@ -105,14 +105,14 @@ const _: fn() = || {
 
 impl StreamManager {
     pub fn new(
-        hub: Hub,
+        bus: Arc<dyn EventBus>,
         detector: Detector,
         models: ModelCache,
         config: ManagerConfig,
         shutdown: CancellationToken,
     ) -> StreamManager {
         StreamManager {
-            hub,
+            bus,
             detector,
             models,
             config,
@@ -241,7 +241,7 @@ impl StreamControl for StreamManager {
         let worker = StreamWorker {
             id: request.id.clone(),
             lang,
-            hub: self.hub.clone(),
+            bus: self.bus.clone(),
             model,
             detector: self.detector.clone(),
             declared_origin: origin,

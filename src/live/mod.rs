@@ -4,15 +4,21 @@
 //! - [`phrase`]: where to cut arriving audio into windows (pure).
 //! - [`context`]: keeps only the words after the context audio a window starts with (pure).
 //! - [`transcriber`]: one stream's rolling-window transcription with bounded lag.
-//! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the hub.
-//! - [`manager`]: the streams of a `claimwatch serve` process ([`crate::serve::StreamControl`]).
+//! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the
+//!   [event bus](crate::events).
+//! - [`control`]: what the pipeline offers its controller ([`StreamControl`]: list, attach, …).
+//! - [`manager`]: the streams of a `claimwatch serve` process; implements [`StreamControl`].
+//!
+//! The pipeline publishes to [`crate::events::EventBus`] and never imports the HTTP layer.
 
 pub mod context;
+pub mod control;
 pub mod manager;
 pub mod phrase;
 pub mod runner;
 pub mod transcriber;
 
+pub use control::{AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo};
 pub use manager::{ManagerConfig, ModelCache, StreamManager};
 pub use phrase::PhraseConfig;
 pub use transcriber::{LiveConfig, LiveStats, LiveTranscriber};

@@ -1,9 +1,9 @@
 //! One live stream's worker: source events in → committed transcript, alerts and status out to
-//! the [`Hub`].
+//! the [event bus](crate::events::EventBus).
 //!
 //! Input: [`SourceEvent`]s from the stream's source thread, a shared [`WhisperModel`] and the
-//! [`Detector`]. Output: `transcript`, `alert` and `status` events published on the hub (which
-//! logs them), and the stream's live figures in [`StreamShared`] for `GET /streams` and
+//! [`Detector`]. Output: `transcript`, `alert` and `status` events published on the bus (which
+//! stores them), and the stream's live figures in [`StreamShared`] for `GET /streams` and
 //! `/metrics`. Runs on its own thread until the source ends or the stream is cancelled.
 //!
 //! Alerts come from two looks at the words. The committed transcript waits for a phrase to end;
@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
+use crate::events::{EventBody, EventBus, SourceState, StreamStatus};
+use crate::live::control::StreamInfo;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
-use crate::serve::{EventBody, Hub, SourceState, StreamInfo, StreamStatus};
 use crate::source::SourceEvent;
 use crate::transcribe::whisper::{DecodeOptions, WhisperModel, WhisperSession};
 use crate::transcribe::Segment;
@@ -48,7 +49,7 @@ pub struct StreamShared {
 pub struct StreamWorker {
     pub id: String,
     pub lang: Lang,
-    pub hub: Hub,
+    pub bus: Arc<dyn EventBus>,
     pub model: Arc<WhisperModel>,
     pub detector: Detector,
     pub declared_origin: Option<String>,
@@ -307,7 +308,7 @@ impl StreamWorker {
     }
 
     fn publish(&self, body: EventBody) {
-        if let Err(err) = self.hub.publish(&self.id, body) {
+        if let Err(err) = self.bus.publish(&self.id, body) {
             // The log is the record of what was said: losing it must be loud.
             eprintln!(
                 "claimwatch: stream {}: cannot record event: {err:#}",

@@ -25,11 +25,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::control::{self, AttachRequest, ControlError, ProductRequest, StreamControl};
-use super::event::Event;
-use super::hub::Hub;
 use super::metrics::{self, ServeMetrics};
 use crate::detect::Category;
+use crate::events::{self, Event, EventBus};
+use crate::live::{AttachRequest, ControlError, ProductRequest, StreamControl};
 
 /// Default limit on request bodies.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -44,7 +43,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Everything the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub hub: Hub,
+    pub bus: Arc<dyn EventBus>,
     pub control: Arc<dyn StreamControl>,
     /// When set, every request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
@@ -65,13 +64,13 @@ const _: () = {
 impl AppState {
     /// A state with default metrics, body limit and heartbeat.
     pub fn new(
-        hub: Hub,
+        bus: Arc<dyn EventBus>,
         control: Arc<dyn StreamControl>,
         token: Option<String>,
         shutdown: CancellationToken,
     ) -> AppState {
         AppState {
-            hub,
+            bus,
             control,
             token,
             shutdown,
@@ -106,7 +105,7 @@ pub fn app(state: AppState) -> Router {
 /// the event log.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
     let shutdown = state.shutdown.clone();
-    let hub = state.hub.clone();
+    let bus = state.bus.clone();
     let addr = listener.local_addr().context("listener address")?;
     let server = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -121,7 +120,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow
             SHUTDOWN_GRACE.as_secs()
         ),
     }
-    hub.sync().context("syncing the event log")?;
+    bus.sync().context("syncing the event log")?;
     Ok(())
 }
 
@@ -283,7 +282,7 @@ fn last_event_id(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<u64>
 
 fn sse_response(state: &AppState, stream: Option<String>, last: Option<u64>) -> Response {
     let events = state
-        .hub
+        .bus
         .subscribe(stream, last)
         .map(|event| Ok::<_, Infallible>(sse_event(&event)))
         .take_until(state.shutdown.clone().cancelled_owned());
@@ -337,7 +336,7 @@ async fn set_product(
 }
 
 fn check_stream_id(id: &str) -> Result<(), ApiError> {
-    control::check_stream_id(id).map_err(bad_request)
+    events::check_stream_id(id).map_err(bad_request)
 }
 
 // ---- queries ----
@@ -365,7 +364,7 @@ async fn alerts(
         })?),
     };
     let stream = query.stream.as_deref().filter(|s| !s.is_empty());
-    let events = state.hub.alerts(stream, query.since, category);
+    let events = state.bus.alerts(stream, query.since, category);
     Ok(Json(events.iter().map(Event::wire_json).collect()))
 }
 
@@ -373,10 +372,10 @@ async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    if !state.hub.knows_stream(&id) && !state.control.list().iter().any(|s| s.id == id) {
+    if !state.bus.knows_stream(&id) && !state.control.list().iter().any(|s| s.id == id) {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no stream {id:?}")));
     }
-    let events = state.hub.transcript(&id);
+    let events = state.bus.transcript(&id);
     Ok(Json(events.iter().map(Event::wire_json).collect()))
 }
 
@@ -384,16 +383,16 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "streams": state.control.list().len(),
-        "next_event_id": state.hub.next_id(),
+        "next_event_id": state.bus.next_id(),
     }))
 }
 
 async fn prometheus(State(state): State<AppState>) -> Response {
     let text = metrics::render(
         &state.control.list(),
-        &state.hub.alert_counts(),
+        &state.bus.alert_counts(),
         &state.metrics,
-        state.hub.lag_recoveries(),
+        state.bus.lag_recoveries(),
     );
     (
         [(
@@ -408,7 +407,8 @@ async fn prometheus(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::control::{SourceState, StreamInfo};
+    use crate::events::{Hub, SourceState};
+    use crate::live::StreamInfo;
     use std::collections::BTreeMap;
     use tower::ServiceExt;
 
@@ -454,7 +454,7 @@ mod tests {
 
     fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
         let mut state = AppState::new(
-            Hub::open(dir).unwrap(),
+            Arc::new(Hub::open(dir).unwrap()),
             Arc::new(OneStream),
             token.map(str::to_string),
             CancellationToken::new(),

@@ -5,19 +5,18 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use super::control::{SourceState, StreamInfo};
 use crate::detect::Category;
+use crate::events::SourceState;
+use crate::live::StreamInfo;
+use crate::sinks::SinkStats;
 
-/// Counters the server keeps itself (shared with the webhook task).
+/// Counters the server exports besides the streams' and the bus's own figures.
 #[derive(Debug, Default)]
 pub struct ServeMetrics {
-    /// Alerts the webhook delivered (2xx).
-    pub webhook_sent: AtomicU64,
-    /// Alerts the webhook gave up on after every retry.
-    pub webhook_failed: AtomicU64,
-    /// Alerts dropped because the webhook queue was full.
-    pub webhook_dropped: AtomicU64,
+    /// The webhook sink's counters (zero when no webhook is configured).
+    pub webhook: Arc<SinkStats>,
 }
 
 const _: () = {
@@ -103,17 +102,17 @@ pub fn render(
         (
             "claimwatch_webhook_sent_total",
             "Alerts delivered to the webhook.",
-            &counters.webhook_sent,
+            &counters.webhook.sent,
         ),
         (
             "claimwatch_webhook_failed_total",
             "Alerts the webhook gave up on after all retries.",
-            &counters.webhook_failed,
+            &counters.webhook.failed,
         ),
         (
             "claimwatch_webhook_dropped_total",
             "Alerts dropped because the webhook queue was full.",
-            &counters.webhook_dropped,
+            &counters.webhook.dropped,
         ),
     ];
     for (name, help, counter) in webhook {
@@ -201,7 +200,7 @@ mod tests {
             (("shop-1".to_string(), Category::Pricing), 1),
         ]);
         let counters = ServeMetrics::default();
-        counters.webhook_dropped.store(4, Ordering::Relaxed);
+        counters.webhook.dropped.store(4, Ordering::Relaxed);
         let text = render(&streams, &alerts, &counters, 3);
         for line in [
             "# TYPE claimwatch_stream_rtf gauge",

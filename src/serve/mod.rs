@@ -1,27 +1,15 @@
-//! Live monitoring's outside face: the HTTP + Server-Sent Events server, the event hub and the
-//! durable event log (issue 5).
+//! Live monitoring's outside face: the HTTP + Server-Sent Events server.
 //!
-//! Input: events the live pipeline publishes ([`Hub::publish`]: alerts, transcript segments,
-//! stream status) and HTTP requests. Output: SSE streams, JSON answers, Prometheus text, webhook
-//! POSTs, and `DATA_DIR/events.jsonl`.
+//! Input: the [event bus](crate::events) (what the pipeline published) and HTTP requests, which
+//! reach the pipeline through [`StreamControl`](crate::live::StreamControl). Output: SSE streams,
+//! JSON answers, Prometheus text. The server reads the bus; it never publishes pipeline events,
+//! and the pipeline never imports this module.
 //!
-//! - [`event`]: the event types and their two encodings (wire JSON, log line).
-//! - [`log`]: the append-only JSON-lines log and its crash recovery.
-//! - [`hub`]: ids, storage, broadcast, replay.
-//! - [`control`]: the trait the pipeline implements for `/streams`.
 //! - [`app`]: the axum adapter (routes, auth, JSON errors, SSE) and [`serve`].
 //! - [`metrics`]: Prometheus exposition.
-//! - [`webhook`]: alert delivery to a URL (the reqwest adapter).
-//! - [`clock`]: RFC 3339 timestamps.
 
 pub mod app;
-pub mod clock;
-pub mod control;
-pub mod event;
-pub mod hub;
-pub mod log;
 pub mod metrics;
-pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,14 +20,11 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 pub use app::{app, serve, ApiError, AppState};
-pub use control::{
-    AttachRequest, ControlError, ProductRequest, SourceState, StreamControl, StreamInfo,
-};
-pub use event::{Event, EventBody, EventKind, StreamStatus};
-pub use hub::{Hub, HubLimits};
-pub use log::{EventLog, LogError};
 pub use metrics::ServeMetrics;
-pub use webhook::WebhookConfig;
+
+use crate::events::EventBus;
+use crate::live::StreamControl;
+use crate::sinks::webhook::{self, WebhookConfig};
 
 /// The server's settings (`claimwatch serve` flags, or a config file section).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -126,35 +111,54 @@ impl ServeConfig {
     }
 }
 
-/// Everything `claimwatch serve` needs from this module in one call: binds `config.listen`,
-/// starts the webhook when configured, and serves until `shutdown` is cancelled. The hub is
-/// passed in (open it with [`Hub::open`] on `config.data_dir`) because the pipeline publishes to
-/// it too.
+/// The sinks `config` asks for, started on `bus` before any stream publishes (so none of a
+/// stream's first alerts is missed). Needs a tokio runtime; the tasks end on `shutdown`.
+pub fn start_sinks(
+    config: &ServeConfig,
+    bus: &dyn EventBus,
+    metrics: &ServeMetrics,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    if let Some(url) = &config.webhook {
+        tasks.push(webhook::spawn(
+            bus,
+            WebhookConfig::new(url.clone()),
+            metrics.webhook.clone(),
+            shutdown.clone(),
+        )?);
+    }
+    Ok(tasks)
+}
+
+/// Binds `config.listen` before anything else is set up, so a port in use fails first and
+/// alone. Port 0 picks a free port: the listener's `local_addr` says which.
+pub fn bind(config: &ServeConfig) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
+    listener
+        .set_nonblocking(true)
+        .context("setting the listener non-blocking")?;
+    Ok(listener)
+}
+
+/// Serves on `listener` (from [`bind`]) until `shutdown` is cancelled. The bus is passed in
+/// because the pipeline publishes to it too; `metrics` are those the sinks count into.
 pub async fn run(
     config: &ServeConfig,
-    hub: Hub,
+    listener: std::net::TcpListener,
+    bus: Arc<dyn EventBus>,
     control: Arc<dyn StreamControl>,
+    metrics: Arc<ServeMetrics>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let mut state = AppState::new(hub, control, config.token.clone(), shutdown.clone());
+    let listener =
+        tokio::net::TcpListener::from_std(listener).context("registering the listener")?;
+    let mut state = AppState::new(bus, control, config.token.clone(), shutdown.clone());
     state.body_limit = config.body_limit;
-    let webhook = match &config.webhook {
-        Some(url) => Some(webhook::spawn(
-            &state.hub,
-            WebhookConfig::new(url.clone()),
-            state.metrics.clone(),
-            shutdown.clone(),
-        )?),
-        None => None,
-    };
+    state.metrics = metrics;
     let served = serve(listener, state).await;
     shutdown.cancel();
-    if let Some(task) = webhook {
-        let _ = task.await;
-    }
     served
 }
 

@@ -1,7 +1,8 @@
 //! The JSON endpoints over TCP: stream control, queries, the token, the body limit and JSON
 //! errors.
 
-use claimwatch::serve::{SourceState, StreamInfo};
+use claimwatch::events::SourceState;
+use claimwatch::live::StreamInfo;
 use serde_json::{json, Value};
 
 use super::{alert, transcript, Options, Server};

@@ -14,10 +14,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use claimwatch::detect::{Alert, Detector, Lang};
-use claimwatch::serve::{
-    AppState, AttachRequest, ControlError, EventBody, Hub, HubLimits, ProductRequest, SourceState,
-    StreamControl, StreamInfo, StreamStatus,
-};
+use claimwatch::events::{EventBody, Hub, HubLimits, SourceState, StreamStatus};
+use claimwatch::live::{AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo};
+use claimwatch::serve::AppState;
 use claimwatch::transcribe::Segment;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -168,7 +167,7 @@ impl Server {
         let hub = Hub::open_with(dir, options.limits).unwrap();
         let shutdown = CancellationToken::new();
         let mut state = AppState::new(
-            hub.clone(),
+            Arc::new(hub.clone()),
             Arc::new(TestControl::default()),
             options.token,
             shutdown.clone(),

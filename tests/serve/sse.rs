@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use claimwatch::serve::{EventBody, HubLimits, SourceState};
+use claimwatch::events::{EventBody, HubLimits, SourceState};
 use serde_json::Value;
 
 use super::client::{RawSse, SseClient};

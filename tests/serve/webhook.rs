@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use claimwatch::serve::webhook::{self, WebhookConfig};
+use claimwatch::sinks::webhook::{self, WebhookConfig};
 use serde_json::Value;
 
 use super::{alert, transcript, Options, Server, PATIENCE};
@@ -71,7 +71,7 @@ async fn every_alert_is_posted_once_in_order_despite_failures() {
     let task = webhook::spawn(
         &server.hub,
         config,
-        metrics.clone(),
+        metrics.webhook.clone(),
         server.shutdown.clone(),
     )
     .unwrap();
@@ -93,8 +93,8 @@ async fn every_alert_is_posted_once_in_order_despite_failures() {
         bodies,
         sent.iter().map(|e| e.wire_json()).collect::<Vec<_>>()
     );
-    assert_eq!(metrics.webhook_sent.load(Ordering::Relaxed), 6);
-    assert_eq!(metrics.webhook_failed.load(Ordering::Relaxed), 0);
+    assert_eq!(metrics.webhook.sent.load(Ordering::Relaxed), 6);
+    assert_eq!(metrics.webhook.failed.load(Ordering::Relaxed), 0);
     let text = reqwest::get(server.url("/metrics"))
         .await
         .unwrap()
@@ -123,7 +123,7 @@ async fn a_full_queue_drops_and_counts_without_slowing_publish() {
     let task = webhook::spawn(
         &server.hub,
         config,
-        metrics.clone(),
+        metrics.webhook.clone(),
         server.shutdown.clone(),
     )
     .unwrap();
@@ -132,7 +132,7 @@ async fn a_full_queue_drops_and_counts_without_slowing_publish() {
     }
     // One alert in flight, one queued at most: the other eight (or nine) are dropped.
     eventually("overflow counted", || {
-        metrics.webhook_dropped.load(Ordering::Relaxed) >= 8
+        metrics.webhook.dropped.load(Ordering::Relaxed) >= 8
     })
     .await;
     let text = reqwest::get(server.url("/metrics"))

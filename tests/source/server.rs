@@ -14,6 +14,34 @@ pub enum Reply {
     Status(u16),
     /// Accepts and never answers (a hung server).
     Hang,
+    /// Sends the first `keep` bytes, then the rest once the gate is opened (so a test can act
+    /// while the client is known to have exactly the first part). A gate that stays shut for
+    /// [`GATE_PATIENCE`] closes the connection instead, so no test waits forever.
+    Gated(&'static str, Vec<u8>, usize, Gate),
+}
+
+/// How long a [`Reply::Gated`] answer waits for its gate.
+pub const GATE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Opened once by the test; read by the server thread.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<std::sync::atomic::AtomicBool>);
+
+impl Gate {
+    pub fn open(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn wait(&self) -> bool {
+        let deadline = std::time::Instant::now() + GATE_PATIENCE;
+        while !self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        true
+    }
 }
 
 type Handler = dyn Fn(&str, usize) -> Reply + Send + Sync;
@@ -89,6 +117,17 @@ fn serve(conn: TcpStream, handler: &Handler, hits: &Mutex<HashMap<String, usize>
         Reply::Status(code) => {
             conn.write_all(head(&format!("{code} Oops"), "text/plain", 0).as_bytes())
         }
+        Reply::Gated(content_type, body, keep, gate) => conn
+            .write_all(head("200 OK", content_type, body.len()).as_bytes())
+            .and_then(|()| conn.write_all(&body[..keep]))
+            .and_then(|()| conn.flush())
+            .and_then(|()| {
+                if gate.wait() {
+                    conn.write_all(&body[keep..])
+                } else {
+                    Ok(())
+                }
+            }),
         Reply::Hang => {
             std::thread::park();
             Ok(())

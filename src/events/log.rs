@@ -26,7 +26,8 @@ pub const SYNC_EVERY: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    #[error("{path}: {source}")]
+    // The reason is the source, not part of this message: `{:#}` chains print it once.
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -193,8 +194,8 @@ fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Event>, LogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::event::tests::sample_alert;
-    use crate::serve::event::EventBody;
+    use crate::events::event::tests::sample_alert;
+    use crate::events::event::EventBody;
     use crate::transcribe::Segment;
 
     fn event(id: u64, alert: bool) -> Event {
@@ -281,7 +282,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain-file");
         std::fs::write(&file, "x").unwrap();
-        let err = EventLog::open(&file.join("sub")).unwrap_err().to_string();
-        assert!(err.contains("plain-file"), "{err}");
+        let err = anyhow::Error::from(EventLog::open(&file.join("sub")).unwrap_err());
+        // One line as `main` prints it: the path, then the reason once.
+        let line = format!("{err:#}");
+        assert!(line.contains("plain-file"), "{line}");
+        assert_eq!(line.matches("os error").count(), 1, "{line}");
     }
 }

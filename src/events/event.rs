@@ -10,7 +10,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::control::SourceState;
 use crate::detect::Alert;
 use crate::transcribe::Segment;
 
@@ -45,6 +44,27 @@ pub struct StreamStatus {
     pub gap_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// Where a source is in its life.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    Starting,
+    Up,
+    Down,
+    Ended,
+}
+
+impl SourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Starting => "starting",
+            SourceState::Up => "up",
+            SourceState::Down => "down",
+            SourceState::Ended => "ended",
+        }
+    }
 }
 
 /// The three event types, as named in SSE `event:` lines and the log's `type`.

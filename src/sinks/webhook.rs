@@ -1,27 +1,19 @@
 //! `--webhook URL`: POSTs every alert (the same JSON object as the SSE `data:`) to a URL. The only
-//! file that touches reqwest.
+//! file that touches reqwest's client for sinks.
 //!
-//! Input: the hub's alerts. Output: HTTP POSTs, one per alert, in id order.
-//!
-//! A feeder task subscribes to the hub and puts alerts on a bounded queue without waiting; a
-//! sender task takes them off and POSTs each with retries and exponential backoff. So a slow or
-//! dead receiver never slows `publish`: when the queue is full the alert is dropped from the
-//! webhook (it is still in the log, in `/alerts` and on SSE), a line goes to stderr and
-//! `claimwatch_webhook_dropped_total` counts it. On shutdown, queued alerts are not sent.
+//! Input: the bus's alerts, through [`super::spawn`]. Output: HTTP POSTs, one per alert, in id
+//! order, each retried with exponential backoff. A slow or dead receiver never slows publishing:
+//! see [`super`] for the queue between the bus and this sink.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::event::{Event, EventKind};
-use super::hub::Hub;
-use super::metrics::ServeMetrics;
+use super::{Sink, SinkStats};
+use crate::events::{Event, EventBus, EventKind};
 
 /// Where and how to deliver.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,94 +49,61 @@ pub enum WebhookError {
     Setup { url: String, message: String },
 }
 
-/// Starts delivering alerts published from now on. Needs a tokio runtime. The returned handle
-/// ends after `shutdown` is cancelled.
-pub fn spawn(
-    hub: &Hub,
-    config: WebhookConfig,
-    metrics: Arc<ServeMetrics>,
-    shutdown: CancellationToken,
-) -> Result<JoinHandle<()>, WebhookError> {
-    let setup = |message: String| WebhookError::Setup {
-        url: config.url.clone(),
-        message,
-    };
-    let url = reqwest::Url::parse(&config.url).map_err(|e| setup(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(setup("the URL must start with http:// or https://".into()));
-    }
-    let client = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .build()
-        .map_err(|e| setup(e.to_string()))?;
-    let queue = config.queue.max(1);
-    let (tx, rx) = mpsc::channel::<Event>(queue);
-
-    // Subscribed here, not in the task, so every alert published after `spawn` returns is seen.
-    let alerts = hub
-        .subscribe(None, None)
-        .filter(|e| std::future::ready(e.kind() == EventKind::Alert));
-    let feeder_metrics = metrics.clone();
-    let feeder_shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        let mut alerts = std::pin::pin!(alerts.take_until(feeder_shutdown.cancelled_owned()));
-        while let Some(event) = alerts.next().await {
-            match tx.try_send(event) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(event)) => {
-                    let n = feeder_metrics
-                        .webhook_dropped
-                        .fetch_add(1, Ordering::Relaxed)
-                        + 1;
-                    eprintln!(
-                        "claimwatch: warning: webhook queue full ({} alerts): alert event {} not sent to the webhook ({n} dropped so far)",
-                        queue, event.id
-                    );
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => break,
-            }
-        }
-    });
-
-    Ok(tokio::spawn(send_loop(
-        client, url, config, rx, metrics, shutdown,
-    )))
-}
-
-async fn send_loop(
+/// The webhook as a [`Sink`]: alerts only.
+pub struct Webhook {
     client: reqwest::Client,
     url: reqwest::Url,
     config: WebhookConfig,
-    mut rx: mpsc::Receiver<Event>,
-    metrics: Arc<ServeMetrics>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let event = tokio::select! {
-            () = shutdown.cancelled() => return,
-            event = rx.recv() => match event {
-                Some(event) => event,
-                None => return,
-            },
+}
+
+impl Webhook {
+    /// Checks the URL and builds the client.
+    pub fn new(config: WebhookConfig) -> Result<Webhook, WebhookError> {
+        let setup = |message: String| WebhookError::Setup {
+            url: config.url.clone(),
+            message,
         };
-        let body = event.wire_json();
-        let outcome = tokio::select! {
-            () = shutdown.cancelled() => return,
-            outcome = deliver(&client, &url, &body, &config) => outcome,
-        };
-        match outcome {
-            Ok(()) => {
-                metrics.webhook_sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(reason) => {
-                metrics.webhook_failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "claimwatch: warning: webhook {url}: gave up on alert event {}: {reason}",
-                    event.id
-                );
-            }
+        let url = reqwest::Url::parse(&config.url).map_err(|e| setup(e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(setup("the URL must start with http:// or https://".into()));
         }
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| setup(e.to_string()))?;
+        Ok(Webhook {
+            client,
+            url,
+            config,
+        })
     }
+}
+
+impl Sink for Webhook {
+    fn name(&self) -> String {
+        format!("webhook {}", self.url)
+    }
+
+    fn accepts(&self, event: &Event) -> bool {
+        event.kind() == EventKind::Alert
+    }
+
+    async fn deliver(&self, event: &Event) -> Result<(), String> {
+        deliver(&self.client, &self.url, &event.wire_json(), &self.config).await
+    }
+}
+
+/// Starts delivering alerts published on `bus` from now on. Needs a tokio runtime. The returned
+/// handle ends after `shutdown` is cancelled; alerts still queued then are not sent.
+pub fn spawn(
+    bus: &dyn EventBus,
+    config: WebhookConfig,
+    stats: Arc<SinkStats>,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<()>, WebhookError> {
+    let queue = config.queue;
+    let webhook = Webhook::new(config)?;
+    Ok(super::spawn(bus, webhook, queue, stats, shutdown))
 }
 
 /// POSTs `body` until a 2xx, a permanent failure, or the last try.
@@ -235,12 +194,12 @@ mod tests {
     #[tokio::test]
     async fn a_url_that_is_not_http_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = Hub::open(dir.path()).unwrap();
+        let hub = crate::events::Hub::open(dir.path()).unwrap();
         for url in ["ftp://example.invalid/x", "not a url", ""] {
             let err = spawn(
                 &hub,
                 WebhookConfig::new(url),
-                Arc::new(ServeMetrics::default()),
+                Arc::new(SinkStats::default()),
                 CancellationToken::new(),
             )
             .unwrap_err()

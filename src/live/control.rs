@@ -1,5 +1,6 @@
-//! The contract between the HTTP server and the live pipeline: the server calls a
-//! [`StreamControl`] to list, attach, detach and re-label streams; the pipeline implements it.
+//! What the live pipeline offers whoever controls it (the HTTP server, the command line): a
+//! [`StreamControl`] to list, attach, detach and re-label streams; the [manager](super::manager)
+//! implements it.
 //! Requests in are the JSON bodies of `POST /streams` and `PUT /streams/{id}/product`; answers out
 //! are [`StreamInfo`] snapshots or a [`ControlError`] that the server maps to an HTTP status.
 
@@ -7,21 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Stream ids appear in URLs, metric labels and log lines: 1 to 64 of A-Z a-z 0-9 - _.
-/// The one check both the HTTP layer and the pipeline apply; `Err` is the message for the user.
-pub fn check_stream_id(id: &str) -> Result<(), String> {
-    let plain = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
-    if plain {
-        Ok(())
-    } else {
-        Err(format!(
-            "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _"
-        ))
-    }
-}
+use crate::events::SourceState;
 
 /// `POST /streams` body: start monitoring `source` under the name `id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,27 +55,6 @@ pub struct StreamInfo {
     /// transcript did not repeat.
     #[serde(default)]
     pub unconfirmed_alerts: u64,
-}
-
-/// Where a source is in its life.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceState {
-    Starting,
-    Up,
-    Down,
-    Ended,
-}
-
-impl SourceState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceState::Starting => "starting",
-            SourceState::Up => "up",
-            SourceState::Down => "down",
-            SourceState::Ended => "ended",
-        }
-    }
 }
 
 /// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 500).

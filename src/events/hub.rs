@@ -1,6 +1,6 @@
-//! The event hub: every event the pipeline publishes goes through here, gets its id and time, is
-//! written to the [log](super::log), kept in memory for queries and replay, and broadcast to live
-//! subscribers (SSE clients, the webhook).
+//! The local event bus ([`EventBus`] over `DATA_DIR/events.jsonl`): every event the pipeline
+//! publishes goes through here, gets its id and time, is written to the [log](super::log), kept
+//! in memory for queries and replay, and broadcast to live subscribers (SSE clients, sinks).
 //!
 //! Input: `(stream, body)` from any thread. Output: [`Event`]s to subscribers, in id order.
 //!
@@ -19,12 +19,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use futures_util::Stream;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::clock;
 use super::event::{Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
+use super::{BusError, EventBus};
 use crate::detect::Category;
 
 /// Bounds on what the hub keeps in memory.
@@ -265,6 +267,57 @@ impl Hub {
     }
 }
 
+impl EventBus for Hub {
+    fn publish(&self, stream: &str, body: EventBody) -> Result<Event, BusError> {
+        Ok(Hub::publish(self, stream, body)?)
+    }
+
+    fn subscribe(
+        &self,
+        stream: Option<String>,
+        last_event_id: Option<u64>,
+    ) -> BoxStream<'static, Event> {
+        Hub::subscribe(self, stream, last_event_id).boxed()
+    }
+
+    fn alerts(
+        &self,
+        stream: Option<&str>,
+        since_id: Option<u64>,
+        category: Option<Category>,
+    ) -> Vec<Event> {
+        Hub::alerts(self, stream, since_id, category)
+    }
+
+    fn transcript(&self, stream: &str) -> Vec<Event> {
+        Hub::transcript(self, stream)
+    }
+
+    fn latest_status(&self, stream: &str) -> Option<Event> {
+        Hub::latest_status(self, stream)
+    }
+
+    fn knows_stream(&self, stream: &str) -> bool {
+        Hub::knows_stream(self, stream)
+    }
+
+    fn alert_counts(&self) -> BTreeMap<(String, Category), u64> {
+        Hub::alert_counts(self)
+    }
+
+    fn lag_recoveries(&self) -> u64 {
+        Hub::lag_recoveries(self)
+    }
+
+    fn next_id(&self) -> u64 {
+        Hub::next_id(self)
+    }
+
+    fn sync(&self) -> Result<(), BusError> {
+        Ok(Hub::sync(self)?)
+    }
+}
+
 /// One subscriber's position: `cursor` is the highest id it has dealt with (sent or filtered).
 struct Subscription {
     hub: Hub,
@@ -375,9 +428,8 @@ fn push_bounded(queue: &mut VecDeque<u64>, id: u64, limit: usize) -> Option<u64>
 mod tests {
     use super::*;
     use crate::detect::Alert;
-    use crate::serve::control::SourceState;
-    use crate::serve::event::tests::sample_alert;
-    use crate::serve::event::StreamStatus;
+    use crate::events::event::tests::sample_alert;
+    use crate::events::event::{SourceState, StreamStatus};
     use crate::transcribe::Segment;
     use futures_util::StreamExt;
 

@@ -1,0 +1,131 @@
+//! The event bus: the one place where the live pipeline's output meets its consumers.
+//!
+//! Input: `(stream, body)` pairs the pipeline publishes from its worker threads (alerts, transcript
+//! segments, stream status). Output: [`Event`]s with a bus-wide id and time, to subscribers (SSE,
+//! sinks such as the webhook) and to queries (`/alerts`, transcripts, metrics).
+//!
+//! Dependencies point one way: sources → live → **events** ← HTTP / sinks. Nothing in here knows
+//! about axum, the stream manager or any sink; the pipeline publishes through [`EventBus`] and
+//! never sees who reads.
+//!
+//! - [`event`]: the event types and their two encodings (wire JSON, log line).
+//! - [`log`]: the append-only JSON-lines log and its crash recovery.
+//! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
+//! - [`clock`]: RFC 3339 timestamps.
+//!
+//! [`EventBus`] is the interface a second implementation (a cluster's shared history) satisfies
+//! too; the local [`Hub`] over `DATA_DIR/events.jsonl` is the default.
+
+pub mod clock;
+pub mod event;
+pub mod hub;
+pub mod log;
+
+use std::collections::BTreeMap;
+
+use futures_util::stream::BoxStream;
+
+pub use event::{Event, EventBody, EventKind, SourceState, StreamStatus};
+pub use hub::{Hub, HubLimits};
+pub use log::{EventLog, LogError};
+
+use crate::detect::Category;
+
+/// Why the bus could not take or give events.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// What every event bus offers. Publishing is synchronous because the pipeline publishes from
+/// plain threads; reading is a stream because consumers are async tasks.
+///
+/// Contract: ids are strictly increasing across the life of the bus and never reused; an event
+/// [`publish`](EventBus::publish) returned `Ok` for is durable and reaches every subscriber whose
+/// position is before it, once and in id order.
+pub trait EventBus: Send + Sync + 'static {
+    /// Records and broadcasts one event. Never waits for subscribers. An error means the event
+    /// was not stored and not sent.
+    fn publish(&self, stream: &str, body: EventBody) -> Result<Event, BusError>;
+
+    /// Events of `stream` (all streams when `None`): first every kept event with id greater than
+    /// `last_event_id`, then live ones, each once and in id order. With `last_event_id: None`
+    /// only events published from now on. The stream never ends by itself; the consumer stops
+    /// reading (SSE does on shutdown).
+    fn subscribe(
+        &self,
+        stream: Option<String>,
+        last_event_id: Option<u64>,
+    ) -> BoxStream<'static, Event>;
+
+    /// Kept alerts, oldest first: of `stream` (all when `None`), with event id greater than
+    /// `since_id`, of `category`.
+    fn alerts(
+        &self,
+        stream: Option<&str>,
+        since_id: Option<u64>,
+        category: Option<Category>,
+    ) -> Vec<Event>;
+
+    /// Kept transcript events of `stream`, oldest first.
+    fn transcript(&self, stream: &str) -> Vec<Event>;
+
+    /// The latest status event of `stream`.
+    fn latest_status(&self, stream: &str) -> Option<Event>;
+
+    /// Whether any event of `stream` was ever published (in the kept history).
+    fn knows_stream(&self, stream: &str) -> bool;
+
+    /// Alerts ever published (restarts included), by (stream, category).
+    fn alert_counts(&self) -> BTreeMap<(String, Category), u64>;
+
+    /// Times a subscriber fell behind and caught up from the kept history.
+    fn lag_recoveries(&self) -> u64;
+
+    /// The id the next event will get.
+    fn next_id(&self) -> u64;
+
+    /// Makes everything published so far durable (call on shutdown).
+    fn sync(&self) -> Result<(), BusError>;
+}
+
+/// Stream ids appear in URLs, metric labels, log lines (and a cluster's subject names): 1 to 64
+/// of A-Z a-z 0-9 - _. The one check the HTTP layer and the pipeline both apply; `Err` is the
+/// message for the user.
+pub fn check_stream_id(id: &str) -> Result<(), String> {
+    let plain = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "stream id {id:?}: use 1 to 64 characters from A-Z a-z 0-9 - _"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_ids() {
+        // (id, accepted)
+        let cases = [
+            ("shop-1", true),
+            ("A_b-9", true),
+            (&*"x".repeat(64), true),
+            (&*"x".repeat(65), false),
+            ("", false),
+            ("a b", false),
+            ("a/b", false),
+            ("日本", false),
+        ];
+        for (id, ok) in cases {
+            assert_eq!(check_stream_id(id).is_ok(), ok, "{id:?}");
+        }
+    }
+}
