@@ -46,6 +46,18 @@ impl Serve {
     /// until `/healthz` answers. No port is released and bound again, so no other process can
     /// take it in between.
     fn start(root: &Path, token: Option<&str>, streams: &[String]) -> Serve {
+        Serve::start_with(root, token, streams, &[], None)
+    }
+
+    /// [`Serve::start`] with more flags and, optionally, a file fed to the server's stdin (the
+    /// `-` source).
+    fn start_with(
+        root: &Path,
+        token: Option<&str>,
+        streams: &[String],
+        flags: &[&str],
+        stdin: Option<&Path>,
+    ) -> Serve {
         let log = root.join("stderr.log");
         let seen = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
         let stderr = OpenOptions::new()
@@ -63,7 +75,11 @@ impl Serve {
             .args(["serve", "--threads", "1", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(root.join("data"))
-            .stdin(Stdio::null())
+            .args(flags)
+            .stdin(match stdin {
+                Some(path) => Stdio::from(std::fs::File::open(path).unwrap()),
+                None => Stdio::null(),
+            })
             .stdout(Stdio::null())
             .stderr(stderr);
         if let Some(token) = token {
@@ -163,10 +179,15 @@ impl Serve {
     }
 
     /// SIGTERM, then the exit status; panics with stderr when it does not exit 0 in time.
-    fn stop(mut self) {
+    fn stop(self) {
+        self.stop_with("-TERM");
+    }
+
+    /// Sends `signal` (a `kill` flag: -TERM, -INT), then checks for exit 0 as [`Serve::stop`].
+    fn stop_with(mut self, signal: &str) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid}");
+        let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(sent.success(), "kill {signal} {pid}");
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -1054,4 +1075,156 @@ fn product_origin_applies_to_later_speech() {
     assert_eq!(code, 400, "{bad}");
     serve.stop();
     assert!(events.ends());
+}
+
+// ---- README promises: webhook, Japanese stream, stdin source, SIGINT ----
+
+/// A webhook receiver on 127.0.0.1:0: answers 200 to every POST and keeps the JSON bodies.
+struct Receiver {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    conn.set_read_timeout(Some(PATIENCE)).unwrap();
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    // Keep-alive: one request after another on the same connection.
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        kept.lock()
+                            .unwrap()
+                            .push(serde_json::from_slice(&body).unwrap());
+                        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                        if conn.write_all(ok.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Receiver { url, bodies }
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+/// README: `--webhook URL` POSTs each alert as JSON; `lang=ja` streams are transcribed and
+/// checked in Japanese; SIGINT shuts down cleanly (exit 0). The webhook starts before the
+/// `--stream` stream, so even its first alert is delivered, and it carries what SSE carries.
+#[test]
+fn webhook_gets_a_japanese_streams_alerts_and_sigint_stops_the_server() {
+    let _cores = common::whisper_lock();
+    let root = tempdir();
+    let receiver = Receiver::start();
+    let stream = format!(
+        "shop=file:{},lang=ja,origin=CN",
+        clip("ja_origin_false").display()
+    );
+    let serve = Serve::start_with(
+        root.path(),
+        None,
+        &[stream],
+        &["--webhook", &receiver.url],
+        None,
+    );
+    let events = serve
+        .sse("/events", Some(0))
+        .until("shop ended", ended("shop"));
+    let alerts = alerts_of(&events, "false_origin");
+    // 日本製 and 国産, both said of a product declared CN.
+    let want = expected_times("ja_origin_false", "false_origin");
+    assert!(!alerts.is_empty(), "{:#?}", summary(&events));
+    for alert in &alerts {
+        let start = alert.json()["start_s"].as_f64().unwrap();
+        assert!(
+            want.iter().any(|w| (start - w).abs() <= 1.5),
+            "alert at {start} s, claims at {want:?}"
+        );
+    }
+    let deadline = Instant::now() + PATIENCE;
+    let sent: Vec<Value> = events
+        .iter()
+        .filter(|e| e.event == "alert")
+        .map(SseEvent::json)
+        .collect();
+    while receiver.bodies().len() < sent.len() {
+        assert!(
+            Instant::now() < deadline,
+            "webhook got {} of {} alerts",
+            receiver.bodies().len(),
+            sent.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(receiver.bodies(), sent);
+    serve.stop_with("-INT");
+    assert!(
+        serve_log(root.path()).contains("shutting down"),
+        "{}",
+        serve_log(root.path())
+    );
+}
+
+/// README: `-` reads any container from stdin; the alert comes from the piped audio.
+#[test]
+fn stdin_source_alerts() {
+    let _cores = common::whisper_lock();
+    let root = tempdir();
+    let serve = Serve::start_with(
+        root.path(),
+        None,
+        &["shop=-,lang=en,origin=CN".to_string()],
+        &[],
+        Some(&clip("en_origin_false")),
+    );
+    let events = serve
+        .sse("/events", Some(0))
+        .until("shop ended", ended("shop"));
+    let alerts = alerts_of(&events, "false_origin");
+    assert_eq!(alerts.len(), 1, "{:#?}", summary(&events));
+    let start = alerts[0].json()["start_s"].as_f64().unwrap();
+    let want = expected_times("en_origin_false", "false_origin")[0];
+    assert!(
+        (start - want).abs() <= 1.5,
+        "alert at {start} s, words at {want} s"
+    );
+    serve.stop();
+}
+
+fn serve_log(root: &Path) -> String {
+    std::fs::read_to_string(root.join("stderr.log")).unwrap_or_default()
 }
