@@ -81,9 +81,24 @@ pub struct AuditArgs {
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
-    // Everything that can be wrong before the long work starts fails first.
-    for file in &args.files {
-        crate::audio::open(file)?;
+    // Everything that can be wrong before the long work starts fails first: a file that cannot
+    // be opened is reported now, and the others are still audited (a batch of recordings is not
+    // lost to one typo). With none left there is nothing to do.
+    let mut unreadable = 0;
+    let files: Vec<&PathBuf> = args
+        .files
+        .iter()
+        .filter(|file| match crate::audio::open(file) {
+            Ok(_) => true,
+            Err(err) => {
+                eprintln!("claimwatch: error: {err:#}");
+                unreadable += 1;
+                false
+            }
+        })
+        .collect();
+    if files.is_empty() {
+        return Ok(ExitCode::from(2));
     }
     let detector = match &args.rules {
         Some(dir) => Detector::load(dir, &detect::default_dict_dir())?,
@@ -115,8 +130,8 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     };
 
     let mut report = AuditReport { files: Vec::new() };
-    let mut failed = false;
-    for file in &args.files {
+    let mut failed = unreadable;
+    for file in files {
         let progress = AudioProgress::new(
             crate::audio::open(file).ok().and_then(|s| s.duration_s()),
             &file.display().to_string(),
@@ -144,7 +159,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             // Keep going: the other files' findings still reach the report.
             Err(err) => {
                 eprintln!("claimwatch: error: {err:#}");
-                failed = true;
+                failed += 1;
             }
         }
     }
@@ -170,7 +185,11 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         }
     }
 
-    if failed {
+    if failed > 0 {
+        eprintln!(
+            "claimwatch: exit 2: {failed} of {} files could not be audited (see above); the report holds the others",
+            args.files.len()
+        );
         return Ok(ExitCode::from(2));
     }
     let gate = args

@@ -1,6 +1,8 @@
 //! Auditing recorded files: the `audit` command's reports and exit codes, and the regression
 //! suite (`test-samples`) over every sample's `NAME.expect.toml`, with the real models.
 
+mod promises;
+
 use std::process::{Command, Output};
 
 use crate::common;
