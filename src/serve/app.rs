@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -86,7 +86,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/events", get(all_events))
         .route("/streams", get(list_streams).post(attach))
-        .route("/streams/{id}", delete(detach))
+        .route("/streams/{id}", get(one_stream).delete(detach))
         .route("/streams/{id}/events", get(stream_events))
         .route("/streams/{id}/product", put(set_product))
         .route("/streams/{id}/transcript", get(transcript))
@@ -173,8 +173,7 @@ async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Re
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(bearer_credentials);
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
             let mut response = ApiError(
                 StatusCode::UNAUTHORIZED,
@@ -188,6 +187,15 @@ async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Re
         }
     }
     next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme name is case-insensitive
+/// (RFC 7235), so `bearer x` is as good as `Bearer x`.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// Equality whose time does not depend on where the inputs first differ, so the token cannot be
@@ -286,8 +294,9 @@ fn sse_response(state: &AppState, stream: Option<String>, last: Option<u64>) -> 
         .subscribe(stream, last)
         .map(|event| Ok::<_, Infallible>(sse_event(&event)))
         .take_until(state.shutdown.clone().cancelled_owned());
-    // The heartbeat has no `id:` so it does not move the client's Last-Event-ID.
-    let heartbeat = sse::Event::default().event("heartbeat");
+    // The heartbeat has no `id:` so it does not move the client's Last-Event-ID, and a `data:`
+    // line, without which a browser's EventSource never dispatches it.
+    let heartbeat = sse::Event::default().event("heartbeat").data("{}");
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(state.heartbeat).event(heartbeat))
         .into_response()
@@ -304,6 +313,25 @@ fn sse_event(event: &Event) -> sse::Event {
 
 async fn list_streams(State(state): State<AppState>) -> Response {
     Json(state.control.list()).into_response()
+}
+
+async fn one_stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let found = state.control.list().into_iter().find(|s| s.id == id);
+    found
+        .map(|info| Json(info).into_response())
+        .ok_or_else(|| unknown_stream(&id))
+}
+
+fn unknown_stream(id: &str) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no stream {id:?}"))
+}
+
+/// Whether `id` is attached now or has history on the bus.
+fn stream_known(state: &AppState, id: &str) -> bool {
+    state.bus.knows_stream(id) || state.control.list().iter().any(|s| s.id == id)
 }
 
 async fn attach(
@@ -364,6 +392,10 @@ async fn alerts(
         })?),
     };
     let stream = query.stream.as_deref().filter(|s| !s.is_empty());
+    // An empty list would read as "no alerts" for a misspelled stream.
+    if let Some(id) = stream.filter(|id| !stream_known(&state, id)) {
+        return Err(unknown_stream(id));
+    }
     let events = state.bus.alerts(stream, query.since, category);
     Ok(Json(events.iter().map(Event::wire_json).collect()))
 }
@@ -372,8 +404,8 @@ async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    if !state.bus.knows_stream(&id) && !state.control.list().iter().any(|s| s.id == id) {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("no stream {id:?}")));
+    if !stream_known(&state, &id) {
+        return Err(unknown_stream(&id));
     }
     let events = state.bus.transcript(&id);
     Ok(Json(events.iter().map(Event::wire_json).collect()))
@@ -597,6 +629,22 @@ mod tests {
             ),
             (
                 "GET",
+                "/streams/ghost",
+                vec![],
+                "",
+                404,
+                "no stream \"ghost\"",
+            ),
+            (
+                "GET",
+                "/alerts?stream=ghost",
+                vec![],
+                "",
+                404,
+                "no stream \"ghost\"",
+            ),
+            (
+                "GET",
                 "/streams/ghost/transcript",
                 vec![],
                 "",
@@ -626,8 +674,14 @@ mod tests {
     async fn the_token_guards_every_endpoint() {
         let dir = tempfile::tempdir().unwrap();
         let state = state(dir.path(), Some("s3cret"));
-        for uri in [
-            "/healthz", "/streams", "/alerts", "/metrics", "/nope", "/events",
+        // (endpoint, status with the right token)
+        for (uri, allowed) in [
+            ("/healthz", 200),
+            ("/streams", 200),
+            ("/alerts", 200),
+            ("/metrics", 200),
+            ("/nope", 404),
+            ("/events", 200),
         ] {
             // (authorization header, expected status when the route exists)
             for (auth, ok) in [
@@ -637,6 +691,9 @@ mod tests {
                 (Some("Bearer s3cret0"), false),
                 (Some("s3cret"), false),
                 (Some("Bearer s3cret"), true),
+                // The scheme name is case-insensitive (RFC 7235).
+                (Some("bearer s3cret"), true),
+                (Some("BEARER s3cret"), true),
             ] {
                 let headers: Vec<(&str, &str)> =
                     auth.map(|a| ("authorization", a)).into_iter().collect();
@@ -645,7 +702,7 @@ mod tests {
                 }
                 let (status, text, headers) = call(&state, "GET", uri, &headers, "").await;
                 if ok {
-                    assert_ne!(status, StatusCode::UNAUTHORIZED, "{uri}");
+                    assert_eq!(status.as_u16(), allowed, "{uri} {auth:?}: {text}");
                 } else {
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} {auth:?}");
                     assert!(text.contains("bearer token"), "{text}");
@@ -678,6 +735,10 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         let streams: Vec<StreamInfo> = serde_json::from_str(&text).unwrap();
         assert_eq!(streams, OneStream.list());
+        let (status, text, _) = call(&state, "GET", "/streams/shop-1", &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let one: StreamInfo = serde_json::from_str(&text).unwrap();
+        assert_eq!(one, OneStream.list()[0]);
         let (status, text, _) = call(&state, "GET", "/healthz", &[], "").await;
         assert_eq!(
             (status, text.contains("\"ok\"")),

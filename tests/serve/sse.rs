@@ -219,6 +219,8 @@ async fn idle_streams_get_heartbeats_without_an_id() {
     let mut client = SseClient::connect(&server.url("/events"), &[]).await;
     let beat = client.next().await.unwrap();
     assert_eq!((beat.event.as_str(), beat.id), ("heartbeat", None));
+    // A browser's EventSource dispatches only events with data.
+    assert_eq!(beat.data, "{}");
     server.hub.publish("shop-1", alert(0)).unwrap();
     assert_eq!(client.take(1).await[0].id, Some(1));
     server.stop().await;
