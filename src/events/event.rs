@@ -95,6 +95,31 @@ impl EventBody {
         }
     }
 
+    /// The first number that JSON cannot carry (infinity, NaN), named; serde_json would write it
+    /// as `null`, and the log line could then not be read back.
+    pub fn non_finite(&self) -> Option<&'static str> {
+        let numbers: Vec<(&'static str, f64)> = match self {
+            EventBody::Alert(a) => [("start_s", a.start_s), ("end_s", a.end_s)]
+                .into_iter()
+                .filter_map(|(name, v)| v.map(|v| (name, v)))
+                .collect(),
+            EventBody::Transcript(s) => vec![("start_s", s.start_s), ("end_s", s.end_s)],
+            EventBody::Status(s) => [
+                ("stream_s", s.stream_s),
+                ("lag_s", s.lag_s),
+                ("rtf", s.rtf),
+                ("dropped_s", s.dropped_s),
+            ]
+            .into_iter()
+            .chain(s.gap_s.map(|g| ("gap_s", g)))
+            .collect(),
+        };
+        numbers
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(name, _)| name)
+    }
+
     /// The body alone as a JSON object.
     fn to_value(&self) -> Value {
         let value = match self {

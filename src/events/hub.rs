@@ -127,6 +127,12 @@ impl Hub {
     /// for the log write (and its fsync for alerts). An error means the event was not stored and
     /// not sent, and its id is not used.
     pub fn publish(&self, stream: &str, body: EventBody) -> Result<Event, LogError> {
+        if let Some(field) = body.non_finite() {
+            return Err(LogError::NonFinite {
+                kind: body.kind().as_str(),
+                field,
+            });
+        }
         let mut state = self.lock();
         let event = Event {
             id: state.next_id,
@@ -488,6 +494,39 @@ mod tests {
         let counts = hub.alert_counts();
         assert_eq!(counts[&("a".to_string(), Category::Efficacy)], 1);
         assert_eq!(counts[&("b".to_string(), Category::Pricing)], 1);
+    }
+
+    #[test]
+    fn a_number_json_cannot_carry_is_refused_and_the_log_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let mut bad = StreamStatus {
+            state: SourceState::Up,
+            stream_s: f64::INFINITY,
+            lag_s: 0.0,
+            rtf: 1.0,
+            dropped_s: 0.0,
+            gap_s: None,
+            message: None,
+        };
+        let err = hub
+            .publish("a", EventBody::Status(bad.clone()))
+            .unwrap_err();
+        assert!(err.to_string().contains("stream_s"), "{err}");
+        bad.stream_s = 1.0;
+        bad.gap_s = Some(f64::NAN);
+        assert!(hub.publish("a", EventBody::Status(bad)).is_err());
+        let err = hub
+            .publish(
+                "a",
+                EventBody::Transcript(Segment::new(0.0, f64::INFINITY, "x")),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("end_s"), "{err}");
+        // The refused events used no id, and a restart reads the log back.
+        assert_eq!(hub.publish("a", text("fine")).unwrap().id, 1);
+        drop(hub);
+        assert_eq!(Hub::open(dir.path()).unwrap().next_id(), 2);
     }
 
     #[test]

@@ -10,7 +10,13 @@
 //!
 //! Recovery: a crash mid-write leaves a last line without its newline. That line was never
 //! acknowledged (its fsync had not returned), so it is cut off with a warning on stderr. A bad line
-//! anywhere else is corruption and opening fails with `path:line: reason`.
+//! anywhere else (unreadable, or an id that does not follow the one before) is corruption: it is
+//! moved, with its line number and the reason, to [`QUARANTINE_FILE`] beside the log, the log is
+//! rewritten without it, a warning names both files, and the server starts. No id is reused: the
+//! next id is past the highest one any line, good or quarantined, carried.
+//!
+//! One process per data directory: [`LOCK_FILE`] is locked exclusively while the log is open, so
+//! a second `serve` on the same directory fails at once instead of writing duplicate ids.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -20,6 +26,12 @@ use super::event::{Event, EventKind};
 
 /// Name of the log inside the data directory.
 pub const LOG_FILE: &str = "events.jsonl";
+
+/// Where bad lines go (see the module docs).
+pub const QUARANTINE_FILE: &str = "events.quarantine.jsonl";
+
+/// Held locked by the process that has the log open.
+pub const LOCK_FILE: &str = "claimwatch.lock";
 
 /// Non-alert lines written between two fsyncs at most.
 pub const SYNC_EVERY: usize = 64;
@@ -33,6 +45,13 @@ pub enum LogError {
         #[source]
         source: std::io::Error,
     },
+    #[error("a {kind} event's {field} is not a finite number; not recorded")]
+    NonFinite {
+        kind: &'static str,
+        field: &'static str,
+    },
+    #[error("{path}: another claimwatch process is using this data directory")]
+    InUse { path: PathBuf },
     #[error("{path}:{line}: {message}")]
     BadLine {
         path: PathBuf,
@@ -45,6 +64,8 @@ pub enum LogError {
 #[derive(Debug)]
 pub struct EventLog {
     file: File,
+    /// Open for as long as the log is: closing it releases the directory's lock.
+    _lock: File,
     path: PathBuf,
     /// Bytes of whole lines in the file: where the next line starts.
     len: u64,
@@ -61,28 +82,49 @@ pub struct Recovered {
     pub next_id: u64,
     /// Bytes of a torn last line that were cut off (0 normally).
     pub truncated: u64,
+    /// Bad lines moved to the quarantine file (0 normally).
+    pub quarantined: usize,
 }
 
 impl EventLog {
-    /// Opens (creating `data_dir` and the log if needed) and reads back the log.
+    /// Opens (creating `data_dir` and the log if needed), takes the directory's lock, and reads
+    /// back the log, repairing it as the module docs say.
     pub fn open(data_dir: &Path) -> Result<Recovered, LogError> {
         let path = data_dir.join(LOG_FILE);
-        let io = |source| LogError::Io {
-            path: path.clone(),
-            source,
+        let io_at = |at: &Path| {
+            let at = at.to_path_buf();
+            move |source| LogError::Io { path: at, source }
         };
-        std::fs::create_dir_all(data_dir).map_err(|source| LogError::Io {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir).map_err(io_at(data_dir))?;
+        let lock_path = data_dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io_at(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LogError::InUse {
+                    path: data_dir.to_path_buf(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(LogError::Io {
+                    path: lock_path,
+                    source,
+                })
+            }
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)
-            .map_err(io)?;
+            .map_err(io_at(&path))?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
+        file.read_to_end(&mut bytes).map_err(io_at(&path))?;
 
         // Everything after the last newline is a torn write.
         let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -92,23 +134,44 @@ impl EventLog {
                 "claimwatch: warning: {}: cut off a torn last line ({truncated} bytes) left by an interrupted write",
                 path.display()
             );
-            file.set_len(whole as u64).map_err(io)?;
-            file.sync_data().map_err(io)?;
+            file.set_len(whole as u64).map_err(io_at(&path))?;
+            file.sync_data().map_err(io_at(&path))?;
         }
 
-        let events = parse_lines(&path, &bytes[..whole])?;
-        let next_id = events.last().map_or(1, |e| e.id + 1);
-        file.seek(SeekFrom::End(0)).map_err(io)?;
+        let parsed = parse_lines(&bytes[..whole]);
+        let mut len = whole as u64;
+        if !parsed.bad.is_empty() {
+            quarantine(data_dir, &parsed.bad)?;
+            len = rewrite(&path, &parsed.events)?;
+            file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&path)
+                .map_err(io_at(&path))?;
+            let first = &parsed.bad[0];
+            eprintln!(
+                "claimwatch: warning: {}: moved {} bad line(s) to {} (first: line {}: {}); the log was rewritten without them",
+                path.display(),
+                parsed.bad.len(),
+                data_dir.join(QUARANTINE_FILE).display(),
+                first.line,
+                first.reason
+            );
+        }
+        let next_id = parsed.highest_id.map_or(1, |id| id.saturating_add(1));
+        file.seek(SeekFrom::End(0)).map_err(io_at(&path))?;
         Ok(Recovered {
             log: EventLog {
                 file,
+                _lock: lock,
                 path,
-                len: whole as u64,
+                len,
                 unsynced: 0,
             },
-            events,
+            events: parsed.events,
             next_id,
             truncated,
+            quarantined: parsed.bad.len(),
         })
     }
 
@@ -163,32 +226,108 @@ impl Drop for EventLog {
     }
 }
 
-/// Parses whole lines; blank lines are skipped, ids must increase.
-fn parse_lines(path: &Path, bytes: &[u8]) -> Result<Vec<Event>, LogError> {
-    let bad = |line: usize, message: String| LogError::BadLine {
-        path: path.to_path_buf(),
-        line,
-        message,
+/// A line the log could not keep.
+#[derive(Debug, Clone, PartialEq)]
+struct BadLine {
+    /// 1-based line number in the log as it was.
+    line: usize,
+    reason: String,
+    text: String,
+}
+
+struct Parsed {
+    events: Vec<Event>,
+    bad: Vec<BadLine>,
+    /// The highest id any line carried, readable or not.
+    highest_id: Option<u64>,
+}
+
+/// Parses whole lines; blank lines are skipped; a line that does not parse, or whose id does not
+/// follow the last good one, is bad.
+fn parse_lines(bytes: &[u8]) -> Parsed {
+    let mut parsed = Parsed {
+        events: Vec::new(),
+        bad: Vec::new(),
+        highest_id: None,
     };
-    let mut events: Vec<Event> = Vec::new();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let number = i + 1;
-        let text = std::str::from_utf8(raw).map_err(|e| bad(number, format!("not UTF-8: {e}")))?;
+        let text = String::from_utf8_lossy(raw);
         if text.trim().is_empty() {
             continue;
         }
-        let event = Event::from_log_line(text).map_err(|e| bad(number, e.to_string()))?;
-        if let Some(last) = events.last() {
-            if event.id <= last.id {
-                return Err(bad(
-                    number,
-                    format!("event id {} does not follow id {}", event.id, last.id),
-                ));
-            }
+        let bad = |reason: String| BadLine {
+            line: i + 1,
+            reason,
+            text: text.clone().into_owned(),
+        };
+        // Whatever else is wrong with it, an id a line carries is never handed out again.
+        let seen_id = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
+        parsed.highest_id = parsed.highest_id.max(seen_id);
+        let event = match std::str::from_utf8(raw) {
+            Err(e) => Err(format!("not UTF-8: {e}")),
+            Ok(text) => Event::from_log_line(text).map_err(|e| e.to_string()),
+        };
+        match (event, parsed.events.last()) {
+            (Err(reason), _) => parsed.bad.push(bad(reason)),
+            (Ok(event), Some(last)) if event.id <= last.id => parsed.bad.push(bad(format!(
+                "event id {} does not follow id {}",
+                event.id, last.id
+            ))),
+            (Ok(event), _) => parsed.events.push(event),
         }
-        events.push(event);
     }
-    Ok(events)
+    parsed
+}
+
+/// Appends `bad` to the quarantine file and makes it durable before the log loses them.
+fn quarantine(data_dir: &Path, bad: &[BadLine]) -> Result<(), LogError> {
+    let path = data_dir.join(QUARANTINE_FILE);
+    let io = |source| LogError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut out = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(io)?;
+    let mut text = String::new();
+    for line in bad {
+        let record = serde_json::json!({
+            "line": line.line,
+            "reason": line.reason,
+            "text": line.text,
+        });
+        text.push_str(&record.to_string());
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes()).map_err(io)?;
+    out.sync_all().map_err(io)
+}
+
+/// Replaces the log with `events`, atomically (a crash leaves the old file or the new one).
+/// Returns the new length.
+fn rewrite(path: &Path, events: &[Event]) -> Result<u64, LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut text = String::new();
+    for event in events {
+        text.push_str(&event.to_log_line());
+        text.push('\n');
+    }
+    tmp.write_all(text.as_bytes()).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(text.len() as u64)
 }
 
 #[cfg(test)]
@@ -257,24 +396,87 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_line_before_the_end_names_file_and_line() {
-        // (content, line number in the error, words in the error)
+    fn a_bad_line_is_quarantined_and_the_log_opens() {
         let good1 = event(1, true).to_log_line();
         let good2 = event(2, false).to_log_line();
+        let good5 = event(5, false).to_log_line();
+        // (content, ids kept, bad line numbers, words in the first reason, next id)
         let cases = [
-            (format!("{good1}\nnot json\n{good2}\n"), 2, "expected"),
-            (format!("{good2}\n{good1}\n"), 2, "does not follow"),
-            (format!("{good1}\n{good1}\n"), 2, "does not follow"),
-            (format!("\n{good1}\n{{\"id\":2}}\n"), 3, "missing field"),
+            (
+                format!("{good1}\nnot json\n{good2}\n"),
+                vec![1, 2],
+                vec![2],
+                "expected",
+                3,
+            ),
+            (
+                format!("{good2}\n{good1}\n"),
+                vec![2],
+                vec![2],
+                "does not follow",
+                3,
+            ),
+            (
+                format!("{good1}\n{good1}\n"),
+                vec![1],
+                vec![2],
+                "does not follow",
+                2,
+            ),
+            (
+                format!("\n{good1}\n{{\"id\":9}}\n"),
+                vec![1],
+                vec![3],
+                "missing field",
+                10,
+            ),
+            (
+                format!("{good1}\n[]\n{good5}\n"),
+                vec![1, 5],
+                vec![2],
+                "invalid length",
+                6,
+            ),
         ];
-        for (content, line, words) in cases {
+        for (content, kept, bad, words, next) in cases {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join(LOG_FILE), &content).unwrap();
-            let err = EventLog::open(dir.path()).unwrap_err().to_string();
-            let want = format!("{}:{line}: ", dir.path().join(LOG_FILE).display());
-            assert!(err.starts_with(&want), "{err}");
-            assert!(err.contains(words), "{err}");
+            let back = EventLog::open(dir.path()).unwrap();
+            let ids: Vec<u64> = back.events.iter().map(|e| e.id).collect();
+            assert_eq!(ids, kept, "{content}");
+            assert_eq!(back.quarantined, bad.len(), "{content}");
+            assert_eq!(back.next_id, next, "{content}");
+            let quarantined = std::fs::read_to_string(dir.path().join(QUARANTINE_FILE)).unwrap();
+            let first: serde_json::Value =
+                serde_json::from_str(quarantined.lines().next().unwrap()).unwrap();
+            assert_eq!(first["line"], bad[0], "{quarantined}");
+            assert!(
+                first["reason"].as_str().unwrap().contains(words),
+                "{quarantined}"
+            );
+            // The log was rewritten without the bad lines: the next open finds nothing to do,
+            // and what is appended follows on.
+            let mut log = back.log;
+            log.append(&event(next, true)).unwrap();
+            drop(log);
+            let again = EventLog::open(dir.path()).unwrap();
+            assert_eq!(again.quarantined, 0, "{content}");
+            assert_eq!(again.events.last().unwrap().id, next);
         }
+    }
+
+    #[test]
+    fn a_second_process_on_the_same_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = EventLog::open(dir.path()).unwrap();
+        let err = EventLog::open(dir.path()).unwrap_err();
+        assert!(matches!(err, LogError::InUse { .. }), "{err}");
+        assert!(
+            err.to_string().contains("another claimwatch process"),
+            "{err}"
+        );
+        drop(first);
+        EventLog::open(dir.path()).expect("the lock goes with the log");
     }
 
     #[test]

@@ -86,29 +86,54 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                 why: why(chosen),
             })
         }
-        Playlist::MediaPlaylist(media) => Ok(Parsed::Media(MediaList {
-            target_duration: media.target_duration as f64,
-            media_sequence: media.media_sequence,
-            end_list: media.end_list,
-            segments: {
-                // EXT-X-MAP applies to every later segment until the next one.
-                let mut map = None;
-                media
-                    .segments
-                    .iter()
-                    .map(|s| {
-                        if let Some(m) = &s.map {
-                            map = Some(m.uri.clone());
-                        }
-                        Segment {
-                            uri: s.uri.clone(),
-                            duration: f64::from(s.duration),
-                            map: map.clone(),
-                        }
-                    })
-                    .collect()
-            },
-        })),
+        Playlist::MediaPlaylist(media) => {
+            // The publisher is the party being watched: its numbers are checked, never trusted.
+            if media.target_duration > MAX_TARGET_DURATION_S {
+                return Err(format!(
+                    "EXT-X-TARGETDURATION {} s: a live playlist's segments last seconds, at most {MAX_TARGET_DURATION_S} s",
+                    media.target_duration
+                ));
+            }
+            let target_duration = media.target_duration.max(1) as f64;
+            Ok(Parsed::Media(MediaList {
+                target_duration,
+                media_sequence: media.media_sequence,
+                end_list: media.end_list,
+                segments: {
+                    // EXT-X-MAP applies to every later segment until the next one.
+                    let mut map = None;
+                    media
+                        .segments
+                        .iter()
+                        .map(|s| {
+                            if let Some(m) = &s.map {
+                                map = Some(m.uri.clone());
+                            }
+                            Segment {
+                                uri: s.uri.clone(),
+                                duration: segment_duration(f64::from(s.duration), target_duration),
+                                map: map.clone(),
+                            }
+                        })
+                        .collect()
+                },
+            }))
+        }
+    }
+}
+
+/// Longest `EXT-X-TARGETDURATION` accepted.
+pub const MAX_TARGET_DURATION_S: u64 = 600;
+
+/// A segment's `EXTINF`, or the target duration where it is not a sane one: not finite (a
+/// 41-digit number parses to infinity), not positive, or longer than the target duration allows
+/// (HLS: EXTINF rounded is at most the target; twice the target leaves room for sloppy encoders).
+/// Stream time is summed from these, so one wild value would break every later time.
+fn segment_duration(extinf: f64, target_duration: f64) -> f64 {
+    if extinf.is_finite() && extinf > 0.0 && extinf <= 2.0 * target_duration {
+        extinf
+    } else {
+        target_duration
     }
 }
 
@@ -310,5 +335,51 @@ v360.m3u8\n";
             err,
             "not an HLS playlist (starts with \"<html>not found</html>\")"
         );
+    }
+
+    #[test]
+    fn wild_durations_are_not_trusted() {
+        let huge = "1".repeat(41);
+        // (EXTINF, duration used) with a target of 2 s
+        let cases = [
+            ("2.048", 2.048),
+            (huge.as_str(), 2.0),
+            ("0", 2.0),
+            ("-3", 2.0),
+            ("nan", 2.0),
+            ("4.5", 2.0),
+        ];
+        for (extinf, want) in cases {
+            let text = format!(
+                "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:{extinf},\na.aac\n"
+            );
+            let duration = match parse(text.as_bytes()) {
+                Ok(Parsed::Media(list)) => list.segments.first().map(|s| s.duration),
+                _ => None,
+            };
+            // m3u8-rs refuses some of these outright; a refusal is as safe as a correction.
+            if let Some(duration) = duration {
+                // EXTINF arrives as f32: 2.048 is 2.0480000972… as f64.
+                assert!(
+                    (duration - want).abs() < 1e-6,
+                    "EXTINF {extinf}: {duration}"
+                );
+            }
+        }
+        let text = format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:{huge}\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2,\na.aac\n"
+        );
+        // m3u8-rs drops a target it cannot read as u64 (the default, 0, then counts as 1 s).
+        if let Ok(Parsed::Media(list)) = parse(text.as_bytes()) {
+            assert!(
+                list.target_duration.is_finite()
+                    && list.target_duration <= MAX_TARGET_DURATION_S as f64,
+                "{}",
+                list.target_duration
+            );
+        }
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:601\n#EXTINF:2,\na.aac\n";
+        let err = parse(text.as_bytes()).unwrap_err();
+        assert!(err.contains("601"), "{err}");
     }
 }

@@ -1228,3 +1228,45 @@ fn stdin_source_alerts() {
 fn serve_log(root: &Path) -> String {
     std::fs::read_to_string(root.join("stderr.log")).unwrap_or_default()
 }
+
+/// Two processes on one data directory would hand out the same event ids and block every later
+/// start: the second `serve` exits 2 at once with one line, and the first keeps serving.
+#[test]
+fn a_second_server_on_the_same_data_dir_is_refused() {
+    let root = tempdir();
+    let first = Serve::start(root.path(), None, &[]);
+    let mut second = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        .current_dir(common::repo())
+        .env_remove("CLAIMWATCH_TOKEN")
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(root.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = second.kill();
+            panic!("the second server did not exit within {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("another claimwatch process"), "{stderr}");
+    let (code, _) = first.get("/healthz");
+    assert_eq!(code, 200);
+    first.stop();
+}
