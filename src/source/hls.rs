@@ -190,10 +190,23 @@ fn decode(
             return Ok(None);
         }
     };
+    // A few kilobytes of low-bitrate MP3 or near-silent FLAC can claim hours of audio: decoding
+    // stops at what the segment may hold, so memory stays bounded by the cap, not the claim.
+    let cap = segment_cap_samples(segment.duration);
     let (mut all, mut chunk) = (Vec::new(), Vec::with_capacity(CHUNK));
     loop {
         match stream.read(&mut chunk, 1 << 14) {
             Ok(0) => return Ok(Some(all)),
+            Ok(_) if all.len() + chunk.len() > cap => {
+                let keep = cap - all.len();
+                all.extend_from_slice(&chunk[..keep]);
+                eprintln!(
+                    "claimwatch: {name}: the segment decodes to more than {:.1} s (EXTINF {:.1} s); the rest is dropped",
+                    cap as f64 / f64::from(crate::audio::SAMPLE_RATE),
+                    segment.duration
+                );
+                return Ok(Some(all));
+            }
             Ok(_) => all.extend_from_slice(&chunk),
             Err(err) => {
                 eprintln!("claimwatch: skipping segment: {err}");
@@ -201,6 +214,16 @@ fn decode(
             }
         }
     }
+}
+
+/// Longest audio one segment may decode to, in seconds, whatever its EXTINF says.
+pub const MAX_SEGMENT_S: f64 = 60.0;
+
+/// Samples (16 kHz mono) a segment of `extinf` seconds may decode to: twice its stated length,
+/// at most [`MAX_SEGMENT_S`].
+fn segment_cap_samples(extinf: f64) -> usize {
+    let seconds = (2.0 * extinf).clamp(1.0, MAX_SEGMENT_S);
+    (seconds * f64::from(crate::audio::SAMPLE_RATE)) as usize
 }
 
 /// The container of a segment, from its URI's extension (query stripped).
@@ -249,5 +272,46 @@ mod tests {
         ts[188] = 0x47;
         assert!(is_mpeg_ts(&ts));
         assert!(!is_mpeg_ts(&ts[..100]));
+    }
+
+    /// A 16-bit mono WAV of `seconds` of silence at 8 kHz.
+    fn silent_wav(seconds: u32) -> Vec<u8> {
+        let data_len = seconds * 8_000 * 2;
+        let mut wav = Vec::new();
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+        wav.extend_from_slice(&8_000u32.to_le_bytes());
+        wav.extend_from_slice(&16_000u32.to_le_bytes()); // bytes per second
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&data_len.to_le_bytes());
+        wav.resize(wav.len() + data_len as usize, 0);
+        wav
+    }
+
+    #[test]
+    fn a_segment_decodes_to_at_most_twice_its_extinf() {
+        // (seconds in the file, EXTINF, seconds kept)
+        let cases = [(3, 2.0, 3.0), (10, 1.0, 2.0), (90, 40.0, MAX_SEGMENT_S)];
+        for (seconds, extinf, kept) in cases {
+            let segment = playlist::Segment {
+                uri: "seg.wav".into(),
+                duration: extinf,
+                map: None,
+            };
+            let samples = decode(silent_wav(seconds), &segment, "seg.wav")
+                .unwrap()
+                .unwrap();
+            let got = samples.len() as f64 / f64::from(crate::audio::SAMPLE_RATE);
+            assert!(
+                (got - kept).abs() < 0.01,
+                "{seconds} s, EXTINF {extinf}: {got} s"
+            );
+        }
     }
 }
