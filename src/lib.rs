@@ -17,6 +17,7 @@ pub mod eval;
 pub mod events;
 pub mod live;
 pub mod model;
+pub mod panic_guard;
 pub mod serve;
 pub mod sinks;
 pub mod source;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    claimwatch::panic_guard::install_quiet_hook();
     match claimwatch::cli::run() {
         Ok(code) => code,
         Err(err) => {

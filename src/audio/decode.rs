@@ -43,7 +43,19 @@ pub struct Decoder {
 impl Decoder {
     /// Probes `source` for a container, picks its first audio track and decodes the first packet.
     /// `hint_extension` (e.g. `"mp3"`) only speeds up probing; `name` labels errors.
+    ///
+    /// symphonia reads bytes someone else chose: a panic inside it (an overflow check tripped by
+    /// a crafted header) is this input's error, like any other corruption.
     pub fn new(
+        source: Box<dyn MediaSource>,
+        hint_extension: Option<&str>,
+        name: &str,
+    ) -> Result<Self, AudioError> {
+        crate::panic_guard::catch(|| Self::open(source, hint_extension, name))
+            .unwrap_or_else(|panic| Err(decoder_panic(name, &panic)))
+    }
+
+    fn open(
         source: Box<dyn MediaSource>,
         hint_extension: Option<&str>,
         name: &str,
@@ -148,7 +160,16 @@ impl Decoder {
     }
 
     /// Decodes packets until one yields audio (→ `true`, in `buf`) or the stream ends (`false`).
+    /// A panic in symphonia ends the stream with an error (see [`Decoder::new`]).
     fn decode_next(&mut self) -> Result<bool, AudioError> {
+        let name = self.name.clone();
+        crate::panic_guard::catch(|| self.decode_packets()).unwrap_or_else(|panic| {
+            self.done = true;
+            Err(decoder_panic(&name, &panic))
+        })
+    }
+
+    fn decode_packets(&mut self) -> Result<bool, AudioError> {
         let mut errors_in_row = 0;
         while !self.done {
             let packet = match self.format.next_packet() {
@@ -274,5 +295,13 @@ fn duration_s(track: &Track, rate: u32) -> Option<f64> {
     match (track.num_frames, rate) {
         (Some(frames), r) if r > 0 => Some(frames as f64 / f64::from(r)),
         _ => None,
+    }
+}
+
+/// The error for input that made the decoder panic.
+fn decoder_panic(name: &str, panic: &str) -> AudioError {
+    AudioError::Corrupt {
+        name: name.to_string(),
+        detail: format!("the decoder failed on this input: {panic}"),
     }
 }

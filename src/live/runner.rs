@@ -69,11 +69,7 @@ impl StreamWorker {
             self.run_until_done(events, shutdown)
         }));
         if let Err(panic) = outcome {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let what = crate::panic_guard::message(&*panic);
             self.set_state(SourceState::Ended);
             self.status(
                 Some(format!("internal error, the stream stopped: {what}")),

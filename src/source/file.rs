@@ -31,13 +31,15 @@ pub fn spawn(
             let mut em = Emitter::new(tx, shutdown);
             let start = Instant::now();
             let (mut up_sent, mut forwarded) = (false, 0);
-            let result = forward(
-                &mut stream,
-                &mut em,
-                realtime.then_some(start),
-                &mut up_sent,
-                &mut forwarded,
-            );
+            let result = super::guarded(|| {
+                forward(
+                    &mut stream,
+                    &mut em,
+                    realtime.then_some(start),
+                    &mut up_sent,
+                    &mut forwarded,
+                )
+            });
             finish(&mut em, result);
         })
 }

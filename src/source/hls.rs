@@ -62,7 +62,7 @@ pub fn run(url: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stop
         fetched: 0,
     };
     loop {
-        match step(&fetcher, &base, &mut state, em) {
+        match super::guarded(|| step(&fetcher, &base, &mut state, em)) {
             Ok(Step::Ended) => return em.ended(),
             Ok(Step::Reload(after)) => {
                 if state.fetched > 0 {

@@ -123,6 +123,15 @@ fn spawn_live(
         })
 }
 
+/// Runs `work`, turning a panic into a [`Fail::Error`] that names it. A source reads what the
+/// watched seller publishes: input crafted to trip a bug in a decoder must cost one session (a
+/// `Down` with the reason, then the usual retry), not end the stream as if the source had
+/// finished.
+fn guarded<T>(work: impl FnOnce() -> Result<T, Fail>) -> Result<T, Fail> {
+    crate::panic_guard::catch(work)
+        .unwrap_or_else(|panic| Err(Fail::Error(format!("internal error: {panic}"))))
+}
+
 /// The reconnect loop the device and HTTP sources share: run one session; when it fails, report
 /// `Down` and retry after the backoff, which starts again from its first delay once a session
 /// has forwarded audio. `session` returns why it ended; `Fail::Stopped` ends the loop.
@@ -133,9 +142,9 @@ fn reconnect(
 ) -> Result<(), Stopped> {
     loop {
         let mut forwarded = 0;
-        let reason = match session(em, &mut forwarded) {
-            Fail::Stopped => return Err(Stopped),
-            Fail::Error(reason) => reason,
+        let reason = match guarded(|| Err::<(), Fail>(session(em, &mut forwarded))) {
+            Ok(()) | Err(Fail::Stopped) => return Err(Stopped),
+            Err(Fail::Error(reason)) => reason,
         };
         if em.cancelled() {
             return Err(Stopped);
@@ -156,4 +165,22 @@ fn finish(em: &mut Emitter, result: Result<(), Fail>) {
         Err(Fail::Error(_)) if em.cancelled() => return,
         Err(Fail::Error(reason)) => em.down(reason).and_then(|()| em.ended()),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_session_is_a_failed_session() {
+        assert!(matches!(guarded(|| Ok::<u8, Fail>(3)), Ok(3)));
+        assert!(matches!(
+            guarded(|| Err::<u8, Fail>(Fail::Stopped)),
+            Err(Fail::Stopped)
+        ));
+        match guarded(|| -> Result<u8, Fail> { panic!("crafted input") }) {
+            Err(Fail::Error(reason)) => assert_eq!(reason, "internal error: crafted input"),
+            other => panic!("{:?}", other.is_ok()),
+        }
+    }
 }

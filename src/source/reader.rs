@@ -38,10 +38,10 @@ pub fn spawn_reader<R: Read + Send + 'static>(
         .name(format!("source {name}"))
         .spawn(move || {
             let mut em = Emitter::new(tx, shutdown);
-            let result = match format {
+            let result = super::guarded(|| match format {
                 Some(format) => raw(input, format, &name, &mut em),
                 None => container(input, &name, &mut em),
-            };
+            });
             finish(&mut em, result);
         })
 }

@@ -84,3 +84,48 @@ fn mp4_cut_before_its_index_is_a_clear_error() {
     assert!(!err.contains('\n'), "{err}");
     eprintln!("{err}");
 }
+
+/// A WAV header crafted to overflow the reader's arithmetic (65 535 channels: symphonia's RIFF
+/// reader multiplies past u16 and, with overflow checks on, panics) is a corrupt file like any
+/// other: one line, exit 2, no backtrace.
+#[test]
+fn a_header_that_makes_the_decoder_panic_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("channels_65535.wav");
+    let (channels, rate, data) = (65_535u16, 16_000u32, vec![0u8; 32_000]);
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&channels.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&rate.wrapping_mul(u32::from(channels) * 2).to_le_bytes());
+    wav.extend_from_slice(&channels.wrapping_mul(2).to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(&path, &wav).unwrap();
+
+    if let Err(err) = audio::open(&path) {
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: ", path.display())),
+            "{err}"
+        );
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        .args(["transcribe", "--lang", "en"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Whichever way the reader takes it (an error, or audio it can read), never exit 101.
+    assert_ne!(output.status.code(), Some(101), "{stderr}");
+    if output.status.code() == Some(2) {
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("channels_65535.wav"), "{stderr}");
+    }
+}
