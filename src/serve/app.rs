@@ -96,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(middleware::from_fn_with_state(state.clone(), local_only))
         .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
@@ -187,6 +188,45 @@ async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Re
         }
     }
     next.run(request).await
+}
+
+/// Without a token the server trusts whoever can reach loopback, which a web page can too: a
+/// DNS-rebinding page reaches 127.0.0.1 under its own host name, and a page's script sends its
+/// origin. So without a token, only loopback host names are served and a foreign `Origin` is
+/// refused (403). With a token, the token is the guard.
+async fn local_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.token.is_none() {
+        let headers = request.headers();
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let foreign_origin = origin.is_some_and(|o| {
+            let rest = o
+                .strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"));
+            !rest.is_some_and(is_loopback_authority)
+        });
+        // HTTP/1.0 clients may send no Host; only a named foreign host is refused.
+        if host.is_some_and(|h| !is_loopback_authority(h)) || foreign_origin {
+            return ApiError(
+                StatusCode::FORBIDDEN,
+                "without --token only loopback host names and origins are served (set a token to serve others)".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The token of an `Authorization: Bearer <token>` value; the scheme name is case-insensitive
@@ -710,6 +750,68 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn loopback_authorities() {
+        // (Host or origin authority, loopback)
+        let cases = [
+            ("127.0.0.1:8080", true),
+            ("127.8.9.1", true),
+            ("localhost:8080", true),
+            ("LOCALHOST", true),
+            ("[::1]:8080", true),
+            ("[::1]", true),
+            ("evil.example", false),
+            ("evil.example:8080", false),
+            ("localhost.evil.example", false),
+            ("10.0.0.1:80", false),
+            ("[::2]:80", false),
+            ("", false),
+        ];
+        for (authority, want) in cases {
+            assert_eq!(is_loopback_authority(authority), want, "{authority:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_token_foreign_hosts_and_origins_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = state(dir.path(), None);
+        // (headers, expected status)
+        let cases: [(Vec<(&str, &str)>, u16); 6] = [
+            (vec![("host", "127.0.0.1:8080")], 200),
+            (
+                vec![
+                    ("host", "localhost:8080"),
+                    ("origin", "http://localhost:8080"),
+                ],
+                200,
+            ),
+            (vec![("host", "evil.example")], 403),
+            (
+                vec![
+                    ("host", "127.0.0.1:8080"),
+                    ("origin", "https://evil.example"),
+                ],
+                403,
+            ),
+            (vec![("host", "127.0.0.1:8080"), ("origin", "null")], 403),
+            (vec![], 200),
+        ];
+        for (headers, want) in cases {
+            let (status, text, _) = call(&open, "GET", "/healthz", &headers, "").await;
+            assert_eq!(status.as_u16(), want, "{headers:?}: {text}");
+        }
+        // With a token, the token decides: a foreign host with the right token is served.
+        let other = tempfile::tempdir().unwrap();
+        let guarded = state(other.path(), Some("s3cret"));
+        let headers = [
+            ("host", "claimwatch.internal"),
+            ("authorization", "Bearer s3cret"),
+        ];
+        let (status, text, _) = call(&guarded, "GET", "/healthz", &headers, "").await;
+        assert_eq!(status, StatusCode::OK, "{text}");
     }
 
     #[test]
