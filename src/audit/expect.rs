@@ -121,11 +121,13 @@ impl Score {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mismatch {
-    /// An expected alert no alert met.
+    /// An expected alert no alert met; `heard` is what Whisper wrote over the claim's span, to
+    /// tell a claim lost to ASR from a phrasing no rule knows.
     Missing {
         category: Category,
         at_s: f64,
         says: String,
+        heard: String,
     },
     /// An alert no expectation accounts for.
     Unexpected {
@@ -138,6 +140,7 @@ pub enum Mismatch {
         category: Category,
         at_s: f64,
         says: String,
+        heard: String,
     },
     /// An expected alert marked `expected_miss` that an alert met: good news, the mark can go.
     CaughtKnownMiss {
@@ -161,12 +164,20 @@ impl std::fmt::Display for Mismatch {
                 category,
                 at_s,
                 says,
-            } => write!(f, "missing {category} at {at_s:.1} s ({says})"),
+                heard,
+            } => write!(
+                f,
+                "missing {category} at {at_s:.1} s ({says}) heard \"{heard}\""
+            ),
             Mismatch::KnownMiss {
                 category,
                 at_s,
                 says,
-            } => write!(f, "known miss {category} at {at_s:.1} s ({says})"),
+                heard,
+            } => write!(
+                f,
+                "known miss {category} at {at_s:.1} s ({says}) heard \"{heard}\""
+            ),
             Mismatch::CaughtKnownMiss {
                 category,
                 at_s,
@@ -281,11 +292,13 @@ impl Expectation {
                     category,
                     at_s,
                     says,
+                    heard: heard(report, expected),
                 }),
                 None => mismatches.push(Mismatch::Missing {
                     category,
                     at_s,
                     says,
+                    heard: heard(report, expected),
                 }),
             }
         }
@@ -312,6 +325,19 @@ impl Expectation {
         };
         (mismatches, score)
     }
+}
+
+/// The text of the segments that overlap the claim's span.
+fn heard(report: &FileReport, expected: &ExpectedAlert) -> String {
+    report
+        .segments
+        .iter()
+        .filter(|s| {
+            s.start_s < expected.end_s().max(expected.at_s + 0.5) && expected.at_s < s.end_s
+        })
+        .map(|s| s.text.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
