@@ -12,14 +12,16 @@ use claimwatch::audit::expect::Expectation;
 
 use crate::common;
 
-/// Pooled bounds per language. Measured with the detector of this commit at `--threads 2`
-/// (q8_0 models): ja recall 0.00 / precision 0.00, en recall 0.00 / precision 0.00 — the bounds
-/// sit just under the measurement so a regression fails. The issue's target is 0.90 for both;
-/// raise these as the detector catches up (the set is not for tuning: do not fit rules to it).
+/// Pooled bounds per language, named so they can be raised to the issue's target of 0.90 once the
+/// detector work lands. Measured at this commit (`--threads 2`, q8_0 models, BENCHMARKS.md
+/// "Spoken evaluation set"): en recall 0.516 (32/62), precision 1.000 (35/35); ja recall
+/// JA_RECALL, precision JA_PRECISION. The bounds sit a few claims under the measurement, because
+/// Whisper's words move a little with the CPU and thread count. Do not fit rules to this set to
+/// raise them: it measures speech the rules were not written against.
+const MIN_RECALL_EN: f64 = 0.45;
+const MIN_PRECISION_EN: f64 = 0.90;
 const MIN_RECALL_JA: f64 = 0.0;
 const MIN_PRECISION_JA: f64 = 0.0;
-const MIN_RECALL_EN: f64 = 0.0;
-const MIN_PRECISION_EN: f64 = 0.0;
 
 /// The issue asks for at least 60 labeled claims per language over at least 30 clips in all.
 const MIN_CLAIMS_PER_LANGUAGE: usize = 60;
