@@ -15,14 +15,14 @@ use crate::common;
 /// Pooled bounds per language, named so they can be raised to the issue's target of 0.90 once the
 /// detector work lands. Measured (`--threads 2`, q8_0 models, detector of 66003fc, BENCHMARKS.md
 /// "Spoken evaluation set"): en recall 0.516 (32/62), precision 1.000 (35/35). Japanese was
-/// measured on 11 of its 19 clips only (the machine was too loaded to finish): recall 0.480
-/// (24/50), precision 1.000 (25/25); its bounds are provisional, set lower to allow for the
+/// measured on 18 of its 19 clips only (the machine was too loaded to finish): recall 0.443
+/// (27/61), precision 1.000 (28/28); its bounds are provisional, set lower to allow for the
 /// unmeasured clips — measure the whole set and set them from that. The bounds sit under the
 /// measurement, because Whisper's words move with the CPU and thread count. Do not fit rules to
 /// this set to raise them: it measures speech the rules were not written against.
 const MIN_RECALL_EN: f64 = 0.45;
 const MIN_PRECISION_EN: f64 = 0.90;
-const MIN_RECALL_JA: f64 = 0.40;
+const MIN_RECALL_JA: f64 = 0.35;
 const MIN_PRECISION_JA: f64 = 0.85;
 
 /// The issue asks for at least 60 labeled claims per language over at least 30 clips in all.
