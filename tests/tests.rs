@@ -8,4 +8,5 @@ mod live;
 mod model;
 mod serve;
 mod source;
+mod spoken;
 mod transcribe;

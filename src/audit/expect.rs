@@ -2,9 +2,15 @@
 //! audit against them.
 //!
 //! Input: the TOML text of a sidecar and a [`FileReport`]. Output: the [`Mismatch`]es, empty
-//! when the clip passes. An expected alert is met by an alert of the same category whose time
-//! span, widened by the tolerance, contains the expected time; every alert must meet some
-//! expectation, so an extra alert fails the clip as surely as a missing one.
+//! when the clip matches its sidecar exactly, and a [`Score`] (labeled claims caught, alerts that
+//! match no claim) for pooled precision and recall. An expected alert is met by an alert of the
+//! same category whose time span, widened by the tolerance, reaches the expected time (or the
+//! labeled span `at_s ..= until_s`); every alert must meet some expectation, so an extra alert
+//! fails the clip as surely as a missing one.
+//!
+//! A sidecar lists every claim its script makes, also those the detector misses today: those are
+//! marked `expected_miss = true`. A known miss is reported, not failed; a known miss that is
+//! caught is good news ([`Mismatch::CaughtKnownMiss`]), not a failure either.
 //!
 //! ```toml
 //! language = "ja"          # ja | en: the clip is transcribed in this language
@@ -13,7 +19,9 @@
 //! [[alert]]
 //! category = "false_origin"
 //! at_s = 3.2               # roughly when the words are said
+//! until_s = 5.0            # optional: the claim is said from at_s to until_s (an utterance)
 //! says = "日本製"           # optional note for humans
+//! expected_miss = true     # optional: the detector misses this claim today (say why in a comment)
 //! ```
 //! A clip that must raise nothing has no `[[alert]]`.
 
@@ -44,17 +52,82 @@ pub struct Expectation {
 pub struct ExpectedAlert {
     pub category: Category,
     pub at_s: f64,
+    /// End of the labeled span; absent: the claim is a point in time, `at_s`.
+    pub until_s: Option<f64>,
     #[serde(default)]
     pub says: String,
+    /// The script makes this claim but the detector misses it today: reported, not failed.
+    #[serde(default)]
+    pub expected_miss: bool,
+}
+
+impl ExpectedAlert {
+    fn end_s(&self) -> f64 {
+        self.until_s.unwrap_or(self.at_s)
+    }
+
+    /// Whether `alert` is this claim: same category, and the alert's span widened by
+    /// `tolerance` overlaps the claim's span.
+    fn met_by(&self, alert: &crate::detect::Alert, tolerance: f64) -> bool {
+        alert.category == self.category
+            && match (alert.start_s, alert.end_s) {
+                (Some(start), Some(end)) => {
+                    start - tolerance <= self.end_s() && self.at_s <= end + tolerance
+                }
+                _ => false,
+            }
+    }
+}
+
+/// Counts for pooled precision and recall over many clips.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Score {
+    /// Claims the sidecar labels (known misses included: the script says them).
+    pub claims: usize,
+    /// Claims met by an alert, each alert meeting at most one claim.
+    pub caught: usize,
+    /// Alerts raised.
+    pub alerts: usize,
+    /// Alerts that meet no claim at all (right category within the tolerance of none).
+    pub false_alarms: usize,
+}
+
+impl Score {
+    pub fn add(&mut self, other: Score) {
+        self.claims += other.claims;
+        self.caught += other.caught;
+        self.alerts += other.alerts;
+        self.false_alarms += other.false_alarms;
+    }
+
+    /// Caught / claims; 1 when there is nothing to catch.
+    pub fn recall(&self) -> f64 {
+        if self.claims == 0 {
+            1.0
+        } else {
+            self.caught as f64 / self.claims as f64
+        }
+    }
+
+    /// Alerts that meet a claim / alerts; 1 when nothing was raised.
+    pub fn precision(&self) -> f64 {
+        if self.alerts == 0 {
+            1.0
+        } else {
+            (self.alerts - self.false_alarms) as f64 / self.alerts as f64
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mismatch {
-    /// An expected alert no alert met.
+    /// An expected alert no alert met; `heard` is what Whisper wrote over the claim's span, to
+    /// tell a claim lost to ASR from a phrasing no rule knows.
     Missing {
         category: Category,
         at_s: f64,
         says: String,
+        heard: String,
     },
     /// An alert no expectation accounts for.
     Unexpected {
@@ -62,6 +135,26 @@ pub enum Mismatch {
         start_s: Option<f64>,
         text: String,
     },
+    /// An expected alert marked `expected_miss` that no alert met: as the sidecar says.
+    KnownMiss {
+        category: Category,
+        at_s: f64,
+        says: String,
+        heard: String,
+    },
+    /// An expected alert marked `expected_miss` that an alert met: good news, the mark can go.
+    CaughtKnownMiss {
+        category: Category,
+        at_s: f64,
+        says: String,
+    },
+}
+
+impl Mismatch {
+    /// Whether this fails the clip (a missing claim or an unexpected alert).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Mismatch::Missing { .. } | Mismatch::Unexpected { .. })
+    }
 }
 
 impl std::fmt::Display for Mismatch {
@@ -71,7 +164,28 @@ impl std::fmt::Display for Mismatch {
                 category,
                 at_s,
                 says,
-            } => write!(f, "missing {category} at {at_s:.1} s ({says})"),
+                heard,
+            } => write!(
+                f,
+                "missing {category} at {at_s:.1} s ({says}) heard \"{heard}\""
+            ),
+            Mismatch::KnownMiss {
+                category,
+                at_s,
+                says,
+                heard,
+            } => write!(
+                f,
+                "known miss {category} at {at_s:.1} s ({says}) heard \"{heard}\""
+            ),
+            Mismatch::CaughtKnownMiss {
+                category,
+                at_s,
+                says,
+            } => write!(
+                f,
+                "caught known miss {category} at {at_s:.1} s ({says}): drop its expected_miss"
+            ),
             Mismatch::Unexpected {
                 category,
                 start_s,
@@ -107,6 +221,19 @@ impl Expectation {
         {
             bail!("{}: tolerance_s must be positive", path.display());
         }
+        for alert in &expectation.alerts {
+            if alert
+                .until_s
+                .is_some_and(|end| end.is_nan() || end < alert.at_s)
+            {
+                bail!(
+                    "{}: until_s must not be before at_s ({} at {} s)",
+                    path.display(),
+                    alert.category,
+                    alert.at_s
+                );
+            }
+        }
         Ok(expectation)
     }
 
@@ -119,31 +246,63 @@ impl Expectation {
         self.tolerance_s.unwrap_or(DEFAULT_TOLERANCE_S)
     }
 
-    /// What `report` got wrong against this expectation; empty when it passes.
+    /// What `report` got wrong against this expectation, and the known misses and caught known
+    /// misses, which are not failures ([`Mismatch::is_failure`]).
     pub fn check(&self, report: &FileReport) -> Vec<Mismatch> {
+        self.check_and_score(report).0
+    }
+
+    /// Claims caught and false alarms, for pooled precision and recall.
+    pub fn score(&self, report: &FileReport) -> Score {
+        self.check_and_score(report).1
+    }
+
+    fn check_and_score(&self, report: &FileReport) -> (Vec<Mismatch>, Score) {
         let tolerance = self.tolerance_s();
         let mut used = vec![false; report.alerts.len()];
         let mut mismatches = Vec::new();
-        for expected in &self.alerts {
-            let met = report.alerts.iter().enumerate().position(|(i, alert)| {
-                !used[i]
-                    && alert.category == expected.category
-                    && match (alert.start_s, alert.end_s) {
-                        (Some(start), Some(end)) => {
-                            start - tolerance <= expected.at_s && expected.at_s <= end + tolerance
-                        }
-                        _ => false,
-                    }
-            });
+        let mut caught = 0;
+        // Firm claims take their alerts first, so a known miss said in the same utterance as a
+        // firm claim cannot take the one alert the firm claim needs.
+        let firm_first = self
+            .alerts
+            .iter()
+            .filter(|e| !e.expected_miss)
+            .chain(self.alerts.iter().filter(|e| e.expected_miss));
+        for expected in firm_first {
+            let met = report
+                .alerts
+                .iter()
+                .enumerate()
+                .position(|(i, alert)| !used[i] && expected.met_by(alert, tolerance));
+            let (category, at_s, says) = (expected.category, expected.at_s, expected.says.clone());
             match met {
-                Some(i) => used[i] = true,
+                Some(i) => {
+                    used[i] = true;
+                    caught += 1;
+                    if expected.expected_miss {
+                        mismatches.push(Mismatch::CaughtKnownMiss {
+                            category,
+                            at_s,
+                            says,
+                        });
+                    }
+                }
+                None if expected.expected_miss => mismatches.push(Mismatch::KnownMiss {
+                    category,
+                    at_s,
+                    says,
+                    heard: heard(report, expected),
+                }),
                 None => mismatches.push(Mismatch::Missing {
-                    category: expected.category,
-                    at_s: expected.at_s,
-                    says: expected.says.clone(),
+                    category,
+                    at_s,
+                    says,
+                    heard: heard(report, expected),
                 }),
             }
         }
+        let mut false_alarms = 0;
         for (alert, used) in report.alerts.iter().zip(used) {
             if !used {
                 mismatches.push(Mismatch::Unexpected {
@@ -151,10 +310,34 @@ impl Expectation {
                     start_s: alert.start_s,
                     text: alert.text.clone(),
                 });
+                // A second alert on a claim another alert already met (two rules on one
+                // utterance) fails the strict check but is no false alarm.
+                if !self.alerts.iter().any(|e| e.met_by(alert, tolerance)) {
+                    false_alarms += 1;
+                }
             }
         }
-        mismatches
+        let score = Score {
+            claims: self.alerts.len(),
+            caught,
+            alerts: report.alerts.len(),
+            false_alarms,
+        };
+        (mismatches, score)
     }
+}
+
+/// The text of the segments that overlap the claim's span.
+fn heard(report: &FileReport, expected: &ExpectedAlert) -> String {
+    report
+        .segments
+        .iter()
+        .filter(|s| {
+            s.start_s < expected.end_s().max(expected.at_s + 0.5) && expected.at_s < s.end_s
+        })
+        .map(|s| s.text.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -235,6 +418,78 @@ at_s = 8.0
         }
     }
 
+    const SPANS: &str = r#"
+language = "en"
+tolerance_s = 1.0
+[[alert]]
+category = "efficacy"
+at_s = 10.0
+until_s = 14.0
+says = "it cures acne and treats eczema"
+[[alert]]
+category = "pricing"
+at_s = 20.0
+says = "today only"
+expected_miss = true
+[[alert]]
+category = "exaggeration"
+at_s = 30.0
+until_s = 32.0
+expected_miss = true
+"#;
+
+    #[test]
+    fn spans_known_misses_and_scores() {
+        use Category::*;
+        let expectation = Expectation::parse(Path::new("x.expect.toml"), SPANS).unwrap();
+        // The efficacy label spans 10-14 s: an alert at 14.5-15 s is within 1 s of its end. The
+        // second efficacy alert on the same utterance fails the strict check but is no false
+        // alarm; the pricing alert meets the known miss at 20 s (good news); the exaggeration
+        // known miss stays missed; the alert at 40 s meets nothing.
+        let got = expectation.check(&report(vec![
+            alert(Efficacy, 14.5, 15.0),
+            alert(Efficacy, 12.0, 13.0),
+            alert(Pricing, 19.0, 19.5),
+            alert(Pricing, 40.0, 41.0),
+        ]));
+        let kinds: Vec<&str> = got
+            .iter()
+            .map(|m| match m {
+                Mismatch::Missing { .. } => "missing",
+                Mismatch::Unexpected { .. } => "unexpected",
+                Mismatch::KnownMiss { .. } => "known",
+                Mismatch::CaughtKnownMiss { .. } => "caught",
+            })
+            .collect();
+        assert_eq!(kinds, ["caught", "known", "unexpected", "unexpected"]);
+        assert_eq!(got.iter().filter(|m| m.is_failure()).count(), 2);
+        let score = expectation.score(&report(vec![
+            alert(Efficacy, 14.5, 15.0),
+            alert(Efficacy, 12.0, 13.0),
+            alert(Pricing, 19.0, 19.5),
+            alert(Pricing, 40.0, 41.0),
+        ]));
+        assert_eq!(
+            score,
+            Score {
+                claims: 3,
+                caught: 2,
+                alerts: 4,
+                false_alarms: 1
+            }
+        );
+        assert!((score.recall() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((score.precision() - 0.75).abs() < 1e-9);
+        // Nothing expected, nothing raised: perfect, not NaN.
+        let none = Score::default();
+        assert_eq!((none.recall(), none.precision()), (1.0, 1.0));
+        // Only known misses, none caught: the clip passes.
+        assert!(expectation
+            .check(&report(vec![alert(Efficacy, 11.0, 12.0)]))
+            .iter()
+            .all(|m| !m.is_failure()));
+    }
+
     #[test]
     fn bad_sidecars_say_file_and_line() {
         let cases = [
@@ -245,6 +500,10 @@ at_s = 8.0
             ("language = \"fr\"\n", "x.toml:1:"),
             ("language = \"ja\"\nfoo = 1\n", "x.toml:2:"),
             ("language = \"ja\"\norigin = \"japan\"\n", "origin must be"),
+            (
+                "language = \"ja\"\n[[alert]]\ncategory = \"pricing\"\nat_s = 5.0\nuntil_s = 4.0\n",
+                "until_s must not be before at_s",
+            ),
         ];
         for (text, want) in cases {
             let err = Expectation::parse(Path::new("x.toml"), text).unwrap_err();

@@ -40,7 +40,41 @@ fn every_sample_meets_its_expectation() {
         table.contains(&format!("{sidecars} clips, {sidecars} passed, 0 failed")),
         "{table}"
     );
+    // Sidecars list every claim their scripts make; the ones lost today are marked
+    // expected_miss and counted here, so a new miss cannot hide behind a new mark.
+    let known_misses: usize = table
+        .lines()
+        .find_map(|l| {
+            let (n, rest) = l.split_once(' ')?;
+            rest.starts_with("known misses").then(|| n.parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no known-misses line in\n{table}"));
+    assert!(
+        known_misses <= KNOWN_MISS_BUDGET,
+        "{known_misses} known misses, budget {KNOWN_MISS_BUDGET}\n{table}"
+    );
+    let recall: f64 = table
+        .lines()
+        .find_map(|l| l.strip_prefix("pooled all: recall "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no pooled recall in\n{table}"));
+    assert!(
+        recall >= MIN_SAMPLES_RECALL,
+        "pooled recall {recall:.3} < {MIN_SAMPLES_RECALL}\n{table}"
+    );
 }
+
+/// Claims the sidecars mark `expected_miss` (lost to ASR today): en_demo's "erases dark spots"
+/// and "boosts your immune system", en_music_gap's "burns fat", ja_demo's 副作用は一切ありません
+/// and 残りわずか, ja_exaggeration's 業界ナンバーワン. Lower it as they are caught.
+const KNOWN_MISS_BUDGET: usize = 6;
+
+/// Pooled recall over every sidecar's claims, known misses included: measured 0.844 (38/45) at
+/// `--threads 2` with the q8_0 models on an Intel Xeon (BENCHMARKS.md, "Threads and model
+/// precision"), where ja_demo also lost シミが消える; the bound leaves room for one or two
+/// CPU-dependent losses like that one. Raise it as known misses are caught.
+const MIN_SAMPLES_RECALL: f64 = 0.80;
 
 #[test]
 fn json_report_and_exit_codes_gate_on_severity() {

@@ -1,0 +1,156 @@
+//! The spoken evaluation set (`tests/data/spoken/`, made by `tests/data/spoken/make`): speech the
+//! rules were not tuned on — other voices, speeds and pitches, music and noise at 6-15 dB SNR,
+//! 60-80 s stream-like monologues — labeled from the scripts, never from a transcript. Audits
+//! every clip with the real models (`test-samples --score-only`) and asserts the pooled precision
+//! and recall of each language. BENCHMARKS.md ("Spoken evaluation set") has the figures.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use claimwatch::audit::expect::Expectation;
+
+use crate::common;
+
+/// Pooled bounds per language, named so they can be raised to the issue's target of 0.90 once the
+/// detector work lands. Measured (`--threads 2`, q8_0 models, detector of 66003fc, BENCHMARKS.md
+/// "Spoken evaluation set"): en recall 0.516 (32/62), precision 1.000 (35/35). Japanese was
+/// measured on 18 of its 19 clips only (the machine was too loaded to finish): recall 0.443
+/// (27/61), precision 1.000 (28/28); its bounds are provisional, set lower to allow for the
+/// unmeasured clips — measure the whole set and set them from that. The bounds sit under the
+/// measurement, because Whisper's words move with the CPU and thread count. Do not fit rules to
+/// this set to raise them: it measures speech the rules were not written against.
+const MIN_RECALL_EN: f64 = 0.45;
+const MIN_PRECISION_EN: f64 = 0.90;
+const MIN_RECALL_JA: f64 = 0.35;
+const MIN_PRECISION_JA: f64 = 0.85;
+
+/// The issue asks for at least 60 labeled claims per language over at least 30 clips in all.
+const MIN_CLAIMS_PER_LANGUAGE: usize = 60;
+const MIN_CLIPS: usize = 30;
+
+fn set_dir() -> std::path::PathBuf {
+    common::data("spoken")
+}
+
+/// Every clip's script labels, as (language, claims) per clip name.
+fn script_claims(dir: &Path) -> BTreeMap<String, (String, Vec<(String, String)>)> {
+    let mut clips = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let mut claims = Vec::new();
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let (labels, text) = line
+                    .strip_prefix('{')
+                    .and_then(|rest| rest.split_once("} "))
+                    .unwrap_or_else(|| panic!("{}: bad line {line:?}", path.display()));
+                if labels != "neg" {
+                    for label in labels.split(',') {
+                        claims.push((label.to_string(), text.to_string()));
+                    }
+                }
+            }
+            clips.insert(name.clone(), (name[..2].to_string(), claims));
+        }
+    }
+    clips
+}
+
+/// The committed sidecars and audio say what the scripts say: a script edited without
+/// rerunning `make` would otherwise be measured against stale labels.
+#[test]
+fn sidecars_match_the_scripts() {
+    let dir = set_dir();
+    let scripts = script_claims(&dir);
+    assert!(scripts.len() >= MIN_CLIPS, "{} clips", scripts.len());
+    let mut per_language: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, (lang, claims)) in &scripts {
+        let sidecar = dir.join(format!("{name}.expect.toml"));
+        let expectation = Expectation::load(&sidecar).unwrap();
+        assert_eq!(expectation.language.as_str(), lang, "{name}");
+        let labeled: Vec<(String, String)> = expectation
+            .alerts
+            .iter()
+            .map(|a| (a.category.to_string(), a.says.clone()))
+            .collect();
+        assert_eq!(&labeled, claims, "{name}: rerun tests/data/spoken/make");
+        for alert in &expectation.alerts {
+            let end = alert.until_s.expect("spoken labels span their utterance");
+            assert!(alert.at_s < end, "{name}: {alert:?}");
+        }
+        assert!(dir.join(format!("{name}.ogg")).is_file(), "{name}.ogg");
+        *per_language.entry(lang.clone()).or_default() += claims.len();
+    }
+    for lang in ["ja", "en"] {
+        let claims = per_language.get(lang).copied().unwrap_or(0);
+        assert!(claims >= MIN_CLAIMS_PER_LANGUAGE, "{lang}: {claims} claims");
+    }
+}
+
+/// `pooled LANG: recall R (a/b claims), precision P (c/d alerts)` lines of `test-samples`.
+fn pooled(table: &str) -> BTreeMap<String, (f64, usize, f64, usize)> {
+    let mut figures = BTreeMap::new();
+    for line in table.lines() {
+        let Some(rest) = line.strip_prefix("pooled ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        // ["ja:", "recall", "0.812", "(52/64", "claims),", "precision", "0.945", "(52/55", "alerts)"]
+        let total = |w: &str| w.split('/').nth(1).unwrap().parse::<usize>().unwrap();
+        figures.insert(
+            words[0].trim_end_matches(':').to_string(),
+            (
+                words[2].parse().unwrap(),
+                total(words[3]),
+                words[6].parse().unwrap(),
+                total(words[7].trim_end_matches(')')),
+            ),
+        );
+    }
+    figures
+}
+
+#[test]
+fn spoken_set_precision_and_recall_per_language() {
+    let output = {
+        let _cores = common::whisper_lock();
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .args([
+                "test-samples",
+                "tests/data/spoken",
+                "--threads",
+                "2",
+                "--score-only",
+            ])
+            .output()
+            .expect("run claimwatch")
+    };
+    let table = String::from_utf8_lossy(&output.stdout);
+    // The table, with every clip's misses and false alarms, is the point of this test: show it
+    // (cargo test -- --nocapture) whatever the outcome.
+    println!("{table}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures = pooled(&table);
+    for (lang, min_recall, min_precision) in [
+        ("ja", MIN_RECALL_JA, MIN_PRECISION_JA),
+        ("en", MIN_RECALL_EN, MIN_PRECISION_EN),
+    ] {
+        let (recall, claims, precision, _alerts) = figures
+            .get(lang)
+            .copied()
+            .unwrap_or_else(|| panic!("no pooled {lang} line in\n{table}"));
+        assert!(claims >= MIN_CLAIMS_PER_LANGUAGE, "{lang}: {claims} claims");
+        assert!(
+            recall >= min_recall && precision >= min_precision,
+            "{lang}: recall {recall:.3} (bound {min_recall}), precision {precision:.3} (bound {min_precision})\n{table}"
+        );
+    }
+}
