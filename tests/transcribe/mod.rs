@@ -4,6 +4,7 @@
 mod cli;
 mod formats;
 mod hallucination;
+mod kept;
 mod samples;
 
 use std::collections::HashMap;
