@@ -2,12 +2,16 @@
 //!
 //! Whisper was trained on subtitled video, so on silence and music it writes what subtitles
 //! say there: 「ご視聴ありがとうございました」, "Thanks for watching", "Subtitles by …". A false
-//! transcript is worse than none here: it can raise or hide an alert. Three independent checks:
+//! transcript is worse than none here: it can raise or hide an alert. But real speech thrown away
+//! is a missed alert, so nothing here is stricter than faster-whisper on the same weights. Checks:
 //!
 //! - **energy**: a window or segment whose loudest 100 ms frame is below [`SILENCE_DBFS`] is
 //!   silence (a silent window is not even decoded);
-//! - **no-speech**: openai-whisper's rule: the model's no-speech probability is high *and* the
-//!   text's mean token log-probability is low;
+//! - **no-speech**: openai-whisper's rule (no-speech probability above 0.6 *and* mean token
+//!   log-probability below −1) is applied by whisper.cpp itself, per decoding pass, with the
+//!   same measure as faster-whisper (timestamp tokens included). It is not repeated here per
+//!   segment: a segment's text-only mean is lower than its pass's, and that stricter copy threw
+//!   away whole sentences of speech under rain that faster-whisper kept (issue 11);
 //! - **blocklist**: a segment that is nothing but a phrase Whisper is known to invent, or a
 //!   caption of sound (「ん」, "♪", "[Music]");
 //! - **loop**: openai-whisper's compression-ratio rule: text that deflate shrinks more than
@@ -23,9 +27,6 @@ use crate::transcribe::whisper::WindowSegment;
 /// RMS level of a 100 ms frame below which it is silence. Speech in the samples sits near
 /// −20 dBFS and a quiet room's noise floor near −60 dBFS.
 pub const SILENCE_DBFS: f32 = -45.0;
-/// openai-whisper's defaults for "this segment is no speech".
-const NO_SPEECH_PROB: f32 = 0.6;
-const LOW_LOGPROB: f32 = -1.0;
 /// openai-whisper's `compression_ratio_threshold`: above it a decode is a repetition loop.
 pub const LOOP_COMPRESSION_RATIO: f64 = 2.4;
 
@@ -65,8 +66,6 @@ const INVENTED: &[&str] = &[
 pub enum Dropped {
     /// The audio under the segment is silence.
     Silence,
-    /// High no-speech probability and low-confidence text.
-    NoSpeech,
     /// Nothing but a phrase Whisper invents on silence or music.
     Invented,
     /// The decoder repeating itself.
@@ -113,15 +112,15 @@ pub fn is_silent(pcm: &[f32]) -> bool {
 /// Why `segment` of a window holding `pcm` should be dropped, or `None` to keep it.
 pub fn check(segment: &WindowSegment, pcm: &[f32]) -> Option<Dropped> {
     let sample = |s: f64| ((s * SAMPLE_RATE as f64) as usize).min(pcm.len());
-    let (from, to) = (sample(segment.start_s), sample(segment.end_s));
+    // From whisper.cpp's own segment start when it is earlier: DTW can date the first words
+    // late, and a window that is speech then a quiet tail must not look silent.
+    let from = sample(segment.start_s.min(segment.seek_start_s));
+    let to = sample(segment.end_s).max(from);
     // Token times can be off by a frame or two: look at the segment plus 200 ms either side.
     let margin = SAMPLE_RATE as usize / 5;
     let under = &pcm[from.saturating_sub(margin)..(to + margin).min(pcm.len())];
     if !under.is_empty() && is_silent(under) {
         return Some(Dropped::Silence);
-    }
-    if segment.no_speech_prob > NO_SPEECH_PROB && segment.avg_logprob < LOW_LOGPROB {
-        return Some(Dropped::NoSpeech);
     }
     if is_loop(&segment.text) {
         return Some(Dropped::Loop);
@@ -184,12 +183,9 @@ mod tests {
                 &quiet,
                 Some(Dropped::Silence),
             ),
-            (
-                segment("Made in Japan.", 0.9, -1.5),
-                &loud,
-                Some(Dropped::NoSpeech),
-            ),
-            // A confident sentence in a window the model thinks is mostly silence stays.
+            // whisper.cpp drops a pass the model calls no speech; a segment it kept stays, however
+            // unsure its own words are (speech under rain reads like this).
+            (segment("Made in Japan.", 0.9, -1.5), &loud, None),
             (segment("Made in Japan.", 0.9, -0.4), &loud, None),
             (
                 segment("Thanks for watching!", 0.1, -0.3),
@@ -254,5 +250,22 @@ mod tests {
             assert_eq!(check(&segment, pcm), expected, "{}", segment.text);
         }
         assert!(is_silent(&quiet) && !is_silent(&loud));
+    }
+
+    #[test]
+    fn a_segment_dated_late_into_a_quiet_tail_is_not_silence() {
+        // 2 s of speech-loud tone, then 1 s of silence: DTW has dated the words to the tail.
+        let mut pcm = tone(2.0, 0.3);
+        pcm.extend(tone(1.0, 0.0));
+        let late = |seek_start_s| WindowSegment {
+            start_s: 2.7,
+            end_s: 3.0,
+            seek_start_s,
+            ..segment("He was not an ill disposed young man.", 0.1, -0.3)
+        };
+        // whisper.cpp's own segment starts at 0: the words are over the loud part.
+        assert_eq!(check(&late(0.0), &pcm), None);
+        // Both datings in the tail: invented over silence.
+        assert_eq!(check(&late(2.6), &pcm), Some(Dropped::Silence));
     }
 }

@@ -256,6 +256,41 @@ impl WhisperSession {
             (None, false) => "en".to_string(),
             (None, true) => "auto".to_string(),
         };
+        // A shortened encoder context made base invent sentences in the padding of 2 of 9
+        // Japanese clips even with 4 s of margin (BENCHMARKS.md); tiny.en kept the same text.
+        let audio_ctx = match options.audio_ctx {
+            AudioCtx::Frames(frames) => frames.min(FULL_AUDIO_CTX),
+            AudioCtx::Auto if self.multilingual => FULL_AUDIO_CTX,
+            AudioCtx::Auto | AudioCtx::Sized => audio_ctx_for(pcm.len()),
+        };
+        let result = self.decode(pcm, options, language.clone(), audio_ctx)?;
+        // A shortened context raises the model's no-speech probability (tiny.en on speech under
+        // rain: 0.43 instead of 0.20, 0.25 instead of 0.11), so whisper.cpp's no-speech rule can
+        // drop a pass of speech that the full 30 s context, which faster-whisper always uses,
+        // keeps. A window that comes back empty is decoded again at full context: a second decode
+        // only where there was no text (silence is not decoded at all, see `hallucination`).
+        // Likewise a window whose text repeats itself across segments: on 10 s of speech over a
+        // train at 10 dB SNR tiny.en wrote one line ten times at the shortened context (2 of 28
+        // words) and every line at full context (faster-whisper: 20 of 28). Each segment alone
+        // is too short for the per-segment loop check to see it.
+        let text: String = result.segments.iter().map(|s| s.text.as_str()).collect();
+        if (result.segments.is_empty() || crate::transcribe::hallucination::is_loop(&text))
+            && audio_ctx < FULL_AUDIO_CTX
+            && !matches!(options.audio_ctx, AudioCtx::Frames(_))
+        {
+            return self.decode(pcm, options, language, FULL_AUDIO_CTX);
+        }
+        Ok(result)
+    }
+
+    /// One whisper.cpp decode of `pcm` in `language` ("auto" to detect) with `audio_ctx` frames.
+    fn decode(
+        &mut self,
+        pcm: &[f32],
+        options: &DecodeOptions,
+        language: String,
+        audio_ctx: usize,
+    ) -> Result<WindowResult> {
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(options.threads.max(1) as i32);
         params.set_language(Some(&language));
@@ -275,13 +310,6 @@ impl WhisperSession {
         if !options.temperature_fallback {
             params.set_temperature_inc(0.0);
         }
-        // A shortened encoder context made base invent sentences in the padding of 2 of 9
-        // Japanese clips even with 4 s of margin (BENCHMARKS.md); tiny.en kept the same text.
-        let audio_ctx = match options.audio_ctx {
-            AudioCtx::Frames(frames) => frames.min(FULL_AUDIO_CTX),
-            AudioCtx::Auto if self.multilingual => FULL_AUDIO_CTX,
-            AudioCtx::Auto | AudioCtx::Sized => audio_ctx_for(pcm.len()),
-        };
         params.set_audio_ctx(audio_ctx as i32);
         let prompt = options.initial_prompt.as_deref().or_else(|| {
             options

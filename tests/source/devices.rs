@@ -2,17 +2,20 @@
 //! none on a server): never a panic, always a clear line.
 
 use std::process::Command;
+use std::time::Duration;
 
 use claimwatch::source::{self, SourceEvent};
 
+use super::bounded::output_within;
 use super::events::{downs, start};
 
 #[test]
 fn devices_command_prints_a_listing_or_a_clear_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .arg("devices")
-        .output()
-        .unwrap();
+    // Bounded: an audio backend that blocks enumerating devices fails the test, not the run.
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch")).arg("devices"),
+        Duration::from_secs(60),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");

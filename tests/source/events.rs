@@ -1,20 +1,35 @@
 //! Running a source in a test: spawn it, collect its events until a condition holds, stop it.
 
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use claimwatch::source::{self, RetryConfig, SourceEvent, SourceSpec};
 use tokio_util::sync::CancellationToken;
 
+use super::bounded::join_within;
+
 /// A generous bound so a broken source fails the test instead of hanging it; never a speed test.
 const PATIENCE: Duration = Duration::from_secs(60);
+/// How long a source thread may take to return once shutdown fires. Its waits wake every 100 ms
+/// to check the token (src/source/mod.rs); 10 s allows for a loaded machine.
+pub const STOP_PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct Running {
     pub rx: Receiver<SourceEvent>,
     pub token: CancellationToken,
     pub handle: Option<JoinHandle<()>>,
     pub events: Vec<SourceEvent>,
+}
+
+/// What [`Running::stop`] saw.
+#[derive(Debug)]
+pub struct Stopped {
+    /// Events the thread sent that [`Running::until`] had not collected.
+    pub late: Vec<SourceEvent>,
+    /// Whether the channel reported its sender gone after the drain: the thread dropped it, so
+    /// nothing of the source is left sending.
+    pub disconnected: bool,
 }
 
 /// Fast retries keep reconnection tests short.
@@ -67,16 +82,39 @@ impl Running {
     /// Collects everything up to the source's end (its thread exits after `Ended`).
     pub fn run_to_end(&mut self) -> &[SourceEvent] {
         self.until(|e| matches!(e.last(), Some(SourceEvent::Ended)));
-        self.stop();
+        let stopped = self.stop();
+        // `Ended` is the last event: nothing may follow it, and the thread has let go of the
+        // channel.
+        assert!(
+            stopped.late.is_empty() && stopped.disconnected,
+            "after {}: {stopped:?}",
+            summary(&self.events)
+        );
         &self.events
     }
 
-    /// Cancels and joins: a source thread must notice shutdown however it is blocked.
-    pub fn stop(&mut self) {
+    /// Whether the source thread is still running (not returned yet).
+    pub fn is_running(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
+    }
+
+    /// Cancels and joins: a source thread must notice shutdown however it is blocked. Fails the
+    /// test if the thread has not returned within [`STOP_PATIENCE`] (a plain `join` would hang
+    /// the test run) or panicked. Then drains what the thread sent meanwhile.
+    pub fn stop(&mut self) -> Stopped {
         self.token.cancel();
         if let Some(handle) = self.handle.take() {
-            handle.join().expect("source thread panicked");
+            join_within(handle, STOP_PATIENCE, "the source thread, after shutdown,");
         }
+        let mut late = Vec::new();
+        let disconnected = loop {
+            match self.rx.try_recv() {
+                Ok(event) => late.push(event),
+                Err(TryRecvError::Empty) => break false,
+                Err(TryRecvError::Disconnected) => break true,
+            }
+        };
+        Stopped { late, disconnected }
     }
 }
 

@@ -124,9 +124,19 @@ fn hung_server_does_not_block_shutdown() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    run.stop();
-    assert!(run
-        .events
-        .iter()
-        .all(|e| !matches!(e, SourceEvent::Audio(_))));
+    // Connected and waiting for an answer that never comes: the thread is still at it.
+    assert!(run.is_running(), "{}", summary(&run.events));
+    // stop() fails the test unless the thread returns within STOP_PATIENCE.
+    let stopped = run.stop();
+    assert!(stopped.disconnected, "{stopped:?}");
+    // No answer, so never Up and no audio; shutdown is not reported as a Down.
+    let mut all = run.events.clone();
+    all.extend(stopped.late);
+    assert!(
+        all.iter()
+            .all(|e| !matches!(e, SourceEvent::Audio(_) | SourceEvent::Up)),
+        "{}",
+        summary(&all)
+    );
+    assert_eq!(server.hits("/hang.mp3"), 1, "{}", summary(&all));
 }

@@ -1,6 +1,7 @@
 //! Live sources end to end: real audio files, a real HTTP server on a loopback port, real
 //! threads and cancellation. HLS fixtures are in `tests/data/source/` (`make.sh` there).
 
+pub mod bounded;
 mod devices;
 mod events;
 mod file;

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Cursor, Read};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 
 use claimwatch::audio;
 use claimwatch::source::{spawn_reader, RawFormat};
@@ -108,6 +108,17 @@ fn silent_stdin_stops_on_shutdown() {
         }
     }
     let mut run = run_reader(Silent, None);
-    run.stop();
-    assert!(run.events.is_empty());
+    // The source is up and waiting on the pipe: nothing arrives and its thread keeps running.
+    let quiet = run.rx.recv_timeout(std::time::Duration::from_millis(500));
+    assert_eq!(quiet, Err(RecvTimeoutError::Timeout));
+    assert!(
+        run.is_running(),
+        "the source thread ended with nothing read"
+    );
+    // stop() fails the test unless the thread returns within STOP_PATIENCE, although the read
+    // under it never does; its sender goes with it, with nothing sent (no Down: shutdown is not
+    // a failure, no Ended: the stream did not end).
+    let stopped = run.stop();
+    assert!(stopped.disconnected, "{stopped:?}");
+    assert_eq!(summary(&stopped.late), "", "{stopped:?}");
 }

@@ -3,18 +3,25 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use claimwatch::eval;
 
 use crate::common;
+use crate::source::bounded::output_within;
+
+/// A bound on one CLI run so a hung decode fails the test: the slowest case here (base on a
+/// 10 s Japanese clip) takes well under a minute on 2 loaded cores.
+const CLI_PATIENCE: Duration = Duration::from_secs(300);
 
 fn claimwatch(args: &[&str]) -> Output {
     let _cores = common::whisper_lock();
-    Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .args(args)
-        .current_dir(common::repo())
-        .output()
-        .expect("run claimwatch")
+    output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .args(args)
+            .current_dir(common::repo()),
+        CLI_PATIENCE,
+    )
 }
 
 fn stderr_line(output: &Output) -> String {

@@ -4,32 +4,38 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use super::transcribe;
 use crate::common;
+use crate::source::bounded::output_within;
+
+/// Runs sox (scripts/install-deps installs it), failing the test if it fails or hangs.
+pub fn sox(command: &mut Command) {
+    let out = output_within(command, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Synthesizes 20 s of 16 kHz mono audio into `out` with sox's `synth` effect.
 fn synth(out: &Path, effect: &[&str]) {
-    let status = Command::new("sox")
+    sox(Command::new("sox")
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(out)
         .args(["synth", "20"])
-        .args(effect)
-        .status()
-        .expect("sox must be installed (scripts/install-deps)");
-    assert!(status.success(), "sox synth {effect:?}");
+        .args(effect));
 }
 
 fn cut(clip: &str, dir: &Path, from_s: &str, seconds: &str) -> PathBuf {
     let out = dir.join(format!("{clip}_cut.wav"));
     let input = common::repo().join(format!("samples/{clip}.wav"));
-    let status = Command::new("sox")
+    sox(Command::new("sox")
         .arg(&input)
         .arg(&out)
-        .args(["trim", from_s, seconds])
-        .status()
-        .expect("sox must be installed (scripts/install-deps)");
-    assert!(status.success());
+        .args(["trim", from_s, seconds]));
     out
 }
 

@@ -4,12 +4,14 @@
 mod cli;
 mod formats;
 mod hallucination;
+mod kept;
 mod samples;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use claimwatch::audio;
 use claimwatch::transcribe::batch;
@@ -17,6 +19,7 @@ use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 use claimwatch::transcribe::Transcript;
 
 use crate::common;
+use crate::source::bounded::join_within;
 
 /// The model the CLI picks by default for a language (base for ja, tiny.en for en), loaded once.
 pub fn default_model(lang: &str) -> &'static WhisperModel {
@@ -48,18 +51,28 @@ pub fn transcribe(path: &Path, lang: &str) -> Transcript {
     transcript
 }
 
+/// A bound on one file's decode once it has the cores, so a stuck decode fails its test instead
+/// of hanging the run: the longest file here (a 60 s sample with base) decodes in under a minute.
+const DECODE_PATIENCE: Duration = Duration::from_secs(300);
+
 fn transcribe_now(path: &Path, lang: &str) -> Transcript {
     let model = default_model(lang);
+    // Taken here, outside the bounded wait: queueing behind other tests' decodes is not a hang.
     let _cores = common::whisper_lock();
-    let mut session = model.session().expect("session");
-    let mut stream = audio::open(path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
-    let options = DecodeOptions {
-        language: Some(lang.to_string()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
-    batch::transcribe(&mut session, &mut stream, &options, |_| {})
-        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+    let (path, lang) = (path.to_path_buf(), lang.to_string());
+    let what = format!("transcribing {} ({lang})", path.display());
+    let decode = std::thread::spawn(move || {
+        let mut session = model.session().expect("session");
+        let mut stream = audio::open(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+        let options = DecodeOptions {
+            language: Some(lang),
+            threads: common::threads(),
+            ..DecodeOptions::default()
+        };
+        batch::transcribe(&mut session, &mut stream, &options, |_| {})
+            .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
+    });
+    join_within(decode, DECODE_PATIENCE, &what)
 }
 
 pub fn text_of(transcript: &Transcript) -> String {
