@@ -17,12 +17,12 @@ const MIN_PRECISION: f64 = 0.95;
 const MIN_RECALL: f64 = 0.95;
 const MIN_LINES_PER_LANG: usize = 300;
 
-struct Line {
-    lineno: usize,
-    expected: BTreeSet<Category>,
-    origin: Option<String>,
-    text: String,
-    note: String,
+pub(super) struct Line {
+    pub(super) lineno: usize,
+    pub(super) expected: BTreeSet<Category>,
+    pub(super) origin: Option<String>,
+    pub(super) text: String,
+    pub(super) note: String,
 }
 
 impl Line {
@@ -31,7 +31,7 @@ impl Line {
     }
 }
 
-fn load_corpus(path: &Path) -> Vec<Line> {
+pub(super) fn load_corpus(path: &Path) -> Vec<Line> {
     let body = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut lines = Vec::new();
@@ -96,22 +96,22 @@ fn load_corpus(path: &Path) -> Vec<Line> {
 }
 
 #[derive(Default, Clone, Copy)]
-struct Score {
-    pos: usize,
-    tp: usize,
-    fp: usize,
-    fn_: usize,
+pub(super) struct Score {
+    pub(super) pos: usize,
+    pub(super) tp: usize,
+    pub(super) fp: usize,
+    pub(super) fn_: usize,
 }
 
 impl Score {
-    fn precision(&self) -> f64 {
+    pub(super) fn precision(&self) -> f64 {
         if self.tp + self.fp == 0 {
             1.0
         } else {
             self.tp as f64 / (self.tp + self.fp) as f64
         }
     }
-    fn recall(&self) -> f64 {
+    pub(super) fn recall(&self) -> f64 {
         if self.pos == 0 {
             1.0
         } else {
@@ -153,7 +153,7 @@ fn raised(alerts: &[Alert], line: &Line, file: &str) -> BTreeSet<Category> {
     alerts.iter().map(|a| a.category).collect()
 }
 
-fn fmt_cats(c: &BTreeSet<Category>) -> String {
+pub(super) fn fmt_cats(c: &BTreeSet<Category>) -> String {
     if c.is_empty() {
         "-".to_string()
     } else {
