@@ -13,6 +13,14 @@ use claimwatch::detect::{Alert, Category, Detector, Lang};
 
 use crate::common::{data, repo};
 
+/// rules/, or `$CLAIMWATCH_RULES_SCORED` to score another rules folder (BENCHMARKS.md measures each
+/// lever of issue 11 that way, on copies of rules/ with that lever switched off).
+pub(super) fn rules_dir() -> std::path::PathBuf {
+    std::env::var_os("CLAIMWATCH_RULES_SCORED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo().join("rules"))
+}
+
 const MIN_PRECISION: f64 = 0.95;
 const MIN_RECALL: f64 = 0.95;
 const MIN_LINES_PER_LANG: usize = 300;
@@ -163,7 +171,7 @@ pub(super) fn fmt_cats(c: &BTreeSet<Category>) -> String {
 
 #[test]
 fn corpus_precision_recall() {
-    let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic"))
+    let det = Detector::load(&rules_dir(), &repo().join("models/ipadic"))
         .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
     let hide_heldout = std::env::var_os("CLAIMWATCH_HIDE_HELDOUT").is_some();
 
@@ -299,9 +307,9 @@ fn corpus_precision_recall() {
 /// the rules must not depend on segment boundaries.
 #[test]
 fn corpus_split_into_segments_matches_whole_lines() {
-    use claimwatch::transcribe::Segment;
+    use claimwatch::detect::Utterance;
 
-    let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic"))
+    let det = Detector::load(&rules_dir(), &repo().join("models/ipadic"))
         .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
     let mut diffs = Vec::new();
     let mut n = 0;
@@ -327,8 +335,8 @@ fn corpus_split_into_segments_matches_whole_lines() {
                 .map(|a| a.category)
                 .collect();
             let mut s = det.stream(lang, line.origin.as_deref());
-            let mut alerts = s.push(&Segment::new(0.0, 1.0, a));
-            alerts.extend(s.push(&Segment::new(1.0, 2.0, b)));
+            let mut alerts = s.push(Utterance::new(0.0, 1.0, a));
+            alerts.extend(s.push(Utterance::new(1.0, 2.0, b)));
             alerts.extend(s.finish());
             let split: BTreeSet<Category> = alerts.iter().map(|a| a.category).collect();
             if split != whole {
