@@ -214,7 +214,8 @@ impl Matcher {
                 }
                 // A phrase heard by sound keeps one word as spelled: that word marks where to look.
                 if matches!(role, Role::Phrase(_)) && norm.contains(' ') {
-                    for w in norm.split(' ').filter(|w| w.len() >= 3) {
+                    // Long content words only: "the" or "your" would key every sentence.
+                    for w in norm.split(' ').filter(|w| phonetic::anchor_word(w)) {
                         surface.add(w.to_string(), Role::Anchor);
                     }
                 }

@@ -81,7 +81,7 @@ pub fn pattern_keys(pattern: &str) -> Vec<String> {
 
 /// How far (bytes of normalized text) around an exact word a sound-alike is looked for: a
 /// three-word phrase, or a term and its partner.
-pub const REACH: usize = 40;
+pub const REACH: usize = 24;
 
 /// Normalized English text as key text.
 #[derive(Debug, Default)]
@@ -133,6 +133,11 @@ impl KeyText {
             .ok()?;
         Some(self.words[first].1.start..self.words[last].1.end)
     }
+}
+
+/// A word of a phrase worth anchoring a sound-alike search on: long enough, not a function word.
+pub fn anchor_word(word: &str) -> bool {
+    word.len() >= MIN_HEARD_LETTERS && !STOP_WORDS.contains(&word)
 }
 
 /// Whether heard words may stand in for a pattern's words: not the very same words (the exact
