@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use claimwatch::detect::Utterance;
 use claimwatch::detect::{Detector, Lang};
-use claimwatch::transcribe::Segment;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const TARGET_BYTES: usize = 1 << 20;
@@ -44,10 +44,10 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("detect_text/{}", lang.as_str()), |b| {
             b.iter(|| det.detect_text(&text, lang, Some("JP")).len())
         });
-        let segments: Vec<Segment> = text
+        let segments: Vec<Utterance> = text
             .lines()
             .enumerate()
-            .map(|(i, l)| Segment::new(i as f64, i as f64 + 1.0, l))
+            .map(|(i, l)| Utterance::new(i as f64, i as f64 + 1.0, l))
             .collect();
         group.bench_function(format!("stream/{}", lang.as_str()), |b| {
             b.iter(|| {

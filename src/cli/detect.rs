@@ -14,7 +14,7 @@ use crate::detect::{default_dict_dir, default_rules_dir, Alert, Detector, Lang};
 pub enum LangArg {
     Ja,
     En,
-    /// Japanese if the text has kana or kanji, else English.
+    /// Decided per line: Japanese if the line has kana or kanji, else English.
     Auto,
 }
 
@@ -92,12 +92,21 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             })?),
             None => None,
         };
-    let lang = match args.lang {
-        LangArg::Ja => Lang::Ja,
-        LangArg::En => Lang::En,
-        LangArg::Auto => guess_lang(&text),
+    let alerts = match args.lang {
+        LangArg::Ja => det.detect_text(&text, Lang::Ja, origin.as_deref()),
+        LangArg::En => det.detect_text(&text, Lang::En, origin.as_deref()),
+        // Per line: a stream read aloud in Japanese and then English has claims in both.
+        LangArg::Auto => {
+            let mut alerts = Vec::new();
+            for line in text.lines() {
+                for mut a in det.detect_text(line, guess_lang(line), origin.as_deref()) {
+                    a.id = format!("a{}", alerts.len() + 1);
+                    alerts.push(a);
+                }
+            }
+            alerts
+        }
     };
-    let alerts = det.detect_text(&text, lang, origin.as_deref());
     match args.format {
         Format::Json => {
             // A struct, not json!(): keeps the Alert fields in their declared order.

@@ -1,7 +1,7 @@
 //! Claims detector (issue 3): transcript text in, [`Alert`]s out.
 //!
-//! Input: an utterance (plain text, or transcript [`Segment`](crate::transcribe::Segment)s through
-//! a [`DetectorStream`]), its language, and optionally the product's declared country of origin.
+//! Input: an utterance (plain text, or timed [`Utterance`]s — transcript segments converted by the
+//! caller — through a [`DetectorStream`]), its language, and optionally the product's declared country of origin.
 //! Output: one [`Alert`] per spoken claim that breaks Japanese or US advertising law: false
 //! origin, unverified origin, medical efficacy, exaggeration, misleading pricing.
 //!
@@ -12,12 +12,16 @@
 //! segment boundaries.
 
 pub mod alert;
+pub mod context;
 pub mod matcher;
+pub mod nearmiss;
 pub mod normalize;
 pub mod origin;
 pub mod pack;
+pub mod phonetic;
 pub mod reading;
 pub mod stream;
+pub mod utterance;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,7 @@ use anyhow::Context;
 
 pub use alert::{Alert, Category, Lang, Severity};
 pub use stream::DetectorStream;
+pub use utterance::{TokenTime, Utterance};
 
 use matcher::{Candidate, Kind, Matcher};
 use pack::{Country, RuleSet};
@@ -485,7 +490,7 @@ pub(crate) mod tests {
                 let _ = example().detect_text(text, lang, Some("CN"));
                 let mut s = example().stream(lang, None);
                 for piece in text.split_inclusive(|c: char| c.len_utf8() > 1) {
-                    let _ = s.push(&crate::transcribe::Segment::new(0.0, 1.0, piece));
+                    let _ = s.push(Utterance::new(0.0, 1.0, piece));
                 }
                 let _ = s.finish();
             }

@@ -20,6 +20,24 @@ pub fn expand(rule: &OriginRule, countries: &[Country]) -> Vec<(String, String)>
     out
 }
 
+/// An origin rule's exceptions, `{country}` expanded over every country's names in its language
+/// (a process done in a country, "designed in {country}", is no origin claim).
+pub fn expand_except(rule: &OriginRule, countries: &[Country]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in &rule.base.except {
+        if e.contains("{country}") {
+            for c in countries {
+                for name in c.names(rule.base.lang) {
+                    out.push(e.replace("{country}", name));
+                }
+            }
+        } else {
+            out.push(e.clone());
+        }
+    }
+    out
+}
+
 /// What a spoken origin raises given the declared one: `None` when they agree.
 pub fn resolve(spoken: &str, declared: Option<&str>) -> Option<Category> {
     match declared {
@@ -82,6 +100,10 @@ mod tests {
                 except: vec![],
                 negation: true,
                 readings: true,
+                phonetic: false,
+                near_miss: false,
+                cancel: vec![],
+                context: vec![],
                 source: String::new(),
             },
             unverified_explanation: String::new(),

@@ -57,6 +57,8 @@ impl std::error::Error for PackErrors {}
 pub struct Near {
     pub terms: Vec<Vec<String>>,
     pub window: usize,
+    /// The groups must occur in the order listed (a `[[compose]]` with `order = "condition_first"`).
+    pub ordered: bool,
 }
 
 /// Texts and switches common to claim rules and origin rules.
@@ -71,6 +73,14 @@ pub struct RuleBase {
     pub except: Vec<String>,
     pub negation: bool,
     pub readings: bool,
+    /// English: also match words by sound (Double Metaphone keys, [`super::phonetic`]).
+    pub phonetic: bool,
+    /// Japanese: also match terms one mora away ([`super::nearmiss`]).
+    pub near_miss: bool,
+    /// Cues that cancel a hit anywhere in its sentence (a sale that already ended), rule's and pack's.
+    pub cancel: Vec<String>,
+    /// Words one of which must be in the utterance before a near-miss of a two-mora term counts.
+    pub context: Vec<String>,
     /// `file:line` of the rule, for messages.
     pub source: String,
 }
@@ -99,6 +109,10 @@ pub struct Negation {
     pub after: Vec<String>,
     pub before_window: usize,
     pub after_window: usize,
+    /// A question or a reported question around a claim ("asks if …", 「…ですか」): no claim,
+    /// whatever the rule's `negation` says.
+    pub question_before: Vec<String>,
+    pub question_after: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +171,8 @@ struct RawPack {
     except: Vec<Spanned<String>>,
     #[serde(default)]
     vocabulary: Vec<Spanned<String>>,
+    #[serde(default)]
+    cancel: Vec<Spanned<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -164,6 +180,29 @@ struct RawPack {
 struct RawNear {
     terms: Vec<Vec<Spanned<String>>>,
     window: Option<Spanned<i64>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCompose {
+    id: Spanned<String>,
+    category: Spanned<String>,
+    severity: Option<Spanned<String>>,
+    legal_basis: String,
+    explanation: String,
+    suggestion: String,
+    conditions: Vec<Spanned<String>>,
+    outcomes: Vec<Spanned<String>>,
+    window: Option<Spanned<i64>>,
+    order: Option<Spanned<String>>,
+    #[serde(default)]
+    except: Vec<Spanned<String>>,
+    #[serde(default)]
+    context: Vec<Spanned<String>>,
+    negation: Option<bool>,
+    readings: Option<bool>,
+    phonetic: Option<bool>,
+    near_miss: Option<bool>,
 }
 
 #[derive(serde::Deserialize)]
@@ -181,8 +220,12 @@ struct RawRule {
     near: Vec<Spanned<RawNear>>,
     #[serde(default)]
     except: Vec<Spanned<String>>,
+    #[serde(default)]
+    cancel: Vec<Spanned<String>>,
     negation: Option<bool>,
     readings: Option<bool>,
+    phonetic: Option<bool>,
+    near_miss: Option<bool>,
 }
 
 #[derive(serde::Deserialize)]
@@ -212,6 +255,10 @@ struct RawNegation {
     after: Vec<Spanned<String>>,
     before_window: Option<Spanned<i64>>,
     after_window: Option<Spanned<i64>>,
+    #[serde(default)]
+    question_before: Vec<Spanned<String>>,
+    #[serde(default)]
+    question_after: Vec<Spanned<String>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -329,6 +376,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, PackErrors> {
 struct Parts {
     pack: Option<(usize, RawPack)>,
     rules: Vec<(usize, RawRule)>,
+    composes: Vec<(usize, RawCompose)>,
     origins: Vec<(usize, RawOrigin)>,
     negation: Option<(usize, RawNegation)>,
     countries: Vec<(usize, RawCountry)>,
@@ -379,12 +427,13 @@ fn parse_file(sink: &mut Sink) -> Parts {
             "pack" => parts.pack = de(sink, value).map(|p| (start, p)),
             "negation" => parts.negation = de(sink, value).map(|n| (start, n)),
             "rule" => parts.rules = de_array(sink, "rule", value),
+            "compose" => parts.composes = de_array(sink, "compose", value),
             "origin" => parts.origins = de_array(sink, "origin", value),
             "country" => parts.countries = de_array(sink, "country", value),
             other => sink.at(
                 key.span().start,
                 format!(
-                    "unknown section `{other}`, expected one of `pack`, `rule`, `origin`, `negation`, `country`"
+                    "unknown section `{other}`, expected one of `pack`, `rule`, `compose`, `origin`, `negation`, `country`"
                 ),
             ),
         }
@@ -447,6 +496,59 @@ fn check_id(sink: &mut Sink, ids: &mut HashMap<String, String>, id: &Spanned<Str
     }
 }
 
+/// The switches a rule or compose adds to [`RuleBase`] beyond those origins share.
+struct Extra<'a> {
+    phonetic: Option<bool>,
+    near_miss: Option<bool>,
+    cancel: &'a [Spanned<String>],
+    context: &'a [Spanned<String>],
+}
+
+/// A claim category (not an origin one, those are decided at run time) and its severity.
+fn category_severity(
+    sink: &mut Sink,
+    category: &Spanned<String>,
+    severity: &Option<Spanned<String>>,
+) -> Option<(Category, Severity)> {
+    let category = match Category::parse(category.get_ref()) {
+        Some(c @ (Category::FalseOrigin | Category::OriginClaim)) => {
+            sink.at(
+                category.span().start,
+                format!("category `{c}` is decided at run time: write origin claims as [[origin]]"),
+            );
+            return None;
+        }
+        Some(c) => c,
+        None => {
+            sink.at(
+                category.span().start,
+                format!(
+                    "unknown category {:?}, expected one of efficacy, exaggeration, pricing",
+                    category.get_ref()
+                ),
+            );
+            return None;
+        }
+    };
+    let severity = match severity {
+        None => category.default_severity(),
+        Some(s) => match Severity::parse(s.get_ref()) {
+            Some(v) => v,
+            None => {
+                sink.at(
+                    s.span().start,
+                    format!(
+                        "unknown severity {:?}, expected critical, high, medium or low",
+                        s.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    Some((category, severity))
+}
+
 fn validate_file(
     sink: &mut Sink,
     parts: Parts,
@@ -480,8 +582,10 @@ fn validate_file(
             en,
         });
     }
-    let needs_pack =
-        !parts.rules.is_empty() || !parts.origins.is_empty() || parts.negation.is_some();
+    let needs_pack = !parts.rules.is_empty()
+        || !parts.composes.is_empty()
+        || !parts.origins.is_empty()
+        || parts.negation.is_some();
     let Some((pack_at, pack)) = parts.pack else {
         if needs_pack {
             sink.at(
@@ -506,6 +610,7 @@ fn validate_file(
         sink.at(pack_at, "[pack] family must not be empty");
     }
     let pack_except = patterns(sink, lang, "exception", &pack.except);
+    let pack_cancel = patterns(sink, lang, "cancel cue", &pack.cancel);
     for word in &pack.vocabulary {
         let w = word.get_ref().trim();
         if w.is_empty() || w.contains('\n') {
@@ -526,7 +631,8 @@ fn validate_file(
                 texts: [&String; 3],
                 except: &[Spanned<String>],
                 negation: Option<bool>,
-                readings: Option<bool>| {
+                readings: Option<bool>,
+                extra: Extra| {
         for (name, t) in ["legal_basis", "explanation", "suggestion"]
             .iter()
             .zip(texts)
@@ -537,6 +643,9 @@ fn validate_file(
         }
         let mut ex = patterns(sink, lang, "exception", except);
         ex.extend(pack_except.iter().cloned());
+        let mut cancel = patterns(sink, lang, "cancel cue", extra.cancel);
+        cancel.extend(pack_cancel.iter().cloned());
+        let context = patterns(sink, lang, "context word", extra.context);
         RuleBase {
             id: id.get_ref().clone(),
             lang,
@@ -546,48 +655,17 @@ fn validate_file(
             except: ex,
             negation: negation.unwrap_or(true),
             readings: readings.unwrap_or(true),
+            phonetic: extra.phonetic.unwrap_or(true),
+            near_miss: extra.near_miss.unwrap_or(true),
+            cancel,
+            context,
             source: format!("{}:{}", sink.file.display(), sink.line(at)),
         }
     };
     for (at, r) in parts.rules {
         check_id(sink, ids, &r.id);
-        let category = match Category::parse(r.category.get_ref()) {
-            Some(c @ (Category::FalseOrigin | Category::OriginClaim)) => {
-                sink.at(
-                    r.category.span().start,
-                    format!(
-                        "category `{c}` is decided at run time: write origin claims as [[origin]]"
-                    ),
-                );
-                continue;
-            }
-            Some(c) => c,
-            None => {
-                sink.at(
-                    r.category.span().start,
-                    format!(
-                        "unknown category {:?}, expected one of efficacy, exaggeration, pricing",
-                        r.category.get_ref()
-                    ),
-                );
-                continue;
-            }
-        };
-        let severity = match &r.severity {
-            None => category.default_severity(),
-            Some(s) => match Severity::parse(s.get_ref()) {
-                Some(v) => v,
-                None => {
-                    sink.at(
-                        s.span().start,
-                        format!(
-                            "unknown severity {:?}, expected critical, high, medium or low",
-                            s.get_ref()
-                        ),
-                    );
-                    continue;
-                }
-            },
+        let Some((category, severity)) = category_severity(sink, &r.category, &r.severity) else {
+            continue;
         };
         let phrases = patterns(sink, lang, "phrase", &r.phrases);
         let mut near = Vec::new();
@@ -609,6 +687,7 @@ fn validate_file(
             near.push(Near {
                 terms: groups,
                 window,
+                ordered: false,
             });
         }
         if r.phrases.is_empty() && r.near.is_empty() {
@@ -628,6 +707,12 @@ fn validate_file(
             &r.except,
             r.negation,
             r.readings,
+            Extra {
+                phonetic: r.phonetic,
+                near_miss: r.near_miss,
+                cancel: &r.cancel,
+                context: &[],
+            },
         );
         set.rules.push(Rule {
             base,
@@ -635,6 +720,55 @@ fn validate_file(
             severity,
             phrases,
             near,
+        });
+    }
+    for (at, c) in parts.composes {
+        check_id(sink, ids, &c.id);
+        let Some((category, severity)) = category_severity(sink, &c.category, &c.severity) else {
+            continue;
+        };
+        let conditions = patterns(sink, lang, "condition", &c.conditions);
+        let outcomes = patterns(sink, lang, "outcome", &c.outcomes);
+        if conditions.is_empty() || outcomes.is_empty() {
+            sink.at(at, "a [[compose]] needs `conditions` and `outcomes`");
+        }
+        let ordered = match c.order.as_ref().map(|o| o.get_ref().as_str()) {
+            None | Some("any") => false,
+            Some("condition_first") => true,
+            Some(other) => {
+                sink.at(
+                    c.order.as_ref().map_or(at, |o| o.span().start),
+                    format!("unknown order {other:?}, expected \"any\" or \"condition_first\""),
+                );
+                false
+            }
+        };
+        let window = window(sink, &c.window, default_window(lang));
+        let base = base(
+            sink,
+            at,
+            &c.id,
+            [&c.legal_basis, &c.explanation, &c.suggestion],
+            &c.except,
+            c.negation,
+            c.readings,
+            Extra {
+                phonetic: c.phonetic,
+                near_miss: c.near_miss,
+                cancel: &[],
+                context: &c.context,
+            },
+        );
+        set.rules.push(Rule {
+            base,
+            category,
+            severity,
+            phrases: Vec::new(),
+            near: vec![Near {
+                terms: vec![conditions, outcomes],
+                window,
+                ordered,
+            }],
         });
     }
     for (at, o) in parts.origins {
@@ -676,6 +810,12 @@ fn validate_file(
             &o.except,
             o.negation,
             o.readings,
+            Extra {
+                phonetic: Some(false),
+                near_miss: Some(false),
+                cancel: &[],
+                context: &[],
+            },
         );
         set.origins.push(OriginRule {
             base,
@@ -688,6 +828,8 @@ fn validate_file(
         let (db, da) = default_neg_windows(lang);
         let before = patterns(sink, lang, "negation cue", &n.before);
         let after = patterns(sink, lang, "negation cue", &n.after);
+        let question_before = patterns(sink, lang, "question cue", &n.question_before);
+        let question_after = patterns(sink, lang, "question cue", &n.question_after);
         let bw = window(sink, &n.before_window, db);
         let aw = window(sink, &n.after_window, da);
         let neg = set.negation.entry(lang).or_insert_with(|| Negation {
@@ -697,6 +839,8 @@ fn validate_file(
         });
         neg.before.extend(before);
         neg.after.extend(after);
+        neg.question_before.extend(question_before);
+        neg.question_after.extend(question_after);
         // Several packs may set windows for one language: the widest wins.
         neg.before_window = neg.before_window.max(bw);
         neg.after_window = neg.after_window.max(aw);

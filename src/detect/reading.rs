@@ -134,6 +134,38 @@ impl Reader {
         out
     }
 
+    /// Other ways a pattern may be read when ASR writes one of its kanji in another word: each
+    /// kanji word read as its kanji read alone (血糖値: 値 in 血糖値 is チ, 値 alone is ネ, as in
+    /// Whisper's 結構値 ケッコウネ; 関節 read kanji by kanji). The pattern's own reading excluded.
+    pub fn alt_readings(&self, pattern: &str) -> Vec<String> {
+        let is_kanji = |c: char| matches!(c, '\u{4E00}'..='\u{9FFF}');
+        let mut combos: Vec<String> = vec![String::new()];
+        for m in self.morphs(pattern) {
+            if m.reading.is_empty() {
+                continue;
+            }
+            let surface = &pattern[m.range.clone()];
+            let mut options = vec![m.reading.clone()];
+            if surface.chars().all(is_kanji) {
+                let alone: String = surface
+                    .chars()
+                    .map(|c| self.reading(&c.to_string()).text)
+                    .collect();
+                if !alone.is_empty() && !options.contains(&alone) {
+                    options.push(alone);
+                }
+            }
+            combos = combos
+                .iter()
+                .flat_map(|c| options.iter().map(move |o| format!("{c}{o}")))
+                .take(8)
+                .collect();
+        }
+        let own = self.reading(pattern).text;
+        combos.retain(|c| *c != own && !c.is_empty());
+        combos
+    }
+
     /// The reading of a rule pattern, or `None` when it has none worth matching.
     pub fn pattern_reading(&self, pattern: &str) -> Option<String> {
         let r = self.reading(pattern).text;
@@ -196,6 +228,8 @@ pub(crate) mod tests {
             assert_eq!(r.reading(a).text, r.reading(b).text, "{a} vs {b}");
         }
         assert_ne!(r.reading("治る").text, r.reading("治す").text);
+        // A kanji read alone, as ASR's other words make it read (結構値 ケッコウネ).
+        assert!(r.alt_readings("血糖値").contains(&"ケットウネ".to_string()));
         assert_eq!(r.reading("日本製").text, "ニホンセイ");
     }
 

@@ -9,9 +9,8 @@ use std::ops::Range;
 
 use super::alert::{Alert, Category, Lang};
 use super::normalize::ABBREVIATIONS;
+use super::utterance::{span_time, TokenTime, Utterance};
 use super::Detector;
-use crate::transcribe::segment::span_time;
-use crate::transcribe::{Segment, TextTime};
 
 /// Text of one segment (or the carried tail of one) with its times.
 #[derive(Debug, Clone)]
@@ -22,7 +21,7 @@ struct Piece {
     start_s: f64,
     end_s: f64,
     /// When each token of `text` was said (byte spans of `text`); empty when unknown.
-    times: Vec<TextTime>,
+    times: Vec<TokenTime>,
 }
 
 impl Piece {
@@ -95,8 +94,11 @@ impl DetectorStream {
         self.declared = declared.and_then(|d| self.det.country_code(d));
     }
 
-    /// Scans a new segment together with the carried tail; returns the new alerts.
-    pub fn push(&mut self, seg: &Segment) -> Vec<Alert> {
+    /// Scans a new utterance (a transcript segment) together with the carried tail; returns the
+    /// new alerts. Takes anything that converts into an [`Utterance`] (a transcript `Segment`
+    /// converts in `transcribe/segment.rs`), so callers pass what they have.
+    pub fn push(&mut self, seg: impl Into<Utterance>) -> Vec<Alert> {
+        let seg: Utterance = seg.into();
         let text = seg.text.trim();
         if text.is_empty() {
             return Vec::new();
@@ -258,18 +260,18 @@ impl DetectorStream {
 }
 
 /// `times` for the text with its first `cut` bytes removed.
-fn shift_times(times: &[TextTime], cut: usize) -> Vec<TextTime> {
+fn shift_times(times: &[TokenTime], cut: usize) -> Vec<TokenTime> {
     times
         .iter()
         .filter(|t| t.bytes.end > cut)
-        .map(|t| TextTime {
+        .map(|t| TokenTime {
             bytes: t.bytes.start.saturating_sub(cut)..t.bytes.end - cut,
             ..t.clone()
         })
         .collect()
 }
 
-/// Byte offset where the last (unfinished) sentence starts: after the last 。！？!? or newline, or
+/// Byte offset where the last (unfinished) sentence starts: after the last 。！？! or newline, or
 /// a '.' followed by a space. Cheaper than normalizing the whole carry again.
 fn last_sentence_start(text: &str) -> usize {
     let mut start = 0;
@@ -277,7 +279,8 @@ fn last_sentence_start(text: &str) -> usize {
     while let Some((i, c)) = chars.next() {
         let next_blank = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
         let dot_end = c == '.' && next_blank && !abbreviation_before(&text[..i]);
-        if matches!(c, '。' | '！' | '？' | '!' | '?' | '｡' | '\n') || dot_end {
+        // A '?' does not cut the carry: "Those dark circles? Gone in a week." pairs across it.
+        if matches!(c, '。' | '！' | '？' | '!' | '｡' | '\n') || dot_end {
             start = i + c.len_utf8();
         }
     }
@@ -302,8 +305,8 @@ mod tests {
     use super::*;
     use crate::detect::tests::example;
 
-    fn seg(start_s: f64, text: &str) -> Segment {
-        Segment::new(start_s, start_s + 1.0, text)
+    fn seg(start_s: f64, text: &str) -> Utterance {
+        Utterance::new(start_s, start_s + 1.0, text)
     }
 
     /// Feeds segments; returns (segment index the alert came at, category, text, start, end).
@@ -315,7 +318,7 @@ mod tests {
         let mut s = example().stream(lang, origin);
         let mut out = Vec::new();
         for (i, t) in texts.iter().enumerate() {
-            for a in s.push(&seg(i as f64, t)) {
+            for a in s.push(seg(i as f64, t)) {
                 out.push((
                     i,
                     a.category.to_string(),
@@ -384,20 +387,20 @@ mod tests {
     }
 
     /// A segment whose every character is a token said 0.5 s after the one before.
-    fn timed_seg(start_s: f64, text: &str) -> Segment {
-        let token_times: Vec<TextTime> = text
+    fn timed_seg(start_s: f64, text: &str) -> Utterance {
+        let token_times: Vec<TokenTime> = text
             .char_indices()
             .enumerate()
-            .map(|(n, (i, c))| TextTime {
+            .map(|(n, (i, c))| TokenTime {
                 bytes: i..i + c.len_utf8(),
                 start_s: start_s + n as f64 * 0.5,
                 end_s: start_s + n as f64 * 0.5 + 0.4,
             })
             .collect();
         let end_s = token_times.last().map_or(start_s, |t| t.end_s);
-        Segment {
+        Utterance {
             token_times,
-            ..Segment::new(start_s, end_s, text)
+            ..Utterance::new(start_s, end_s, text)
         }
     }
 
@@ -406,7 +409,7 @@ mod tests {
         // A long segment: the claim is its last words, seconds after the segment starts.
         let mut s = example().stream(Lang::En, Some("CN"));
         let text = "Okay everyone this lovely mug is made in Japan.";
-        let a = s.push(&timed_seg(10.0, text));
+        let a = s.push(timed_seg(10.0, text));
         let at = text.find("made").unwrap() as f64 * 0.5 + 10.0;
         let end = (text.find("Japan").unwrap() + 4) as f64 * 0.5 + 10.4;
         assert_eq!(a.len(), 1, "{a:?}");
@@ -414,8 +417,8 @@ mod tests {
 
         // Split across segments, after the first has been carried (and trimmed).
         let mut s = example().stream(Lang::Ja, Some("CN"));
-        assert!(s.push(&timed_seg(0.0, "こんにちは。これは日本")).is_empty());
-        let a = s.push(&timed_seg(20.0, "製です。"));
+        assert!(s.push(timed_seg(0.0, "こんにちは。これは日本")).is_empty());
+        let a = s.push(timed_seg(20.0, "製です。"));
         assert_eq!(a.len(), 1, "{a:?}");
         assert_eq!((a[0].start_s, a[0].end_s), (Some(4.5), Some(20.4)));
     }
@@ -423,9 +426,9 @@ mod tests {
     #[test]
     fn declared_origin_can_change() {
         let mut s = example().stream(Lang::Ja, Some("JP"));
-        assert!(s.push(&seg(0.0, "日本製です。")).is_empty());
+        assert!(s.push(seg(0.0, "日本製です。")).is_empty());
         s.set_declared_origin(Some("CN"));
-        let a = s.push(&seg(1.0, "日本製です。"));
+        let a = s.push(seg(1.0, "日本製です。"));
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].category, Category::FalseOrigin);
     }

@@ -48,6 +48,26 @@ impl Segment {
     }
 }
 
+/// The detector takes its own input type; a segment converts to it with its token times.
+impl From<&Segment> for crate::detect::Utterance {
+    fn from(s: &Segment) -> Self {
+        crate::detect::Utterance {
+            start_s: s.start_s,
+            end_s: s.end_s,
+            text: s.text.clone(),
+            token_times: s
+                .token_times
+                .iter()
+                .map(|t| crate::detect::TokenTime {
+                    bytes: t.bytes.clone(),
+                    start_s: t.start_s,
+                    end_s: t.end_s,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The earliest start and latest end of the `times` overlapping `bytes`, if any.
 pub fn span_time(times: &[TextTime], bytes: Range<usize>) -> Option<(f64, f64)> {
     let mut found: Option<(f64, f64)> = None;

@@ -134,3 +134,70 @@ fn rules_check_reports_every_error() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
     let _ = data("detect/packs");
 }
+
+/// Issue 11's command lines: (args, stdin, expected (category, lang) pairs in order).
+#[test]
+fn detect_issue_11_command_lines() {
+    type Case<'a> = (Vec<&'a str>, Option<&'a str>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                "detect",
+                "--lang",
+                "en",
+                "--text",
+                "This price is only for tonight, so order before the stream ends.",
+            ],
+            None,
+            vec![("pricing", "en")],
+        ),
+        (
+            vec![
+                "detect",
+                "--lang",
+                "en",
+                "--origin",
+                "CN",
+                "--text",
+                "Designed in Japan, made in China.",
+            ],
+            None,
+            vec![],
+        ),
+        (
+            vec![
+                "detect",
+                "--lang",
+                "ja",
+                "--origin",
+                "CN",
+                "--text",
+                "デザインは日本、製造は中国です",
+            ],
+            None,
+            vec![],
+        ),
+        // --lang auto decides per line: the English claim after a Japanese line is still found.
+        (
+            vec!["detect", "--origin", "CN"],
+            Some("こんばんは、これは日本製です。\nIt cures acne in a week.\n"),
+            vec![("false_origin", "ja"), ("efficacy", "en")],
+        ),
+    ];
+    for (args, stdin, want) in cases {
+        let got: Vec<(String, String)> = alerts(&claimwatch(&args, stdin))
+            .iter()
+            .map(|a| {
+                (
+                    a["category"].as_str().unwrap_or("").to_string(),
+                    a["lang"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(c, l)| (c.to_string(), l.to_string()))
+            .collect();
+        assert_eq!(got, want, "{args:?} {stdin:?}");
+    }
+}

@@ -13,16 +13,24 @@ use claimwatch::detect::{Alert, Category, Detector, Lang};
 
 use crate::common::{data, repo};
 
+/// rules/, or `$CLAIMWATCH_RULES_SCORED` to score another rules folder (BENCHMARKS.md measures each
+/// lever of issue 11 that way, on copies of rules/ with that lever switched off).
+pub(super) fn rules_dir() -> std::path::PathBuf {
+    std::env::var_os("CLAIMWATCH_RULES_SCORED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo().join("rules"))
+}
+
 const MIN_PRECISION: f64 = 0.95;
 const MIN_RECALL: f64 = 0.95;
 const MIN_LINES_PER_LANG: usize = 300;
 
-struct Line {
-    lineno: usize,
-    expected: BTreeSet<Category>,
-    origin: Option<String>,
-    text: String,
-    note: String,
+pub(super) struct Line {
+    pub(super) lineno: usize,
+    pub(super) expected: BTreeSet<Category>,
+    pub(super) origin: Option<String>,
+    pub(super) text: String,
+    pub(super) note: String,
 }
 
 impl Line {
@@ -31,7 +39,7 @@ impl Line {
     }
 }
 
-fn load_corpus(path: &Path) -> Vec<Line> {
+pub(super) fn load_corpus(path: &Path) -> Vec<Line> {
     let body = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut lines = Vec::new();
@@ -96,22 +104,22 @@ fn load_corpus(path: &Path) -> Vec<Line> {
 }
 
 #[derive(Default, Clone, Copy)]
-struct Score {
-    pos: usize,
-    tp: usize,
-    fp: usize,
-    fn_: usize,
+pub(super) struct Score {
+    pub(super) pos: usize,
+    pub(super) tp: usize,
+    pub(super) fp: usize,
+    pub(super) fn_: usize,
 }
 
 impl Score {
-    fn precision(&self) -> f64 {
+    pub(super) fn precision(&self) -> f64 {
         if self.tp + self.fp == 0 {
             1.0
         } else {
             self.tp as f64 / (self.tp + self.fp) as f64
         }
     }
-    fn recall(&self) -> f64 {
+    pub(super) fn recall(&self) -> f64 {
         if self.pos == 0 {
             1.0
         } else {
@@ -153,7 +161,7 @@ fn raised(alerts: &[Alert], line: &Line, file: &str) -> BTreeSet<Category> {
     alerts.iter().map(|a| a.category).collect()
 }
 
-fn fmt_cats(c: &BTreeSet<Category>) -> String {
+pub(super) fn fmt_cats(c: &BTreeSet<Category>) -> String {
     if c.is_empty() {
         "-".to_string()
     } else {
@@ -163,7 +171,7 @@ fn fmt_cats(c: &BTreeSet<Category>) -> String {
 
 #[test]
 fn corpus_precision_recall() {
-    let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic"))
+    let det = Detector::load(&rules_dir(), &repo().join("models/ipadic"))
         .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
     let hide_heldout = std::env::var_os("CLAIMWATCH_HIDE_HELDOUT").is_some();
 
@@ -299,9 +307,9 @@ fn corpus_precision_recall() {
 /// the rules must not depend on segment boundaries.
 #[test]
 fn corpus_split_into_segments_matches_whole_lines() {
-    use claimwatch::transcribe::Segment;
+    use claimwatch::detect::Utterance;
 
-    let det = Detector::load(&repo().join("rules"), &repo().join("models/ipadic"))
+    let det = Detector::load(&rules_dir(), &repo().join("models/ipadic"))
         .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
     let mut diffs = Vec::new();
     let mut n = 0;
@@ -327,8 +335,8 @@ fn corpus_split_into_segments_matches_whole_lines() {
                 .map(|a| a.category)
                 .collect();
             let mut s = det.stream(lang, line.origin.as_deref());
-            let mut alerts = s.push(&Segment::new(0.0, 1.0, a));
-            alerts.extend(s.push(&Segment::new(1.0, 2.0, b)));
+            let mut alerts = s.push(Utterance::new(0.0, 1.0, a));
+            alerts.extend(s.push(Utterance::new(1.0, 2.0, b)));
             alerts.extend(s.finish());
             let split: BTreeSet<Category> = alerts.iter().map(|a| a.category).collect();
             if split != whole {

@@ -3,5 +3,6 @@
 
 mod cli;
 mod corpus;
+mod heldout;
 mod rule_errors;
 mod stream;

@@ -1,13 +1,13 @@
 //! DetectorStream over the shipped packs: claims split across transcript segments are found once,
 //! with the times of the segments they came from.
 
+use claimwatch::detect::Utterance;
 use claimwatch::detect::{Category, Detector, Lang};
-use claimwatch::transcribe::Segment;
 
 use crate::common::repo;
 
-fn seg(start_s: f64, end_s: f64, text: &str) -> Segment {
-    Segment::new(start_s, end_s, text)
+fn seg(start_s: f64, end_s: f64, text: &str) -> Utterance {
+    Utterance::new(start_s, end_s, text)
 }
 
 #[test]
@@ -23,7 +23,7 @@ fn split_claims_alert_once_with_segment_times() {
     .iter()
     .enumerate()
     {
-        all.extend(s.push(&seg(i as f64 * 2.0, i as f64 * 2.0 + 2.0, t)));
+        all.extend(s.push(seg(i as f64 * 2.0, i as f64 * 2.0 + 2.0, t)));
     }
     all.extend(s.finish());
     let origins: Vec<_> = all
@@ -44,8 +44,8 @@ fn split_claims_alert_once_with_segment_times() {
     assert_eq!(ids.len(), all.len(), "ids unique");
 
     let mut s = det.stream(Lang::En, None);
-    let mut got = s.push(&seg(0.0, 1.0, "and this one really cures"));
-    got.extend(s.push(&seg(1.0, 2.0, "acne in a week")));
+    let mut got = s.push(seg(0.0, 1.0, "and this one really cures"));
+    got.extend(s.push(seg(1.0, 2.0, "acne in a week")));
     got.extend(s.finish());
     assert_eq!(
         got.iter()
