@@ -34,6 +34,13 @@ pub struct TestSamplesArgs {
     /// Measure only: print the table and pooled figures, exit 0 even when clips fail.
     #[arg(long)]
     score_only: bool,
+    /// ggml Whisper model for Japanese clips (default: multilingual base q8_0 from models/);
+    /// e.g. models/ggml-base-f16.bin to check that the clips pass with another precision.
+    #[arg(long)]
+    model_ja: Option<PathBuf>,
+    /// ggml Whisper model for English clips (default: tiny.en q8_0 from models/).
+    #[arg(long)]
+    model_en: Option<PathBuf>,
 }
 
 /// Audio extensions a sidecar's clip may have, tried in this order.
@@ -59,7 +66,14 @@ pub fn run(args: TestSamplesArgs) -> Result<ExitCode> {
         let (_, session) = match sessions.entry(lang.as_str()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                let path = model_path::default_model(lang == Lang::En)?;
+                let chosen = match lang {
+                    Lang::En => args.model_en.clone(),
+                    Lang::Ja => args.model_ja.clone(),
+                };
+                let path = match chosen {
+                    Some(path) => path,
+                    None => model_path::default_model(lang == Lang::En)?,
+                };
                 let model = WhisperModel::load(&path, LoadOptions::default())?;
                 let session = model.session()?;
                 e.insert((model, session))
