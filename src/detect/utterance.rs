@@ -41,16 +41,36 @@ impl From<&Utterance> for Utterance {
     }
 }
 
+/// A byte span of text and when it was said: the detector's [`TokenTime`], and a transcriber's
+/// own token type, so that one [`span_time`] serves both.
+pub trait TimedSpan {
+    fn bytes(&self) -> &Range<usize>;
+    fn start_s(&self) -> f64;
+    fn end_s(&self) -> f64;
+}
+
+impl TimedSpan for TokenTime {
+    fn bytes(&self) -> &Range<usize> {
+        &self.bytes
+    }
+    fn start_s(&self) -> f64 {
+        self.start_s
+    }
+    fn end_s(&self) -> f64 {
+        self.end_s
+    }
+}
+
 /// The earliest start and latest end of the `times` overlapping `bytes`, if any.
-pub fn span_time(times: &[TokenTime], bytes: Range<usize>) -> Option<(f64, f64)> {
+pub fn span_time<T: TimedSpan>(times: &[T], bytes: Range<usize>) -> Option<(f64, f64)> {
     let mut found: Option<(f64, f64)> = None;
     for t in times
         .iter()
-        .filter(|t| t.bytes.start < bytes.end && bytes.start < t.bytes.end)
+        .filter(|t| t.bytes().start < bytes.end && bytes.start < t.bytes().end)
     {
         found = Some(match found {
-            None => (t.start_s, t.end_s),
-            Some((s, e)) => (s.min(t.start_s), e.max(t.end_s)),
+            None => (t.start_s(), t.end_s()),
+            Some((s, e)) => (s.min(t.start_s()), e.max(t.end_s())),
         });
     }
     found

@@ -68,19 +68,18 @@ impl From<&Segment> for crate::detect::Utterance {
     }
 }
 
-/// The earliest start and latest end of the `times` overlapping `bytes`, if any.
-pub fn span_time(times: &[TextTime], bytes: Range<usize>) -> Option<(f64, f64)> {
-    let mut found: Option<(f64, f64)> = None;
-    for t in times
-        .iter()
-        .filter(|t| t.bytes.start < bytes.end && bytes.start < t.bytes.end)
-    {
-        found = Some(match found {
-            None => (t.start_s, t.end_s),
-            Some((s, e)) => (s.min(t.start_s), e.max(t.end_s)),
-        });
+pub use crate::detect::utterance::span_time;
+
+impl crate::detect::utterance::TimedSpan for TextTime {
+    fn bytes(&self) -> &Range<usize> {
+        &self.bytes
     }
-    found
+    fn start_s(&self) -> f64 {
+        self.start_s
+    }
+    fn end_s(&self) -> f64 {
+        self.end_s
+    }
 }
 
 /// Byte spans of `text` (the trimmed concatenation of the tokens) for each token, times shifted
