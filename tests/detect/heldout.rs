@@ -1,7 +1,8 @@
-//! The held-out sentences of issue 11 (tests/data/detect/heldout_{ja,en}.tsv): written and frozen
-//! before the detector changes they exercise, and never used to tune rules or matchers. Input: the
-//! two files; output: precision and recall per language over all categories (a line's raised
-//! categories against its expected ones), printed with every misclassified line.
+//! The held-out sentences of issue 11 (tests/data/detect/heldout_{ja,en}.tsv, and heldout2_{ja,en}.tsv
+//! for item 5, rule coverage): written and frozen before the detector or rule changes they exercise,
+//! and never used to tune rules or matchers. Input: the files; output: precision and recall per file
+//! and language over all categories (a line's raised categories against its expected ones), printed
+//! with every misclassified line.
 //!
 //! `cargo test --test tests detect::heldout -- --nocapture` prints the table (and the misclassified
 //! lines unless `CLAIMWATCH_HIDE_HELDOUT` is set, as it is while tuning). The floors below were
@@ -14,8 +15,14 @@ use super::corpus::{fmt_cats, load_corpus, rules_dir, Score};
 use crate::common::{data, repo};
 
 const MIN_LINES: usize = 50;
-const FLOOR_PRECISION: f64 = 0.80;
-const FLOOR_RECALL: f64 = 0.50;
+/// (file stem, language, precision floor, recall floor). heldout2's floors were set with the file,
+/// before it was ever scored.
+const SETS: [(&str, Lang, f64, f64); 4] = [
+    ("heldout", Lang::Ja, 0.80, 0.50),
+    ("heldout", Lang::En, 0.80, 0.50),
+    ("heldout2", Lang::Ja, 0.80, 0.30),
+    ("heldout2", Lang::En, 0.80, 0.30),
+];
 
 #[test]
 fn heldout_scores() {
@@ -23,8 +30,8 @@ fn heldout_scores() {
         .unwrap_or_else(|e| panic!("loading rules/ and models/ipadic: {e:#}"));
     let mut report = String::new();
     let mut failures = Vec::new();
-    for lang in [Lang::Ja, Lang::En] {
-        let file = format!("detect/heldout_{}.tsv", lang.as_str());
+    for (stem, lang, floor_precision, floor_recall) in SETS {
+        let file = format!("detect/{stem}_{}.tsv", lang.as_str());
         let lines = load_corpus(&data(&file));
         assert!(lines.len() >= MIN_LINES, "{file}: {} lines", lines.len());
         // Pooled over categories: every (line, category) pair is one decision.
@@ -53,7 +60,7 @@ fn heldout_scores() {
             }
         }
         println!(
-            "heldout {}: {} lines, pos {} tp {} fp {} fn {}, P {:.3} R {:.3}",
+            "{stem} {}: {} lines, pos {} tp {} fp {} fn {}, P {:.3} R {:.3}",
             lang.as_str(),
             lines.len(),
             sc.pos,
@@ -63,9 +70,9 @@ fn heldout_scores() {
             sc.precision(),
             sc.recall()
         );
-        if sc.precision() < FLOOR_PRECISION || sc.recall() < FLOOR_RECALL {
+        if sc.precision() < floor_precision || sc.recall() < floor_recall {
             failures.push(format!(
-                "{}: P {:.3} R {:.3}",
+                "{stem} {}: P {:.3} R {:.3}",
                 lang.as_str(),
                 sc.precision(),
                 sc.recall()
