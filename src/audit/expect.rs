@@ -356,6 +356,7 @@ mod tests {
             duration_s: 10.0,
             segments: vec![],
             alerts,
+            second_listens: vec![],
         }
     }
 

@@ -317,6 +317,7 @@ mod tests {
                 suggestion: String::new(),
                 declared_origin: None,
                 spoken_origin: None,
+                second_listen: false,
             };
             assert_eq!(highlight(text, &[&alert]), want);
         }

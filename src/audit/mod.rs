@@ -8,6 +8,7 @@
 
 pub mod expect;
 pub mod html;
+pub mod second_listen;
 pub mod table;
 
 use std::path::Path;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::audio;
 use crate::detect::{Alert, Detector, Lang, Severity};
 use crate::transcribe::batch;
+use crate::transcribe::relisten::{Relistened, SuspectFinder};
 use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
 use crate::transcribe::Segment;
 
@@ -30,6 +32,11 @@ pub struct FileReport {
     pub duration_s: f64,
     pub segments: Vec<Segment>,
     pub alerts: Vec<Alert>,
+    /// The spans decoded again (Japanese spans close to a rule but not matching it), what the
+    /// first pass and the second listen heard there: what a reviewer checks a
+    /// `second_listen` alert against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub second_listens: Vec<Relistened>,
 }
 
 /// Every file of one `claimwatch audit` run.
@@ -48,7 +55,8 @@ impl AuditReport {
     }
 }
 
-/// Transcribes `path` and runs the detector over its segments in order, as live mode will.
+/// Transcribes `path` and runs the detector over its segments in order, as live mode will;
+/// with `second_listen`, spans that sound close to a rule are decoded again ([`second_listen`]).
 /// A language the rule packs do not cover (Whisper detected, say, Korean) gives a transcript
 /// and no alerts; the caller warns about it.
 pub fn audit_file(
@@ -57,12 +65,35 @@ pub fn audit_file(
     detector: &Detector,
     options: &DecodeOptions,
     declared_origin: Option<&str>,
+    second_listen: bool,
     progress: impl FnMut(f64),
 ) -> Result<FileReport> {
     let mut stream = audio::open(path)?;
-    let transcript = batch::transcribe(session, &mut stream, options, progress)?;
+    let finder: Option<&dyn SuspectFinder> = second_listen.then_some(detector);
+    let transcript = batch::transcribe_with(session, &mut stream, options, finder, progress)?;
     let alerts = match Lang::parse(&transcript.language) {
-        Some(lang) => detect_segments(detector, lang, declared_origin, &transcript.segments),
+        Some(lang) => {
+            let mut alerts = detect_segments(detector, lang, declared_origin, &transcript.segments);
+            let more = second_listen::alerts(
+                detector,
+                lang,
+                declared_origin,
+                &transcript.relistened,
+                &alerts,
+            );
+            if !more.is_empty() {
+                alerts.extend(more);
+                alerts.sort_by(|a, b| {
+                    a.start_s
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.start_s.unwrap_or(0.0))
+                });
+                for (i, a) in alerts.iter_mut().enumerate() {
+                    a.id = format!("a{}", i + 1);
+                }
+            }
+            alerts
+        }
         None => Vec::new(),
     };
     Ok(FileReport {
@@ -71,6 +102,7 @@ pub fn audit_file(
         duration_s: transcript.duration_s,
         segments: transcript.segments,
         alerts,
+        second_listens: transcript.relistened,
     })
 }
 

@@ -78,6 +78,10 @@ pub struct AuditArgs {
     /// Prime Whisper with the rule packs' vocabulary (whisper.cpp initial prompt).
     #[arg(long)]
     vocabulary: bool,
+    /// Skip the second listen: Japanese spans that sound close to a rule without matching it are
+    /// otherwise decoded again with the rule's words as the prompt (an alert only if they match).
+    #[arg(long)]
+    no_second_listen: bool,
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
@@ -142,6 +146,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             &detector,
             &options,
             origin.as_deref(),
+            !args.no_second_listen,
             |done_s| progress.update(done_s),
         );
         progress.finish();

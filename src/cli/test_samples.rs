@@ -31,6 +31,10 @@ pub struct TestSamplesArgs {
     /// Prime Whisper with the rule packs' vocabulary, as `audit --vocabulary` does.
     #[arg(long)]
     vocabulary: bool,
+    /// Skip the second listen: Japanese spans that sound close to a rule without matching it are
+    /// otherwise decoded again with the rule's words as the prompt (an alert only if they match).
+    #[arg(long)]
+    no_second_listen: bool,
     /// Measure only: print the table and pooled figures, exit 0 even when clips fail.
     #[arg(long)]
     score_only: bool,
@@ -95,6 +99,7 @@ pub fn run(args: TestSamplesArgs) -> Result<ExitCode> {
             &detector,
             &options,
             expectation.origin.as_deref(),
+            !args.no_second_listen,
             |_| {},
         )?;
         let mismatches = expectation.check(&report);

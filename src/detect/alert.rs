@@ -144,6 +144,10 @@ pub struct Alert {
     /// ISO 3166 alpha-2 codes, only on origin alerts.
     pub declared_origin: Option<String>,
     pub spoken_origin: Option<String>,
+    /// Raised on a second listen: the first transcript was close to a rule but did not match,
+    /// and the span decoded again with the rule's terms as the prompt did (`audit`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_listen: bool,
 }
 
 /// An alert of `category` at `start_s..end_s` with placeholder words, for the tests of code
@@ -165,6 +169,7 @@ pub(crate) fn example_alert(category: Category, start_s: f64, end_s: f64) -> Ale
         suggestion: String::new(),
         declared_origin: None,
         spoken_origin: None,
+        second_listen: false,
     }
 }
 

@@ -21,6 +21,7 @@ pub mod pack;
 pub mod phonetic;
 pub mod reading;
 pub mod stream;
+pub mod suspect;
 pub mod utterance;
 
 use std::collections::HashMap;
@@ -51,6 +52,7 @@ struct Inner {
     rules: usize,
     files: Vec<PathBuf>,
     vocabulary: HashMap<Lang, Vec<String>>,
+    listener: suspect::Listener,
 }
 
 // Live mode shares one detector between the capture and server tasks.
@@ -115,6 +117,7 @@ impl Detector {
     fn from_rules(set: RuleSet, reader: Reader) -> anyhow::Result<Detector> {
         let ja = Matcher::new(&set, Lang::Ja, Some(&reader)).context("compiling ja rules")?;
         let en = Matcher::new(&set, Lang::En, None).context("compiling en rules")?;
+        let listener = suspect::Listener::new(&set, &reader);
         Ok(Detector {
             inner: Arc::new(Inner {
                 reader,
@@ -124,6 +127,7 @@ impl Detector {
                 rules: set.rules.len() + set.origins.len(),
                 files: set.files,
                 vocabulary: set.vocabulary,
+                listener,
             }),
         })
     }
@@ -213,6 +217,27 @@ impl Detector {
             .scan(text, Some(&self.inner.reader), declared)
     }
 
+    /// Spans of `text` that sound close to a rule term without matching it: where a second
+    /// listen may recover a claim Whisper bent ([`suspect`]). Japanese only; none for English.
+    pub fn suspects(&self, text: &str, lang: Lang) -> Vec<suspect::Suspect> {
+        if lang == Lang::En {
+            return Vec::new();
+        }
+        // A span inside a claim the matcher already found needs no second listen.
+        let found: Vec<_> = self
+            .scan(text, lang, None)
+            .into_iter()
+            .map(|c| c.orig)
+            .collect();
+        let mut suspects = self.inner.listener.suspects(text, &self.inner.reader);
+        suspects.retain(|s| {
+            !found
+                .iter()
+                .any(|f| f.start <= s.bytes.start && s.bytes.end <= f.end)
+        });
+        suspects
+    }
+
     /// Alerts for plain text: every line is one utterance (one alert per claim per line).
     /// `start_s`/`end_s` are `None`.
     pub fn detect_text(&self, text: &str, lang: Lang, declared_origin: Option<&str>) -> Vec<Alert> {
@@ -292,6 +317,7 @@ impl Detector {
                 None
             },
             spoken_origin: c.country.clone(),
+            second_listen: false,
         }
     }
 }

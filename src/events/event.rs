@@ -222,6 +222,7 @@ pub(crate) mod tests {
             suggestion: "y".into(),
             declared_origin: Some("CN".into()),
             spoken_origin: Some("JP".into()),
+            second_listen: false,
         }
     }
 

@@ -10,6 +10,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::audio::{AudioStream, SAMPLE_RATE};
+use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
 use crate::transcribe::{hallucination, segment, window, Segment};
 
@@ -21,6 +22,9 @@ pub struct Transcript {
     pub language: String,
     pub duration_s: f64,
     pub segments: Vec<Segment>,
+    /// What second listens heard ([`relisten`]), beside the first transcript.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relistened: Vec<Relistened>,
 }
 
 /// Transcribes everything `stream` yields. `progress` gets the seconds of audio done so far.
@@ -28,6 +32,18 @@ pub fn transcribe(
     session: &mut WhisperSession,
     stream: &mut AudioStream,
     options: &DecodeOptions,
+    progress: impl FnMut(f64),
+) -> Result<Transcript> {
+    transcribe_with(session, stream, options, None, progress)
+}
+
+/// [`transcribe`], and where `second_listen` finds a suspect in a committed segment, that span
+/// decoded again with its terms as the prompt ([`relisten`]).
+pub fn transcribe_with(
+    session: &mut WhisperSession,
+    stream: &mut AudioStream,
+    options: &DecodeOptions,
+    second_listen: Option<&dyn SuspectFinder>,
     mut progress: impl FnMut(f64),
 ) -> Result<Transcript> {
     let mut options = options.clone();
@@ -36,6 +52,7 @@ pub fn transcribe(
     let mut window_start = 0usize; // samples from the start of the file
     let mut ended = false;
     let mut segments = Vec::new();
+    let mut relistened = Vec::new();
     let mut language = options.language.clone();
 
     loop {
@@ -64,15 +81,30 @@ pub fn transcribe(
         };
         let commit = window::commit(segments_heard, window_s, ended);
         let offset_s = window_start as f64 / SAMPLE_RATE as f64;
-        segments.extend(commit.committed.into_iter().map(|s| {
-            let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
-            Segment {
-                start_s,
-                end_s,
-                token_times: segment::token_times(&s.text, &s.tokens, offset_s, (start_s, end_s)),
-                text: s.text,
-            }
-        }));
+        let committed: Vec<Segment> = commit
+            .committed
+            .into_iter()
+            .map(|s| {
+                let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
+                Segment {
+                    start_s,
+                    end_s,
+                    token_times: segment::token_times(
+                        &s.text,
+                        &s.tokens,
+                        offset_s,
+                        (start_s, end_s),
+                    ),
+                    text: s.text,
+                }
+            })
+            .collect();
+        if let (Some(finder), Some(lang)) = (second_listen, &language) {
+            relistened.extend(relisten::relisten(
+                session, &window, offset_s, &committed, lang, finder, &options,
+            )?);
+        }
+        segments.extend(committed);
         let advance =
             ((commit.advance_s * SAMPLE_RATE as f64).round() as usize).clamp(1, window.len());
         window.drain(..advance);
@@ -86,5 +118,6 @@ pub fn transcribe(
         language: language.unwrap_or_else(|| "en".to_string()),
         duration_s: window_start as f64 / SAMPLE_RATE as f64,
         segments,
+        relistened,
     })
 }
