@@ -80,6 +80,7 @@ pub fn audit_file(
                 declared_origin,
                 &transcript.relistened,
                 &alerts,
+                &transcript.segments,
             );
             if !more.is_empty() {
                 alerts.extend(more);

@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use crate::detect::{Alert, Detector, Lang};
 use crate::transcribe::relisten::{Relistened, SuspectFinder};
+use crate::transcribe::Segment;
 
 /// How far outside its suspect a claim heard on a second listen may lie: the margins are context
 /// for the decoder, not audio to raise alerts on (a prompted decode can invent words there).
@@ -25,13 +26,16 @@ impl SuspectFinder for Detector {
 }
 
 /// Alerts in what the second listens heard that the first pass did not raise: a claim in a
-/// suspect's own time (± [`REACH_S`]) with no first-pass alert of its category overlapping it.
+/// suspect's own time (± [`REACH_S`]) with no first-pass alert of its category overlapping it,
+/// and none of its rule in the first-pass segments around the suspect (`segments`): the first
+/// pass raises one alert per rule and utterance (「今だけ半額、本日限りのお値段」 is one deadline).
 pub fn alerts(
     detector: &Detector,
     lang: Lang,
     declared_origin: Option<&str>,
     relistened: &[Relistened],
     first: &[Alert],
+    segments: &[Segment],
 ) -> Vec<Alert> {
     let mut out: Vec<Alert> = Vec::new();
     for r in relistened {
@@ -41,12 +45,25 @@ pub fn alerts(
                 continue;
             };
             let inside = start < r.suspect_end_s + REACH_S && end > r.suspect_start_s - REACH_S;
+            let around: Vec<&Segment> = segments
+                .iter()
+                .filter(|s| s.start_s < r.suspect_end_s && s.end_s > r.suspect_start_s)
+                .collect();
+            let same_rule_nearby = |a: &Alert| {
+                a.rule == alert.rule
+                    && a.start_s.is_some_and(|s| {
+                        around.iter().any(|seg| seg.start_s <= s && s <= seg.end_s)
+                    })
+            };
             let overlaps = |a: &Alert| {
                 a.category == alert.category
                     && a.start_s.is_some_and(|s| s < end)
                     && a.end_s.is_some_and(|e| e > start)
             };
-            if !inside || first.iter().any(overlaps) || out.iter().any(overlaps) {
+            if !inside
+                || first.iter().any(|a| overlaps(a) || same_rule_nearby(a))
+                || out.iter().any(overlaps)
+            {
                 continue;
             }
             alert.second_listen = true;

@@ -241,11 +241,12 @@ mod tests {
                 1,
                 Some(("ケッコウチ", 1)),
             ),
+            // ト → コ with チ dropped costs as much as with オ added: the earlier end wins.
             (
                 "ケットウチ",
                 "ノミハジメテカラケッコウオチガサガッタ",
                 3,
-                Some(("ケッコウオチ", 3)),
+                Some(("ケッコウ", 3)),
             ),
             (
                 "ケットウチ",

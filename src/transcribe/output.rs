@@ -95,6 +95,7 @@ mod tests {
                 Segment::new(0.0, 1.25, "Hello there."),
                 Segment::new(3661.0, 3661.5, "Bye."),
             ],
+            relistened: vec![],
         }
     }
 

@@ -2,6 +2,7 @@
 //! suite (`test-samples`) over every sample's `NAME.expect.toml`, with the real models.
 
 mod promises;
+mod second_listen;
 
 use std::process::{Command, Output};
 

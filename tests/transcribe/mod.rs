@@ -5,6 +5,7 @@ mod cli;
 mod formats;
 mod hallucination;
 mod kept;
+mod relisten;
 mod samples;
 
 use std::collections::HashMap;
