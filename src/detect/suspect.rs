@@ -233,7 +233,13 @@ mod tests {
     #[test]
     fn approximate_search() {
         // (pattern, text, k in half edits, expected substring and cost)
-        let cases: &[(&str, &str, usize, Option<(&str, usize)>)] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            usize,
+            Option<(&'static str, usize)>,
+        );
+        let cases: &[Case] = &[
             // ト → コ keeps the vowel: half an edit.
             (
                 "ケットウチ",

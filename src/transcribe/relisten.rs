@@ -158,7 +158,8 @@ mod tests {
     #[test]
     fn close_spans_merge() {
         // (spans, expected merged (start, end, terms))
-        let cases: Vec<(Vec<Span>, Vec<(f64, f64, Vec<&str>)>)> = vec![
+        type Merged = (f64, f64, Vec<&'static str>);
+        let cases: Vec<(Vec<Span>, Vec<Merged>)> = vec![
             (vec![span(1.0, 2.0, "a")], vec![(1.0, 2.0, vec!["a"])]),
             (
                 vec![span(1.0, 2.0, "a"), span(4.0, 5.0, "b")],
