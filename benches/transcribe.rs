@@ -2,7 +2,7 @@
 //! decode → resample → whisper.cpp path, model load excluded, per file, over several runs.
 //!
 //! `cargo bench --bench transcribe -- --model models/ggml-base-q8_0.bin --lang ja --runs 3 FILE...`
-//! prints one JSON object; `benches/rtf.py` runs it beside faster-whisper and writes the table.
+//! prints one JSON object (wall and CPU seconds per run); `benches/rtf.py` runs it beside faster-whisper and writes the table.
 //! Options: `--threads N` (default 2), `--audio-ctx N` | `--sized-audio-ctx` (default: the library's choice),
 //! `--flash-attn` (with `--no-dtw`), `--no-dtw`, `--fallback` (temperature fallback on).
 
@@ -55,12 +55,15 @@ fn main() -> anyhow::Result<()> {
     let mut results = Vec::new();
     for file in &files {
         let mut walls = Vec::new();
+        let mut cpus = Vec::new();
         let mut last = None;
         for _ in 0..runs {
             let start = Instant::now();
+            let cpu_start = process_cpu_s();
             let mut stream = audio::open(file)?;
             let transcript = batch::transcribe(&mut session, &mut stream, &options, |_| {})?;
             walls.push(start.elapsed().as_secs_f64());
+            cpus.push(process_cpu_s() - cpu_start);
             last = Some(transcript);
         }
         let transcript = last.expect("runs >= 1");
@@ -76,6 +79,7 @@ fn main() -> anyhow::Result<()> {
             "file": file.display().to_string(),
             "audio_s": transcript.duration_s,
             "wall_s": walls,
+            "cpu_s": cpus,
             "language": transcript.language,
             "error_rate": error,
             "text": text,
@@ -96,4 +100,16 @@ fn main() -> anyhow::Result<()> {
     });
     println!("{out}");
     Ok(())
+}
+
+/// CPU seconds (user + system, all threads) this process has used: /proc/self/stat fields 14 and
+/// 15, in the kernel's fixed USER_HZ of 100 ticks per second.
+fn process_cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it follow its ')'.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // After ')': state is index 0, so utime (field 14) is 11 and stime (15) is 12.
+    (ticks(11) + ticks(12)) / 100.0
 }
