@@ -2,7 +2,7 @@
 """The baseline: faster-whisper (CTranslate2) on the same CTranslate2 weights claimwatch imports.
 
 Prints one JSON object in the same shape as `cargo bench --bench transcribe`: per file, the
-wall time of decode + transcribe (model load excluded) for each run. Needs faster-whisper in the
+wall and CPU time of decode + transcribe (model load excluded) for each run. Needs faster-whisper in the
 running Python (benches/rtf.py makes a throwaway venv for it).
 
     python3 benches/baseline_faster_whisper.py --model-dir DIR --compute-type int8 --lang en --runs 3 FILE...
@@ -27,15 +27,17 @@ def main():
     model = WhisperModel(a.model_dir, device="cpu", compute_type=a.compute_type, cpu_threads=a.threads)
     files = []
     for path in a.files:
-        walls, text, info = [], "", None
+        walls, cpus, text, info = [], [], "", None
         for _ in range(a.runs):
             start = time.perf_counter()
+            cpu_start = time.process_time()  # every thread of the process, user + system
             temperature = 0.0 if a.no_fallback else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
             segments, info = model.transcribe(path, language=a.lang, beam_size=1,
                                               temperature=temperature)
             text = " ".join(s.text.strip() for s in segments)  # the generator does the work
             walls.append(time.perf_counter() - start)
-        files.append({"file": path, "audio_s": info.duration, "wall_s": walls,
+            cpus.append(time.process_time() - cpu_start)
+        files.append({"file": path, "audio_s": info.duration, "wall_s": walls, "cpu_s": cpus,
                       "language": info.language, "text": text})
     print(json.dumps({"engine": "faster-whisper", "model": a.model_dir,
                       "compute_type": a.compute_type, "threads": a.threads, "files": files}))
