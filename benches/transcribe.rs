@@ -109,7 +109,12 @@ fn process_cpu_s() -> f64 {
     // The command name (field 2) may hold spaces; the fields after it follow its ')'.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // After ')': state is index 0, so utime (field 14) is 11 and stime (15) is 12.
     (ticks(11) + ticks(12)) / 100.0
 }
