@@ -306,20 +306,7 @@ impl LiveTranscriber {
     fn in_stream_time(&self, segments: Vec<WindowSegment>, offset_s: f64) -> Vec<Segment> {
         segments
             .into_iter()
-            .map(|s| {
-                let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
-                Segment {
-                    start_s,
-                    end_s,
-                    token_times: segment::token_times(
-                        &s.text,
-                        &s.tokens,
-                        offset_s,
-                        (start_s, end_s),
-                    ),
-                    text: s.text,
-                }
-            })
+            .map(|s| segment::in_stream_time(s, offset_s))
             .collect()
     }
 

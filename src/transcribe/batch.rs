@@ -84,20 +84,7 @@ pub fn transcribe_with(
         let committed: Vec<Segment> = commit
             .committed
             .into_iter()
-            .map(|s| {
-                let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
-                Segment {
-                    start_s,
-                    end_s,
-                    token_times: segment::token_times(
-                        &s.text,
-                        &s.tokens,
-                        offset_s,
-                        (start_s, end_s),
-                    ),
-                    text: s.text,
-                }
-            })
+            .map(|s| segment::in_stream_time(s, offset_s))
             .collect();
         if let (Some(finder), Some(lang)) = (second_listen, &language) {
             relistened.extend(relisten::relisten(

@@ -95,15 +95,7 @@ pub fn relisten(
             .segments
             .into_iter()
             .filter(|s| hallucination::check(s, audio).is_none())
-            .map(|s| {
-                let (start_s, end_s) = (base_s + s.start_s, base_s + s.end_s);
-                Segment {
-                    start_s,
-                    end_s,
-                    token_times: segment::token_times(&s.text, &s.tokens, base_s, (start_s, end_s)),
-                    text: s.text,
-                }
-            })
+            .map(|s| segment::in_stream_time(s, base_s))
             .collect();
         out.push(Relistened {
             suspect_start_s: offset_s + span.suspect.0,

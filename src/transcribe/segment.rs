@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use super::whisper::TimedToken;
+use super::whisper::{TimedToken, WindowSegment};
 
 /// One transcribed segment. Times are seconds from the start of the file or stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +79,17 @@ impl crate::detect::utterance::TimedSpan for TextTime {
     }
     fn end_s(&self) -> f64 {
         self.end_s
+    }
+}
+
+/// A window's segment dated in file or stream time: `offset_s` is when the window starts.
+pub fn in_stream_time(s: WindowSegment, offset_s: f64) -> Segment {
+    let (start_s, end_s) = (offset_s + s.start_s, offset_s + s.end_s);
+    Segment {
+        start_s,
+        end_s,
+        token_times: token_times(&s.text, &s.tokens, offset_s, (start_s, end_s)),
+        text: s.text,
     }
 }
 
