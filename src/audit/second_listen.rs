@@ -40,15 +40,16 @@ pub fn alerts(
     let mut out: Vec<Alert> = Vec::new();
     for r in relistened {
         let heard = super::detect_segments(detector, lang, declared_origin, &r.segments);
+        // The first-pass utterances the suspect lies in.
+        let around: Vec<&Segment> = segments
+            .iter()
+            .filter(|s| s.start_s < r.suspect_end_s && s.end_s > r.suspect_start_s)
+            .collect();
         for mut alert in heard {
             let (Some(start), Some(end)) = (alert.start_s, alert.end_s) else {
                 continue;
             };
             let inside = start < r.suspect_end_s + REACH_S && end > r.suspect_start_s - REACH_S;
-            let around: Vec<&Segment> = segments
-                .iter()
-                .filter(|s| s.start_s < r.suspect_end_s && s.end_s > r.suspect_start_s)
-                .collect();
             let same_rule_nearby = |a: &Alert| {
                 a.rule == alert.rule
                     && a.start_s.is_some_and(|s| {

@@ -223,13 +223,16 @@ impl Detector {
         if lang == Lang::En {
             return Vec::new();
         }
+        let mut suspects = self.inner.listener.suspects(text, &self.inner.reader);
+        if suspects.is_empty() {
+            return suspects;
+        }
         // A span inside a claim the matcher already found needs no second listen.
         let found: Vec<_> = self
             .scan(text, lang, None)
             .into_iter()
             .map(|c| c.orig)
             .collect();
-        let mut suspects = self.inner.listener.suspects(text, &self.inner.reader);
         suspects.retain(|s| {
             !found
                 .iter()
