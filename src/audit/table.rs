@@ -65,13 +65,43 @@ fn render_with_transcript(out: &mut String, file: &FileReport) {
 fn render_alert(out: &mut String, alert: &Alert, lead: &str) {
     let at = alert.start_s.map_or("-".to_string(), |s| clock(s, '.'));
     let pad = " ".repeat(lead.chars().count() + 4);
+    // Its words are not in the transcript line above: say where they come from.
+    let heard_again = if alert.second_listen {
+        "  (heard on a second listen)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "{lead}{at}  {:<8}  {:<12}  {}",
+        "{lead}{at}  {:<8}  {:<12}  {}{heard_again}",
         alert.severity.as_str(),
         alert.category.as_str(),
         alert.text
     );
     let _ = writeln!(out, "{pad}{}", alert.explanation);
     let _ = writeln!(out, "{pad}suggestion: {}", alert.suggestion);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::alert::example_alert;
+    use crate::detect::Category;
+
+    #[test]
+    fn a_second_listen_alert_says_so() {
+        // (second_listen, marker expected)
+        for (second, marked) in [(false, false), (true, true)] {
+            let mut alert = example_alert(Category::Efficacy, 1.0, 2.0);
+            alert.second_listen = second;
+            let mut out = String::new();
+            render_alert(&mut out, &alert, "  ");
+            let first_line = out.lines().next().unwrap();
+            assert_eq!(
+                first_line.contains("heard on a second listen"),
+                marked,
+                "{out}"
+            );
+        }
+    }
 }
