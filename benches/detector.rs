@@ -39,6 +39,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("detector");
     group.sample_size(10);
     for lang in [Lang::Ja, Lang::En] {
+        eprintln!(
+            "rule automata, {}: {:.1} MiB",
+            lang.as_str(),
+            det.automata_bytes(lang) as f64 / (1 << 20) as f64
+        );
         let text = transcript(root, lang);
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(format!("detect_text/{}", lang.as_str()), |b| {

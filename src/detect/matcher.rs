@@ -357,6 +357,20 @@ impl Matcher {
         })
     }
 
+    /// Heap bytes held by the automata (reported by the detector bench).
+    pub fn automata_bytes(&self) -> usize {
+        self.surface.0.memory_usage()
+            + self.reading.as_ref().map_or(0, |(ac, _)| ac.memory_usage())
+            + self
+                .nearmiss
+                .as_ref()
+                .map_or(0, |(ac, _)| ac.memory_usage())
+            + self
+                .phonetic
+                .as_ref()
+                .map_or(0, |(ac, _)| ac.memory_usage())
+    }
+
     /// How far back (normalized characters) a claim can reach: what a stream must carry over.
     pub fn reach(&self) -> usize {
         let near = self

@@ -204,6 +204,11 @@ impl Detector {
             .unwrap_or_else(|| code.to_string())
     }
 
+    /// Heap bytes held by the compiled rule automata of `lang`.
+    pub fn automata_bytes(&self, lang: Lang) -> usize {
+        self.matcher(lang).automata_bytes()
+    }
+
     fn matcher(&self, lang: Lang) -> &Matcher {
         match lang {
             Lang::Ja => &self.inner.ja,
@@ -297,8 +302,12 @@ impl Detector {
             .map(|code| self.country_name(code, lang))
             .unwrap_or_else(|| "?".to_string());
         let fill = |s: &str| {
-            s.replace("{spoken}", &spoken)
-                .replace("{declared}", &declared_name)
+            if s.contains('{') {
+                s.replace("{spoken}", &spoken)
+                    .replace("{declared}", &declared_name)
+            } else {
+                s.to_string()
+            }
         };
         let origin_alert = c.country.is_some();
         Alert {

@@ -12,9 +12,11 @@
 //! syllable: "erases" → "raises"). Whether a hit is used at all, and how close its partner must be,
 //! is the matcher's call ([`accept`] and `matcher.rs`).
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use rphonetic::DoubleMetaphone;
+use rustc_hash::FxHashMap;
 
 /// A one-word pattern shorter than this matches by spelling only ("acne" is not "can").
 pub const MIN_PATTERN_LETTERS: usize = 5;
@@ -49,6 +51,31 @@ fn word_key(dm: &DoubleMetaphone, word: &str) -> String {
     } else {
         key
     }
+}
+
+/// Keys of words already heard on this thread. Speech repeats its words (a stream says "skin"
+/// hundreds of times) and encoding one costs a dozen allocations inside `rphonetic`; the memo is
+/// emptied when it reaches [`MEMO_WORDS`], so it stays a few hundred KiB.
+const MEMO_WORDS: usize = 8192;
+
+thread_local! {
+    static MEMO: RefCell<FxHashMap<Box<str>, Box<str>>> = RefCell::new(FxHashMap::default());
+}
+
+/// Appends `word`'s key (see [`word_key`]) to `out`, through the thread's memo.
+fn push_word_key(dm: &DoubleMetaphone, word: &str, out: &mut String) {
+    MEMO.with_borrow_mut(|memo| {
+        if let Some(key) = memo.get(word) {
+            out.push_str(key);
+            return;
+        }
+        if memo.len() >= MEMO_WORDS {
+            memo.clear();
+        }
+        let key = word_key(dm, word);
+        out.push_str(&key);
+        memo.insert(word.into(), key.into());
+    })
 }
 
 /// The key strings of a normalized pattern: one per combination of its words' keys (a long word
@@ -112,7 +139,7 @@ impl KeyText {
                 .iter()
                 .any(|r| r.start < range.end && range.start < r.end)
             {
-                out.text.push_str(&word_key(&dm, word));
+                push_word_key(&dm, word, &mut out.text);
             } else {
                 out.text.push('_');
             }
@@ -144,22 +171,26 @@ pub fn anchor_word(word: &str) -> bool {
 /// matcher has those), every changed word long enough on both sides and not a function word, and
 /// a pattern of several words keeps at least one of them as spelled.
 pub fn accept(pattern: &str, heard: &str) -> bool {
-    let p: Vec<&str> = pattern.split(' ').collect();
-    let h: Vec<&str> = heard.split(' ').collect();
-    if p.len() != h.len() || p == h {
+    // Most key hits are the rule's own words, heard as spelled: settle those without splitting.
+    if pattern == heard {
         return false;
     }
-    let same = p.iter().zip(&h).filter(|(a, b)| a == b).count();
-    if p.len() > 1 && same == 0 {
+    let words = pattern.split(' ').count();
+    if words != heard.split(' ').count() {
         return false;
     }
-    let (min_p, min_h) = if p.len() > 1 {
+    let pairs = || pattern.split(' ').zip(heard.split(' '));
+    let same = pairs().filter(|(a, b)| a == b).count();
+    if words > 1 && same == 0 {
+        return false;
+    }
+    let (min_p, min_h) = if words > 1 {
         (MIN_LETTERS_IN_PHRASE, MIN_LETTERS_IN_PHRASE)
     } else {
         (MIN_PATTERN_LETTERS, MIN_HEARD_LETTERS)
     };
-    p.iter().zip(&h).filter(|(a, b)| a != b).all(|(a, b)| {
-        a.len() >= min_p && b.len() >= min_h && !STOP_WORDS.contains(b) && same_onset(a, b)
+    pairs().filter(|(a, b)| a != b).all(|(a, b)| {
+        a.len() >= min_p && b.len() >= min_h && !STOP_WORDS.contains(&b) && same_onset(a, b)
     })
 }
 
@@ -206,6 +237,16 @@ mod tests {
         ];
         for (pattern, heard, want) in cases {
             assert_eq!(matches(pattern, heard), want, "{pattern} / {heard}");
+        }
+    }
+
+    #[test]
+    fn remembered_keys_equal_fresh_ones() {
+        let dm = encoder();
+        for word in ["wrinkles", "it", "100%", "clinically", "wrinkles"] {
+            let mut remembered = String::new();
+            push_word_key(&dm, word, &mut remembered);
+            assert_eq!(remembered, word_key(&dm, word), "{word}");
         }
     }
 
