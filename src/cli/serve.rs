@@ -54,6 +54,14 @@ pub struct ServeArgs {
     /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
     #[arg(long, default_value_t = 30.0)]
     max_lag: f64,
+    /// Refuse a new stream (503) when the decoding the attached streams need, plus what one more
+    /// of its language was measured to need, would exceed this share of the decoder (1.0: all
+    /// of it, in real time). Above 1 streams fall behind and drop audio.
+    #[arg(long, default_value_t = 1.0)]
+    max_load: f64,
+    /// Refuse a new stream (503) beyond this many attached at once.
+    #[arg(long, default_value_t = 32)]
+    max_streams: usize,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -67,6 +75,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     .build()?;
     if !(5.0..=600.0).contains(&args.max_lag) {
         bail!("--max-lag {}: use 5 to 600 seconds", args.max_lag);
+    }
+    if !(0.1..=16.0).contains(&args.max_load) {
+        bail!("--max-load {}: use 0.1 to 16", args.max_load);
+    }
+    if !(1..=1000).contains(&args.max_streams) {
+        bail!("--max-streams {}: use 1 to 1000", args.max_streams);
     }
     let requests = args
         .streams
@@ -98,6 +112,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             threads: args.threads.unwrap_or_else(default_threads),
             live,
             retry: RetryConfig::default(),
+            max_load: args.max_load,
+            max_streams: args.max_streams,
         },
         shutdown.clone(),
     ));
@@ -143,6 +159,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     });
     shutdown.cancel();
     manager.shutdown(Duration::from_secs(10));
+    // An attach still opening its source (a FIFO nobody writes) must not hold up the exit.
+    runtime.shutdown_timeout(Duration::from_secs(2));
     bus.sync().context("flushing the event log")?;
     served?;
     Ok(ExitCode::SUCCESS)

@@ -49,6 +49,10 @@ pub struct StreamInfo {
     pub rtf: f64,
     /// Audio seconds skipped to keep the lag bounded.
     pub dropped_s: f64,
+    /// Share of the shared decoder this stream needs: required decode seconds per wall second
+    /// (what admission control sums over streams).
+    #[serde(default)]
+    pub load: f64,
     /// Alerts raised so far, by category name.
     pub alerts: BTreeMap<String, u64>,
     /// Alerts raised while their phrase was still being spoken that the phrase's final
@@ -57,7 +61,7 @@ pub struct StreamInfo {
     pub unconfirmed_alerts: u64,
 }
 
-/// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 500).
+/// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 503, 500).
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("{0}")]
@@ -66,6 +70,9 @@ pub enum ControlError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    /// No capacity for it now (decode load, stream count); worth retrying later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }

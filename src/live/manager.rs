@@ -21,6 +21,7 @@ use crate::events::{check_stream_id, EventBus, SourceState};
 use crate::live::control::{
     AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo,
 };
+use crate::live::load::{self, admit, Admission, LoadMeter, StreamLoad};
 use crate::live::runner::{StreamShared, StreamWorker};
 use crate::live::transcriber::LiveConfig;
 use crate::source::{self, RetryConfig, SourceSpec};
@@ -78,12 +79,28 @@ pub struct ManagerConfig {
     pub threads: usize,
     pub live: LiveConfig,
     pub retry: RetryConfig,
+    /// Decode load (required decode seconds per wall second, summed over streams) above which
+    /// another stream is refused: 1.0 is everything the decoder can do in real time.
+    pub max_load: f64,
+    /// Streams attached at once, whatever their load (each holds two threads and buffers).
+    pub max_streams: usize,
 }
 
 struct Attached {
+    lang: Lang,
     shared: Arc<StreamShared>,
     cancel: CancellationToken,
     threads: Vec<JoinHandle<()>>,
+}
+
+impl Attached {
+    fn info(&self) -> StreamInfo {
+        self.shared
+            .info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// The streams of one server process.
@@ -94,7 +111,11 @@ pub struct StreamManager {
     config: ManagerConfig,
     decode_slot: Arc<Mutex<()>>,
     shutdown: CancellationToken,
+    /// Held only for quick bookkeeping, never across a model load or a source opening: `/healthz`
+    /// and listing read it.
     streams: Mutex<BTreeMap<String, Attached>>,
+    /// Last trusted load per language from streams that ended or were detached.
+    measured: Mutex<HashMap<Lang, f64>>,
 }
 
 // Shared between axum handlers and the CLI.
@@ -119,6 +140,7 @@ impl StreamManager {
             decode_slot: Arc::new(Mutex::new(())),
             shutdown,
             streams: Mutex::new(BTreeMap::new()),
+            measured: Mutex::new(HashMap::new()),
         }
     }
 
@@ -141,6 +163,124 @@ impl StreamManager {
                     let _ = thread.join();
                 }
             }
+        }
+    }
+
+    /// Claims `id` for a new stream if it is free and the server has room for it.
+    fn reserve(
+        &self,
+        id: &str,
+        lang: Lang,
+        shared: &Arc<StreamShared>,
+        cancel: &CancellationToken,
+    ) -> Result<(), ControlError> {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = streams.get(id) {
+            if existing.info().state != SourceState::Ended {
+                return Err(ControlError::Conflict(format!(
+                    "stream {id} is already attached (DELETE it first)"
+                )));
+            }
+            self.remember(existing);
+        }
+        let running: Vec<&Attached> = streams
+            .values()
+            .filter(|a| a.info().state != SourceState::Ended)
+            .collect();
+        if running.len() >= self.config.max_streams {
+            return Err(ControlError::Unavailable(format!(
+                "stream {id}: the server already monitors {} streams (--max-streams)",
+                running.len()
+            )));
+        }
+        let loads: Vec<StreamLoad> = running
+            .iter()
+            .map(|a| {
+                let info = a.info();
+                StreamLoad {
+                    same_lang: a.lang == lang,
+                    load: info.load,
+                    stream_s: info.stream_s,
+                }
+            })
+            .collect();
+        let known = self
+            .measured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&lang)
+            .copied();
+        if let Admission::Refuse { load, expected } = admit(&loads, known, self.config.max_load) {
+            return Err(ControlError::Unavailable(format!(
+                "stream {id}: no decoding capacity: the streams attached need {load:.2} of the \
+                 decoder and a {} stream about {expected:.2} more (limit {:.2}, --max-load); \
+                 every stream would fall behind",
+                lang.as_str(),
+                self.config.max_load
+            )));
+        }
+        streams.insert(
+            id.to_string(),
+            Attached {
+                lang,
+                shared: shared.clone(),
+                cancel: cancel.clone(),
+                threads: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The slow part of attaching, without the streams lock: the model (loaded once per
+    /// language), the source thread (which may open a file or a FIFO), the worker thread.
+    fn start(
+        &self,
+        request: &AttachRequest,
+        lang: Lang,
+        origin: Option<String>,
+        spec: SourceSpec,
+        shared: &Arc<StreamShared>,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<JoinHandle<()>>, ControlError> {
+        let model = self
+            .models
+            .get(lang)
+            .map_err(|e| ControlError::Internal(format!("{e:#}")))?;
+        let (tx, rx) = sync_channel(CHANNEL_CHUNKS);
+        let source_thread = source::spawn(spec, self.config.retry, tx, cancel.clone())
+            .map_err(|e| ControlError::BadRequest(format!("stream {}: {e}", request.id)))?;
+        let worker = StreamWorker {
+            id: request.id.clone(),
+            lang,
+            bus: self.bus.clone(),
+            model,
+            detector: self.detector.clone(),
+            declared_origin: origin,
+            options: DecodeOptions {
+                language: Some(lang.as_str().to_string()),
+                threads: self.config.threads,
+                ..DecodeOptions::default()
+            },
+            live: self.config.live.clone(),
+            decode_slot: self.decode_slot.clone(),
+            shared: shared.clone(),
+        };
+        let worker_cancel = cancel.clone();
+        let worker_thread = std::thread::Builder::new()
+            .name(format!("stream-{}", request.id))
+            .spawn(move || worker.run(rx, worker_cancel))
+            .map_err(|e| ControlError::Internal(format!("cannot start a thread: {e}")))?;
+        Ok(vec![source_thread, worker_thread])
+    }
+
+    /// Keeps what a stream that is going away was measured to need, for admitting the next one.
+    fn remember(&self, attached: &Attached) {
+        let info = attached.info();
+        if info.stream_s >= load::WARM_UP_S && info.load > 0.0 {
+            self.measured
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(attached.lang, info.load);
         }
     }
 
@@ -197,25 +337,6 @@ impl StreamControl for StreamManager {
             return Err(ControlError::Conflict("the server is shutting down".into()));
         }
         let (lang, origin, spec) = self.validate(&request)?;
-        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = streams.get(&request.id) {
-            let state = existing
-                .shared
-                .info
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .state;
-            if state != SourceState::Ended {
-                return Err(ControlError::Conflict(format!(
-                    "stream {} is already attached (DELETE it first)",
-                    request.id
-                )));
-            }
-        }
-        let model = self
-            .models
-            .get(lang)
-            .map_err(|e| ControlError::Internal(format!("{e:#}")))?;
         let info = StreamInfo {
             id: request.id.clone(),
             source: request.source.clone(),
@@ -227,47 +348,47 @@ impl StreamControl for StreamManager {
             lag_s: 0.0,
             rtf: 0.0,
             dropped_s: 0.0,
+            load: 0.0,
             unconfirmed_alerts: 0,
             alerts: BTreeMap::new(),
         };
         let shared = Arc::new(StreamShared {
             info: Mutex::new(info.clone()),
             origin_changes: Mutex::new(Vec::new()),
+            load: LoadMeter::new(Instant::now()),
         });
         let cancel = self.shutdown.child_token();
-        let (tx, rx) = sync_channel(CHANNEL_CHUNKS);
-        let source_thread = source::spawn(spec, self.config.retry, tx, cancel.clone())
-            .map_err(|e| ControlError::BadRequest(format!("stream {}: {e}", request.id)))?;
-        let worker = StreamWorker {
-            id: request.id.clone(),
-            lang,
-            bus: self.bus.clone(),
-            model,
-            detector: self.detector.clone(),
-            declared_origin: origin,
-            options: DecodeOptions {
-                language: Some(lang.as_str().to_string()),
-                threads: self.config.threads,
-                ..DecodeOptions::default()
-            },
-            live: self.config.live.clone(),
-            decode_slot: self.decode_slot.clone(),
-            shared: shared.clone(),
-        };
-        let worker_cancel = cancel.clone();
-        let worker_thread = std::thread::Builder::new()
-            .name(format!("stream-{}", request.id))
-            .spawn(move || worker.run(rx, worker_cancel))
-            .map_err(|e| ControlError::Internal(format!("cannot start a thread: {e}")))?;
-        streams.insert(
-            request.id.clone(),
-            Attached {
-                shared,
-                cancel,
-                threads: vec![source_thread, worker_thread],
-            },
-        );
-        Ok(info)
+        // The id is reserved (a `starting` stream without threads) before the slow part, so a
+        // second attach of it is refused and nobody waits on the lock meanwhile.
+        self.reserve(&request.id, lang, &shared, &cancel)?;
+        let started = self.start(&request, lang, origin, spec, &shared, &cancel);
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let ours = streams
+            .get(&request.id)
+            .is_some_and(|a| Arc::ptr_eq(&a.shared, &shared));
+        match started {
+            Ok(threads) if ours => {
+                if let Some(a) = streams.get_mut(&request.id) {
+                    a.threads = threads;
+                }
+                Ok(info)
+            }
+            // Detached (or the server stopped) while starting: the threads see the cancel.
+            Ok(_) => {
+                cancel.cancel();
+                Err(ControlError::Conflict(format!(
+                    "stream {} was detached while it was starting",
+                    request.id
+                )))
+            }
+            Err(err) => {
+                if ours {
+                    streams.remove(&request.id);
+                }
+                cancel.cancel();
+                Err(err)
+            }
+        }
     }
 
     fn detach(&self, id: &str) -> Result<(), ControlError> {
@@ -277,6 +398,7 @@ impl StreamControl for StreamManager {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id)
             .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
+        self.remember(&attached);
         attached.cancel.cancel();
         // The threads notice within ~100 ms; nobody needs to wait for them.
         drop(attached.threads);

@@ -7,12 +7,14 @@
 //! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the
 //!   [event bus](crate::events).
 //! - [`control`]: what the pipeline offers its controller ([`StreamControl`]: list, attach, …).
+//! - [`load`]: how much of the shared decoder each stream needs, and whether one more fits (pure).
 //! - [`manager`]: the streams of a `claimwatch serve` process; implements [`StreamControl`].
 //!
 //! The pipeline publishes to [`crate::events::EventBus`] and never imports the HTTP layer.
 
 pub mod context;
 pub mod control;
+pub mod load;
 pub mod manager;
 pub mod phrase;
 pub mod runner;

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
 use crate::events::{EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::StreamInfo;
+use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::source::SourceEvent;
 use crate::transcribe::whisper::{DecodeOptions, WhisperModel, WhisperSession};
@@ -43,6 +44,8 @@ pub struct StreamShared {
     pub info: Mutex<StreamInfo>,
     /// Declared-origin changes not yet applied: (stream time of the change, ISO code or None).
     pub origin_changes: Mutex<Vec<(f64, Option<String>)>>,
+    /// Time this stream holds the decoder for work it cannot skip.
+    pub load: LoadMeter,
 }
 
 /// Everything a worker needs.
@@ -119,10 +122,7 @@ impl StreamWorker {
                 break true;
             }
             if state.transcriber.ready() {
-                let segments = {
-                    let _turn = self.decode_slot.lock().unwrap_or_else(|p| p.into_inner());
-                    state.transcriber.step(&mut session)
-                };
+                let segments = self.required(|| state.transcriber.step(&mut session));
                 match segments {
                     Ok(segments) => self.publish_segments(&mut state, segments),
                     Err(err) => self.status(Some(format!("transcription failed: {err:#}")), None),
@@ -147,10 +147,7 @@ impl StreamWorker {
         };
         // Claims held back for a possible negation are raised rather than lost.
         if ended {
-            let rest = {
-                let _turn = self.decode_slot.lock().unwrap_or_else(|p| p.into_inner());
-                state.transcriber.finish(&mut session)
-            };
+            let rest = self.required(|| state.transcriber.finish(&mut session));
             if let Ok(rest) = rest {
                 self.publish_segments(&mut state, rest);
             }
@@ -192,10 +189,7 @@ impl StreamWorker {
                 self.status(Some(reason), None);
             }
             SourceEvent::Gap { seconds } => {
-                let flushed = {
-                    let _turn = self.decode_slot.lock().unwrap_or_else(|p| p.into_inner());
-                    state.transcriber.gap(session, seconds)
-                };
+                let flushed = self.required(|| state.transcriber.gap(session, seconds));
                 if let Ok(segments) = flushed {
                     self.publish_segments(state, segments);
                 }
@@ -303,6 +297,17 @@ impl StreamWorker {
         }
     }
 
+    /// Runs decoding the stream cannot skip: waits for its turn at the decoder, and counts the
+    /// time it holds it towards this stream's load.
+    fn required<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _turn = self.decode_slot.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let out = work();
+        let now = Instant::now();
+        self.shared.load.record(now - started, now);
+        out
+    }
+
     fn publish(&self, body: EventBody) {
         if let Err(err) = self.bus.publish(&self.id, body) {
             // The log is the record of what was said: losing it must be loud.
@@ -354,6 +359,7 @@ impl StreamWorker {
         info.lag_s = stats.lag_s();
         info.rtf = stats.rtf;
         info.dropped_s = stats.dropped_s;
+        info.load = self.shared.load.rate(Instant::now());
     }
 }
 

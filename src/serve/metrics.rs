@@ -35,11 +35,16 @@ pub fn render(
     lag_recoveries: u64,
 ) -> String {
     let mut out = String::new();
-    let gauges: [Gauge; 3] = [
+    let gauges: [Gauge; 4] = [
         (
             "claimwatch_stream_rtf",
             "Audio seconds transcribed per wall second over a recent window.",
             |s| s.rtf,
+        ),
+        (
+            "claimwatch_stream_decode_load",
+            "Share of the decoder the stream needs: required decode seconds per wall second.",
+            |s| s.load,
         ),
         (
             "claimwatch_stream_lag_seconds",
@@ -58,6 +63,15 @@ pub fn render(
             sample(&mut out, name, &[("stream", &s.id)], value(s));
         }
     }
+    let name = "claimwatch_decode_load";
+    family(
+        &mut out,
+        name,
+        "Decode load of all streams (sum of claimwatch_stream_decode_load); new streams are \
+         refused above --max-load.",
+        "gauge",
+    );
+    sample(&mut out, name, &[], streams.iter().map(|s| s.load).sum());
     let name = "claimwatch_stream_dropped_audio_seconds_total";
     family(
         &mut out,
@@ -172,7 +186,7 @@ fn number(value: f64) -> String {
 mod tests {
     use super::*;
 
-    fn stream(id: &str, state: SourceState, rtf: f64) -> StreamInfo {
+    fn stream(id: &str, state: SourceState, rtf: f64, load: f64) -> StreamInfo {
         StreamInfo {
             id: id.into(),
             source: "file:x.wav".into(),
@@ -184,6 +198,7 @@ mod tests {
             lag_s: 2.5,
             rtf,
             dropped_s: 0.0,
+            load,
             unconfirmed_alerts: 1,
             alerts: BTreeMap::new(),
         }
@@ -192,8 +207,8 @@ mod tests {
     #[test]
     fn exposition_text() {
         let streams = [
-            stream("shop-1", SourceState::Up, 3.25),
-            stream("we\"ird\\\n", SourceState::Down, f64::NAN),
+            stream("shop-1", SourceState::Up, 3.25, 0.25),
+            stream("we\"ird\\\n", SourceState::Down, f64::NAN, 0.5),
         ];
         let alerts = BTreeMap::from([
             (("shop-1".to_string(), Category::FalseOrigin), 2),
@@ -207,6 +222,8 @@ mod tests {
             "claimwatch_stream_rtf{stream=\"shop-1\"} 3.25",
             "claimwatch_stream_rtf{stream=\"we\\\"ird\\\\\\n\"} NaN",
             "claimwatch_stream_lag_seconds{stream=\"shop-1\"} 2.5",
+            "claimwatch_stream_decode_load{stream=\"shop-1\"} 0.25",
+            "claimwatch_decode_load 0.75",
             "claimwatch_stream_up{stream=\"shop-1\"} 1",
             "claimwatch_stream_up{stream=\"we\\\"ird\\\\\\n\"} 0",
             "# TYPE claimwatch_stream_dropped_audio_seconds_total counter",

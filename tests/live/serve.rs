@@ -794,6 +794,105 @@ fn attach_and_detach_over_the_api() {
     assert!(events.ends());
 }
 
+/// A source that blocks while it opens (a FIFO nobody writes yet) holds up only its own attach:
+/// `/healthz`, listing and other attaches answer meanwhile (they once waited on the streams
+/// lock). Past `--max-streams` an attach gets 503 with `Retry-After`; `/metrics` has the load.
+#[test]
+fn slow_attach_blocks_nobody_and_capacity_is_enforced() {
+    let root = tempdir();
+    let fifo = root.path().join("slow.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let serve = Serve::start_with(root.path(), None, &[], &["--max-streams", "2"], None);
+    let post = |body: Value| serve.call(reqwest::Method::POST, "/streams", Some(&body));
+
+    let slow_body =
+        json!({"id": "slow", "source": format!("file:{}", fifo.display()), "lang": "en"});
+    let url = serve.url("/streams");
+    let slow = std::thread::spawn(move || {
+        let answer = reqwest::blocking::Client::new()
+            .post(url)
+            .json(&slow_body)
+            .send()
+            .expect("POST slow");
+        answer.status().as_u16()
+    });
+    // Reserved while it opens: listed as starting, and the server keeps answering.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (code, list) = serve.get("/streams");
+        assert_eq!(code, 200);
+        let starting = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == "slow" && s["state"] == "starting");
+        if starting {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slow never listed: {list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(serve.get("/healthz").0, 200);
+    let (code, answer) = post(json!({"id": "slow", "source": "file:x.wav", "lang": "en"}));
+    assert_eq!(code, 409, "{answer}");
+
+    let hung = Server::start(|_, _| Reply::Hang);
+    let (code, answer) = post(json!({"id": "held", "source": hung.url("/hung.wav"), "lang": "en"}));
+    assert_eq!(code, 201, "{answer}");
+    let refused = serve
+        .http
+        .post(serve.url("/streams"))
+        .json(&json!({"id": "third", "source": hung.url("/other.wav"), "lang": "en"}))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 503);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("30")
+    );
+    let answer: Value = refused.json().unwrap();
+    assert!(
+        answer["error"].as_str().unwrap().contains("--max-streams"),
+        "{answer}"
+    );
+    let metrics = serve
+        .http
+        .get(serve.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("claimwatch_decode_load ")),
+        "{metrics}"
+    );
+
+    // Detached while still opening: the attach gives up once the FIFO opens (here: a writer
+    // that closes at once), and the stream does not come back.
+    assert_eq!(
+        serve.call(reqwest::Method::DELETE, "/streams/slow", None).0,
+        204
+    );
+    drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+    let code = slow.join().unwrap();
+    assert!(code == 409 || code == 400, "slow attach answered {code}");
+    let (_, list) = serve.get("/streams");
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["held"]);
+    serve.stop();
+}
+
 /// With `--token` every request needs it (SSE included); a public address without a token is
 /// refused at start with exit 2 and one line naming the address.
 #[test]

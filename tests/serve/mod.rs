@@ -108,6 +108,7 @@ impl StreamControl for TestControl {
             lag_s: 0.0,
             rtf: 0.0,
             dropped_s: 0.0,
+            load: 0.0,
             alerts: BTreeMap::new(),
             unconfirmed_alerts: 0,
         };
