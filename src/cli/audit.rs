@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
+use super::gate::{unchecked_origins, verdict, FailOn, DEFAULT_FAIL_ON};
 use super::progress::AudioProgress;
 use super::transcribe::{default_threads, Lang};
 use crate::audit::html::{self, EmbeddedAudio};
 use crate::audit::{self, table, AuditReport};
-use crate::detect::{self, Detector, Severity};
+use crate::detect::{self, Detector};
 use crate::transcribe::model_path;
 use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 
@@ -20,28 +21,6 @@ pub enum ReportFormat {
     Table,
     Json,
     Html,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailOn {
-    Critical,
-    High,
-    Medium,
-    Low,
-    /// Exit 0 whatever the alerts.
-    Never,
-}
-
-impl FailOn {
-    fn threshold(self) -> Option<Severity> {
-        match self {
-            FailOn::Critical => Some(Severity::Critical),
-            FailOn::High => Some(Severity::High),
-            FailOn::Medium => Some(Severity::Medium),
-            FailOn::Low => Some(Severity::Low),
-            FailOn::Never => None,
-        }
-    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,8 +42,9 @@ pub struct AuditArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Exit 1 when an alert is at or above this severity.
-    #[arg(long, value_enum, default_value = "high")]
+    /// Exit 1 when an alert is at or above this severity. The default, medium, is what is unlawful
+    /// as said; low alerts need a fact check first (README: "Exit gate").
+    #[arg(long, value_enum, default_value = DEFAULT_FAIL_ON)]
     fail_on: FailOn,
     /// Rule packs directory (default: rules/).
     #[arg(long)]
@@ -197,16 +177,15 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let gate = args
-        .fail_on
-        .threshold()
-        .zip(report.max_severity())
-        .is_some_and(|(threshold, worst)| worst >= threshold);
-    Ok(if gate {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let alerts = report.files.iter().flat_map(|f| &f.alerts);
+    let severities: Vec<_> = alerts.clone().map(|a| a.severity).collect();
+    let categories: Vec<_> = alerts.map(|a| a.category).collect();
+    if let Some(warning) = unchecked_origins(origin.as_deref(), &categories) {
+        eprintln!("claimwatch: {warning}");
+    }
+    let (code, why) = verdict(args.fail_on, &severities);
+    eprintln!("claimwatch: {why}");
+    Ok(code)
 }
 
 /// A report is written whole or not at all: a crash mid-write leaves the previous one.

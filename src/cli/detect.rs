@@ -1,12 +1,15 @@
-//! `claimwatch detect`: claims in transcript text (stdin or `--text`), printed as
-//! `{"alerts": [...]}` or a table.
+//! `claimwatch detect`: claims in transcript text (stdin or `--text`, one utterance per line) →
+//! alerts with their line numbers, as a table or JSON Lines printed as each line is read (a live
+//! pipe sees them at once), or as one `{"alerts": [...]}` document at the end; then the exit gate.
 
-use std::io::Read;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use serde::Serialize;
 
+use super::gate::{unchecked_origins, verdict, FailOn, DEFAULT_FAIL_ON};
 use crate::detect::pack::PackErrors;
 use crate::detect::{default_dict_dir, default_rules_dir, Alert, Detector, Lang};
 
@@ -20,7 +23,11 @@ pub enum LangArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One document, `{"alerts": [...]}`, once the input ends.
     Json,
+    /// One alert per line as JSON, printed as soon as its input line is read.
+    Jsonl,
+    /// Aligned columns, printed as soon as each input line is read.
     Table,
 }
 
@@ -44,6 +51,9 @@ pub struct DetectArgs {
     /// Text to check (default: read stdin); every line is one utterance.
     #[arg(long)]
     text: Option<String>,
+    /// Exit 1 when an alert is at or above this severity (as `audit`).
+    #[arg(long, value_enum, default_value = DEFAULT_FAIL_ON)]
+    fail_on: FailOn,
 }
 
 /// Japanese when any character is kana or a CJK ideograph.
@@ -74,16 +84,6 @@ pub fn load(rules: Option<PathBuf>, dict: Option<PathBuf>) -> anyhow::Result<Det
 }
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
-    let text = match args.text {
-        Some(t) => t,
-        None => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("reading stdin (expected UTF-8 text)")?;
-            s
-        }
-    };
     let det = load(args.rules, args.dict)?;
     let origin =
         match &args.origin {
@@ -92,55 +92,130 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             })?),
             None => None,
         };
-    let alerts = match args.lang {
-        LangArg::Ja => det.detect_text(&text, Lang::Ja, origin.as_deref()),
-        LangArg::En => det.detect_text(&text, Lang::En, origin.as_deref()),
-        // Per line: a stream read aloud in Japanese and then English has claims in both.
-        LangArg::Auto => {
-            let mut alerts = Vec::new();
-            for line in text.lines() {
-                for mut a in det.detect_text(line, guess_lang(line), origin.as_deref()) {
-                    a.id = format!("a{}", alerts.len() + 1);
-                    alerts.push(a);
-                }
-            }
-            alerts
-        }
+    let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match args.text {
+        Some(t) => Box::new(
+            t.lines()
+                .map(|l| Ok(l.to_string()))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        ),
+        None => Box::new(std::io::stdin().lock().lines()),
     };
-    match args.format {
-        Format::Json => {
-            // A struct, not json!(): keeps the Alert fields in their declared order.
-            #[derive(serde::Serialize)]
-            struct Output<'a> {
-                alerts: &'a [Alert],
+    let mut out = Printer {
+        format: args.format,
+        stdout: std::io::stdout().lock(),
+        kept: Vec::new(),
+        header: false,
+    };
+    let (mut severities, mut categories) = (Vec::new(), Vec::new());
+    for (n, line) in lines.enumerate() {
+        let line = line.context("reading stdin (expected UTF-8 text)")?;
+        let lang = match args.lang {
+            LangArg::Ja => Lang::Ja,
+            LangArg::En => Lang::En,
+            // Per line: a stream read aloud in Japanese and then English has claims in both.
+            LangArg::Auto => guess_lang(&line),
+        };
+        for mut alert in det.detect_text(&line, lang, origin.as_deref()) {
+            severities.push(alert.severity);
+            categories.push(alert.category);
+            alert.id = format!("a{}", severities.len());
+            if out.alert(n + 1, alert).is_err() {
+                // The reader went away (`| head`): nothing more is wanted, and that is no error.
+                return Ok(ExitCode::SUCCESS);
             }
-            let json = serde_json::to_string_pretty(&Output { alerts: &alerts })?;
-            println!("{json}");
         }
-        Format::Table => print!("{}", table(&alerts)),
     }
-    Ok(ExitCode::SUCCESS)
+    if out.finish().is_err() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(warning) = unchecked_origins(origin.as_deref(), &categories) {
+        eprintln!("claimwatch: {warning}");
+    }
+    let (code, why) = verdict(args.fail_on, &severities);
+    eprintln!("claimwatch: {why}");
+    Ok(code)
 }
 
-/// One line per alert: severity, category, rule, the words, the origins when there are some.
-fn table(alerts: &[Alert]) -> String {
-    if alerts.is_empty() {
-        return "no alerts\n".into();
+/// An alert and the input line (1-based) it was found on.
+#[derive(Serialize)]
+struct Found {
+    line: usize,
+    #[serde(flatten)]
+    alert: Alert,
+}
+
+/// Writes alerts as they come; `json` keeps them for one document at the end.
+struct Printer {
+    format: Format,
+    stdout: std::io::StdoutLock<'static>,
+    kept: Vec<Found>,
+    header: bool,
+}
+
+impl Printer {
+    fn alert(&mut self, line: usize, alert: Alert) -> anyhow::Result<()> {
+        let found = Found { line, alert };
+        match self.format {
+            Format::Json => self.kept.push(found),
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.stdout, &found)?;
+                writeln!(self.stdout)?;
+                self.stdout.flush()?;
+            }
+            Format::Table => {
+                if !self.header {
+                    self.header = true;
+                    writeln!(self.stdout, "{}", table_header())?;
+                }
+                writeln!(self.stdout, "{}", table_row(&found))?;
+                self.stdout.flush()?;
+            }
+        }
+        Ok(())
     }
-    let mut out = format!(
-        "{:<4} {:<8} {:<12} {:<28} {}\n",
-        "id", "severity", "category", "rule", "text"
-    );
-    for a in alerts {
-        let origin = match (&a.spoken_origin, &a.declared_origin) {
-            (Some(s), Some(d)) => format!("  [spoken {s}, declared {d}]"),
-            (Some(s), None) => format!("  [spoken {s}]"),
-            _ => String::new(),
-        };
-        out.push_str(&format!(
-            "{:<4} {:<8} {:<12} {:<28} {}{}\n",
-            a.id, a.severity, a.category, a.rule, a.text, origin
-        ));
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => {
+                #[derive(Serialize)]
+                struct Output<'a> {
+                    alerts: &'a [Found],
+                }
+                let json = serde_json::to_string_pretty(&Output { alerts: &self.kept })?;
+                writeln!(self.stdout, "{json}")?;
+            }
+            Format::Table if !self.header => writeln!(self.stdout, "no alerts")?,
+            Format::Table | Format::Jsonl => {}
+        }
+        self.stdout.flush()?;
+        Ok(())
     }
-    out
+}
+
+fn table_header() -> String {
+    format!(
+        "{:<4} {:<5} {:<8} {:<12} {:<28} text",
+        "id", "line", "severity", "category", "rule"
+    )
+}
+
+/// One alert: id, line, severity, category, rule, the words, the origins when there are some.
+fn table_row(found: &Found) -> String {
+    let a = &found.alert;
+    let origin = match (&a.spoken_origin, &a.declared_origin) {
+        (Some(s), Some(d)) => format!("  [spoken {s}, declared {d}]"),
+        (Some(s), None) => format!("  [spoken {s}]"),
+        _ => String::new(),
+    };
+    format!(
+        "{:<4} {:<5} {:<8} {:<12} {:<28} {}{}",
+        a.id,
+        found.line,
+        a.severity.to_string(),
+        a.category.to_string(),
+        a.rule,
+        a.text,
+        origin
+    )
 }

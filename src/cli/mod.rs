@@ -3,6 +3,7 @@
 mod audit;
 mod detect;
 mod devices;
+mod gate;
 mod models;
 mod progress;
 mod rules;

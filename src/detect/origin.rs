@@ -64,8 +64,10 @@ pub fn country_code(input: &str, countries: &[Country]) -> Option<String> {
             return Some(c.code.clone());
         }
     }
-    // Codes outside the lexicon are still valid declarations (nothing spoken can match them).
-    (t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic())).then(|| t.to_ascii_uppercase())
+    // Codes outside the lexicon are still valid declarations (nothing spoken can match them), if
+    // ISO 3166-1 assigns them: "XX" or "QQ" is a typo, not a country an auditor can file.
+    let assigned = t.len() == 2 && celes::Country::from_alpha2(t).is_ok();
+    assigned.then(|| t.to_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -140,5 +142,10 @@ mod tests {
         assert_eq!(country_code("中国", &lx).as_deref(), Some("CN"));
         assert_eq!(country_code("vn", &lx).as_deref(), Some("VN"));
         assert_eq!(country_code("Narnia", &lx), None);
+        // Two letters that ISO 3166-1 does not assign are a typo, not a country.
+        for typo in ["XX", "QQ", "AA", "zz"] {
+            assert_eq!(country_code(typo, &lx), None, "{typo}");
+        }
+        assert_eq!(country_code("tw", &lx).as_deref(), Some("TW"));
     }
 }

@@ -80,7 +80,7 @@ const MIN_SAMPLES_RECALL: f64 = 0.88;
 
 #[test]
 fn json_report_and_exit_codes_gate_on_severity() {
-    // A false origin is critical: at or above the default --fail-on high, so exit 1.
+    // A false origin is critical: at or above the default --fail-on medium, so exit 1.
     let file = "samples/en_origin_false.wav";
     let output = claimwatch(&[
         "audit", file, "--lang", "en", "--origin", "CN", "--format", "json",
