@@ -73,6 +73,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         ..ServeConfig::new(&args.data_dir)
     }
     .build()?;
+    if config.data_dir.exists() && !config.data_dir.is_dir() {
+        bail!(
+            "--data-dir {}: this is a file; give a directory (it is created if missing)",
+            config.data_dir.display()
+        );
+    }
     if !(5.0..=600.0).contains(&args.max_lag) {
         bail!("--max-lag {}: use 5 to 600 seconds", args.max_lag);
     }

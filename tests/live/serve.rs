@@ -953,6 +953,53 @@ fn token_guards_every_endpoint() {
         lines[0].contains(&public) && lines[0].contains("token"),
         "{stderr}"
     );
+
+    // Start-up mistakes are one line and exit 2, before anything is bound or created.
+    let file = root.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_addr = busy.local_addr().unwrap().to_string();
+    let fresh = root.path().join("never-created");
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            vec!["--data-dir".into(), file.display().to_string()],
+            "this is a file",
+        ),
+        (
+            vec![
+                "--listen".into(),
+                busy_addr.clone(),
+                "--data-dir".into(),
+                fresh.display().to_string(),
+            ],
+            "Address already in use",
+        ),
+        (vec!["--max-load".into(), "0".into()], "--max-load"),
+        (vec!["--max-streams".into(), "0".into()], "--max-streams"),
+    ];
+    let cases = cases.map(|(mut args, says)| {
+        if !args.contains(&"--listen".to_string()) {
+            args.extend(["--listen".to_string(), "127.0.0.1:0".to_string()]);
+        }
+        (args, says)
+    });
+    for (args, says) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .env_remove("CLAIMWATCH_TOKEN")
+            .arg("serve")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert!(
+        !fresh.exists(),
+        "a server that could not listen created its data dir"
+    );
 }
 
 /// A client that stops reading while the server owes it more than the kernel's socket buffers
