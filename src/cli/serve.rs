@@ -15,10 +15,10 @@ use super::transcribe::default_threads;
 use crate::detect::{self, Detector};
 use crate::events::{EventBus, Hub};
 use crate::live::{
-    AttachRequest, LiveConfig, ManagerConfig, ModelCache, StreamControl, StreamManager,
+    AttachRequest, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl, StreamManager,
 };
 use crate::serve::{ServeConfig, ServeMetrics};
-use crate::source::RetryConfig;
+use crate::source::{NetPolicy, RetryConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -54,6 +54,15 @@ pub struct ServeArgs {
     /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
     #[arg(long, default_value_t = 30.0)]
     max_lag: f64,
+    /// Let API clients (POST /streams) attach file:, device: and stdin sources; --stream always
+    /// may.
+    #[arg(long)]
+    allow_local_sources: bool,
+    /// Let sources, their redirects and playlist entries reach loopback, private, link-local
+    /// and other non-public addresses (refused by default: a stream is published by the seller
+    /// being watched).
+    #[arg(long)]
+    allow_private_sources: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -98,6 +107,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             threads: args.threads.unwrap_or_else(default_threads),
             live,
             retry: RetryConfig::default(),
+            net: if args.allow_private_sources {
+                NetPolicy::any_address()
+            } else {
+                NetPolicy::public_only()
+            },
+            allow_local_sources: args.allow_local_sources,
         },
         shutdown.clone(),
     ));
@@ -194,6 +209,7 @@ fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
         source: rest.to_string(),
         origin,
         lang,
+        by: Requester::Operator,
     })
 }
 
