@@ -9,6 +9,7 @@
 //! the binary a redirect from an allowed first hop to a refused address cannot be set up.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -228,4 +229,32 @@ fn open_errors_do_not_say_what_exists() {
         serve.stderr()
     );
     serve.stop();
+}
+
+/// The operator's `--stream` is held to the same address rule (its redirects and playlist
+/// entries are the seller's): a loopback URL without `--allow-private-sources` stops `serve` at
+/// start with exit 2 and one line that says why and which flag allows it.
+#[test]
+fn the_command_line_needs_the_flag_for_private_addresses() {
+    let root = tempdir();
+    let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        .current_dir(common::repo())
+        .env_remove("CLAIMWATCH_TOKEN")
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(root.path().join("data"))
+        .args(["--stream", "shop=http://127.0.0.1:9/live.mp3,lang=en"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    for says in [
+        "--stream shop",
+        "source refused by policy",
+        "127.0.0.1 is a loopback address",
+        "--allow-private-sources",
+    ] {
+        assert!(lines[0].contains(says), "{stderr}");
+    }
 }
