@@ -165,8 +165,11 @@ def main():
     exe = binary()
     port = free_port()
     data_dir = os.path.join(ROOT, "target", f"latency-data-{os.getpid()}")
+    # The clips are attached over the API as file: sources, which the source policy keeps from
+    # API clients unless the operator allows them.
     server = subprocess.Popen([exe, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
-                               data_dir, "--threads", str(args.threads)],
+                               data_dir, "--threads", str(args.threads),
+                               "--allow-local-sources"],
                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):

@@ -15,10 +15,10 @@ use super::transcribe::default_threads;
 use crate::detect::{self, Detector};
 use crate::events::{EventBus, Hub};
 use crate::live::{
-    AttachRequest, LiveConfig, ManagerConfig, ModelCache, StreamControl, StreamManager,
+    AttachRequest, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl, StreamManager,
 };
 use crate::serve::{ServeConfig, ServeMetrics};
-use crate::source::RetryConfig;
+use crate::source::{NetPolicy, RetryConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -62,6 +62,15 @@ pub struct ServeArgs {
     /// Refuse a new stream (503) beyond this many attached at once.
     #[arg(long, default_value_t = 32)]
     max_streams: usize,
+    /// Let API clients (POST /streams) attach file:, device: and stdin sources; --stream always
+    /// may.
+    #[arg(long)]
+    allow_local_sources: bool,
+    /// Let sources, their redirects and playlist entries reach loopback, private, link-local
+    /// and other non-public addresses (refused by default: a stream is published by the seller
+    /// being watched).
+    #[arg(long)]
+    allow_private_sources: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -120,6 +129,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             retry: RetryConfig::default(),
             max_load: args.max_load,
             max_streams: args.max_streams,
+            net: if args.allow_private_sources {
+                NetPolicy::any_address()
+            } else {
+                NetPolicy::public_only()
+            },
+            allow_local_sources: args.allow_local_sources,
         },
         shutdown.clone(),
     ));
@@ -218,6 +233,7 @@ fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
         source: rest.to_string(),
         origin,
         lang,
+        by: Requester::Operator,
     })
 }
 

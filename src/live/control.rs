@@ -20,6 +20,19 @@ pub struct AttachRequest {
     pub origin: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
+    /// Who asks. Never read from or written to JSON, so a request body is always an API
+    /// client's; only the command line builds [`Requester::Operator`] requests.
+    #[serde(skip)]
+    pub by: Requester,
+}
+
+/// Who attaches a stream: the source policy trusts the operator (`serve --stream`) with local
+/// sources and detailed errors, and an API client with neither unless the operator says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Requester {
+    #[default]
+    Api,
+    Operator,
 }
 
 /// `PUT /streams/{id}/product` body: the product now on sale and its declared origin.
@@ -61,11 +74,14 @@ pub struct StreamInfo {
     pub unconfirmed_alerts: u64,
 }
 
-/// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 503, 500).
+/// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 403, 503, 500).
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("{0}")]
     NotFound(String),
+    /// The source policy refuses the source.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]

@@ -5,8 +5,13 @@
 //! ([`StreamWorker`]) — joined by a bounded channel. All streams share one loaded model per
 //! language ([`ModelCache`]) and take turns decoding (`decode_slot`), since one decode already
 //! uses every core.
+//!
+//! Before a source opens, the [source policy](crate::source::policy) decides whether the
+//! requester may open it; an API client learns only that it was refused or could not be
+//! opened, and the server log gets the reason.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
@@ -19,12 +24,13 @@ use tokio_util::sync::CancellationToken;
 use crate::detect::{Detector, Lang};
 use crate::events::{check_stream_id, EventBus, SourceState};
 use crate::live::control::{
-    AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo,
+    AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
 };
 use crate::live::load::{self, admit, Admission, LoadMeter, StreamLoad};
 use crate::live::runner::{StreamShared, StreamWorker};
 use crate::live::transcriber::LiveConfig;
-use crate::source::{self, RetryConfig, SourceSpec};
+use crate::source::policy::{self, Refused};
+use crate::source::{self, NetPolicy, RetryConfig, SourceSpec};
 use crate::transcribe::model_path;
 use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 
@@ -84,6 +90,11 @@ pub struct ManagerConfig {
     pub max_load: f64,
     /// Streams attached at once, whatever their load (each holds two threads and buffers).
     pub max_streams: usize,
+    /// Addresses network sources may connect to (`--allow-private-sources`: any).
+    pub net: NetPolicy,
+    /// Whether API clients may attach file, device and stdin sources (`--allow-local-sources`);
+    /// the operator always may.
+    pub allow_local_sources: bool,
 }
 
 struct Attached {
@@ -247,8 +258,9 @@ impl StreamManager {
             .get(lang)
             .map_err(|e| ControlError::Internal(format!("{e:#}")))?;
         let (tx, rx) = sync_channel(CHANNEL_CHUNKS);
-        let source_thread = source::spawn(spec, self.config.retry, tx, cancel.clone())
-            .map_err(|e| ControlError::BadRequest(format!("stream {}: {e}", request.id)))?;
+        let net = self.config.net.clone();
+        let source_thread = source::spawn(spec, self.config.retry, net, tx, cancel.clone())
+            .map_err(|e| open_failed(request, &e))?;
         let worker = StreamWorker {
             id: request.id.clone(),
             lang,
@@ -301,6 +313,9 @@ impl StreamManager {
             .source
             .parse()
             .map_err(|e| ControlError::BadRequest(format!("stream {id}: {e}")))?;
+        let allow_local = request.by == Requester::Operator || self.config.allow_local_sources;
+        policy::check_spec(&spec, allow_local, &self.config.net)
+            .map_err(|refused| refusal(request, &refused))?;
         Ok((lang, origin, spec))
     }
 
@@ -313,6 +328,35 @@ impl StreamManager {
                     "stream {id}: unknown country {o:?} (use an ISO code such as JP or CN)"
                 ))
             }),
+        }
+    }
+}
+
+/// The policy's refusal: the reason for the operator, only the fact for an API client (the
+/// reason goes to the server log).
+fn refusal(request: &AttachRequest, refused: &Refused) -> ControlError {
+    let id = &request.id;
+    match request.by {
+        Requester::Operator => ControlError::Forbidden(format!(
+            "stream {id}: {}: {refused} (--allow-private-sources allows it)",
+            policy::REFUSED
+        )),
+        Requester::Api => {
+            eprintln!("claimwatch: POST /streams {id}: refused: {refused}");
+            ControlError::Forbidden(format!("stream {id}: {}", policy::REFUSED))
+        }
+    }
+}
+
+/// A source that failed to open: whether a file is missing, unreadable or not audio is for the
+/// operator and the server log, not for an API client probing the disk.
+fn open_failed(request: &AttachRequest, err: &io::Error) -> ControlError {
+    let id = &request.id;
+    match request.by {
+        Requester::Operator => ControlError::BadRequest(format!("stream {id}: {err}")),
+        Requester::Api => {
+            eprintln!("claimwatch: POST /streams {id}: {err}");
+            ControlError::BadRequest(format!("stream {id}: {}", policy::UNAVAILABLE))
         }
     }
 }

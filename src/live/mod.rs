@@ -20,7 +20,9 @@ pub mod phrase;
 pub mod runner;
 pub mod transcriber;
 
-pub use control::{AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo};
+pub use control::{
+    AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
+};
 pub use manager::{ManagerConfig, ModelCache, StreamManager};
 pub use phrase::PhraseConfig;
 pub use transcriber::{LiveConfig, LiveStats, LiveTranscriber};

@@ -149,6 +149,7 @@ impl From<ControlError> for ApiError {
             ControlError::Conflict(_) => StatusCode::CONFLICT,
             ControlError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ControlError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ControlError::Forbidden(_) => StatusCode::FORBIDDEN,
             ControlError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(status, err.to_string())

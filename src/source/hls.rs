@@ -18,6 +18,7 @@ use crate::audio::AudioStream;
 use super::emit::{Emitter, Stopped, CHUNK};
 use super::fetch::Fetcher;
 use super::playlist::{self, MediaList, Parsed};
+use super::policy::NetPolicy;
 use super::retry::Backoff;
 use super::Fail;
 
@@ -39,8 +40,15 @@ enum Step {
     Ended,
 }
 
-pub fn run(url: &str, mut backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
-    let fetcher = match Fetcher::new(em.token().clone()) {
+/// Plays the playlist at `url`. Every playlist, init section and segment URL the stream lists is
+/// fetched only where `net` allows ([`Fetcher`] checks each one, and each redirect).
+pub fn run(
+    url: &str,
+    net: NetPolicy,
+    mut backoff: Backoff,
+    em: &mut Emitter,
+) -> Result<(), Stopped> {
+    let fetcher = match Fetcher::new(em.token().clone(), net) {
         Ok(fetcher) => fetcher,
         Err(reason) => {
             em.down(reason)?;

@@ -12,13 +12,14 @@ use crate::audio::{AudioStream, ReadOnlySource};
 use super::emit::{Emitter, Stopped};
 use super::fetch::Fetcher;
 use super::forward::forward;
+use super::policy::NetPolicy;
 use super::retry::Backoff;
 use super::{reconnect, Fail};
 
 /// Connects, streams, and reconnects until shutdown. A body that ends is a lost connection too:
-/// a live radio-style stream has no end.
-pub fn run(url: &str, backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
-    let fetcher = match Fetcher::new(em.token().clone()) {
+/// a live radio-style stream has no end. Connects only where `net` allows, redirects included.
+pub fn run(url: &str, net: NetPolicy, backoff: Backoff, em: &mut Emitter) -> Result<(), Stopped> {
+    let fetcher = match Fetcher::new(em.token().clone(), net) {
         Ok(fetcher) => fetcher,
         Err(reason) => {
             em.down(reason)?;

@@ -10,6 +10,10 @@
 //! | `…/x.m3u8`, `hls:URL` | [`hls`] | Down, retry with backoff; skipped segments → Gap of their duration |
 //! | `file:PATH[?realtime]`, `PATH` | [`file`] | Down + Ended |
 //!
+//! Network sources connect only where their [`NetPolicy`] allows, redirects and playlist
+//! entries included; [`policy::check_spec`] says which sources an API client may open
+//! ([`policy`]).
+//!
 //! Stream time is audio sent + gaps, so alert times computed from it stay on the wall clock
 //! across outages. Every wait inside a source thread wakes at least every 100 ms to check the
 //! shutdown token, network reads included (see [`fetch`]).
@@ -23,6 +27,7 @@ mod hls;
 mod http;
 mod pace;
 mod playlist;
+pub mod policy;
 mod pump;
 mod reader;
 mod retry;
@@ -35,6 +40,7 @@ use std::thread::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use device::{list_devices, DeviceError, DeviceInfo};
+pub use policy::NetPolicy;
 pub use reader::spawn_reader;
 pub use retry::{Backoff, RetryConfig, RetryConfigError};
 pub use spec::{RawFormat, SourceSpec, SpecError};
@@ -64,6 +70,7 @@ const _: fn() = || {
     assert_send_sync::<SourceEvent>();
     assert_send_sync::<SourceSpec>();
     assert_send_sync::<RetryConfig>();
+    assert_send_sync::<NetPolicy>();
 };
 
 /// Why a source's inner loop stopped: shutdown / consumer gone, or a failure worth reporting.
@@ -80,7 +87,7 @@ impl From<Stopped> for Fail {
 }
 
 /// Starts `spec` on its own thread, sending to `tx` until it ends, `shutdown` fires, or the
-/// receiver is dropped.
+/// receiver is dropped. HTTP and HLS sources connect only to addresses `net` allows.
 ///
 /// Errors before any thread starts, on one line: an invalid `retry`, a file that does not exist
 /// or does not decode. Live sources (device, HTTP, HLS) retry even their first connection — a
@@ -88,6 +95,7 @@ impl From<Stopped> for Fail {
 pub fn spawn(
     spec: SourceSpec,
     retry: RetryConfig,
+    net: NetPolicy,
     tx: SyncSender<SourceEvent>,
     shutdown: CancellationToken,
 ) -> io::Result<JoinHandle<()>> {
@@ -95,31 +103,34 @@ pub fn spawn(
         .build()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let backoff = Backoff::new(retry);
+    let name = spec.to_string();
     match spec {
         SourceSpec::File { path, realtime } => file::spawn(path, realtime, tx, shutdown),
         SourceSpec::Stdin(format) => spawn_reader(io::stdin(), format, "<stdin>", tx, shutdown),
-        SourceSpec::Http(url) => spawn_live(http::run, url, backoff, tx, shutdown),
-        SourceSpec::Hls(url) => spawn_live(hls::run, url, backoff, tx, shutdown),
-        SourceSpec::Device(name) => spawn_live(device::run, name, backoff, tx, shutdown),
+        SourceSpec::Http(url) => spawn_live(name, tx, shutdown, move |em| {
+            http::run(&url, net, backoff, em)
+        }),
+        SourceSpec::Hls(url) => spawn_live(name, tx, shutdown, move |em| {
+            hls::run(&url, net, backoff, em)
+        }),
+        SourceSpec::Device(device) => spawn_live(name, tx, shutdown, move |em| {
+            device::run(&device, backoff, em)
+        }),
     }
 }
 
-/// The signature every retrying source's loop shares.
-type LiveRun = fn(&str, Backoff, &mut Emitter) -> Result<(), Stopped>;
-
 fn spawn_live(
-    run: LiveRun,
-    target: String,
-    backoff: Backoff,
+    name: String,
     tx: SyncSender<SourceEvent>,
     shutdown: CancellationToken,
+    run: impl FnOnce(&mut Emitter) -> Result<(), Stopped> + Send + 'static,
 ) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
-        .name(format!("source {target}"))
+        .name(format!("source {name}"))
         .spawn(move || {
             let mut em = Emitter::new(tx, shutdown);
             // Err(Stopped) is the normal way out: nothing is left to tell anyone.
-            let _ = run(&target, backoff, &mut em);
+            let _ = run(&mut em);
         })
 }
 

@@ -3,5 +3,6 @@
 //! the real model, real sources and a real server on a loopback port.
 
 mod looks;
-mod serve;
+mod policy;
+pub mod serve;
 mod windows;

@@ -32,7 +32,7 @@ const TOKEN: &str = "e2e-token-0123456789abcdef";
 // ---- the server process ----
 
 /// One `claimwatch serve` child. Killed if a test panics with it still running.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     addr: SocketAddr,
     token: Option<String>,
@@ -51,7 +51,7 @@ impl Serve {
 
     /// [`Serve::start`] with more flags and, optionally, a file fed to the server's stdin (the
     /// `-` source).
-    fn start_with(
+    pub(crate) fn start_with(
         root: &Path,
         token: Option<&str>,
         streams: &[String],
@@ -133,7 +133,7 @@ impl Serve {
         }
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -165,21 +165,26 @@ impl Serve {
         Ok((code, value))
     }
 
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub(crate) fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         self.request(method, path, body)
             .unwrap_or_else(|e| panic!("{path}: {e}\n{}", self.stderr()))
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path, None)
     }
 
-    fn sse(&self, path: &str, last_event_id: Option<u64>) -> Sse {
+    pub(crate) fn sse(&self, path: &str, last_event_id: Option<u64>) -> Sse {
         Sse::open(self.addr, path, last_event_id, self.token.as_deref())
     }
 
     /// SIGTERM, then the exit status; panics with stderr when it does not exit 0 in time.
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         self.stop_with("-TERM");
     }
 
@@ -243,7 +248,7 @@ fn expected_times(name: &str, category: &str) -> Vec<f64> {
 
 /// An SSE response read by hand (HTTP/1.1 chunked), so a test controls exactly when it reads,
 /// and a read never blocks longer than the deadline it was given.
-struct Sse {
+pub(crate) struct Sse {
     stream: TcpStream,
     raw: Vec<u8>,
     body: Vec<u8>,
@@ -363,7 +368,11 @@ impl Sse {
     }
 
     /// Events until `done(events so far)` holds (one deadline for all).
-    fn until(&mut self, what: &str, mut done: impl FnMut(&[SseEvent]) -> bool) -> Vec<SseEvent> {
+    pub(crate) fn until(
+        &mut self,
+        what: &str,
+        mut done: impl FnMut(&[SseEvent]) -> bool,
+    ) -> Vec<SseEvent> {
         let deadline = Instant::now() + PATIENCE;
         let mut events = Vec::new();
         while !done(&events) {
@@ -456,7 +465,7 @@ fn ids(events: &[SseEvent]) -> Vec<u64> {
     events.iter().map(|e| e.id.expect("event id")).collect()
 }
 
-fn tempdir() -> tempfile::TempDir {
+pub(crate) fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
@@ -697,7 +706,9 @@ fn restart_keeps_alerts_and_ids_grow() {
 fn attach_and_detach_over_the_api() {
     let _cores = common::whisper_lock();
     let root = tempdir();
-    let serve = Serve::start(root.path(), None, &[]);
+    // A file and a loopback server: both need the operator's leave (tests/serve/policy.rs).
+    let flags = ["--allow-local-sources", "--allow-private-sources"];
+    let serve = Serve::start_with(root.path(), None, &[], &flags, None);
     let post = |body: Value| serve.call(reqwest::Method::POST, "/streams", Some(&body));
     let delete = |id: &str| serve.call(reqwest::Method::DELETE, &format!("/streams/{id}"), None);
     let listed = || -> Vec<String> {
@@ -803,7 +814,13 @@ fn slow_attach_blocks_nobody_and_capacity_is_enforced() {
     let fifo = root.path().join("slow.fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
-    let serve = Serve::start_with(root.path(), None, &[], &["--max-streams", "2"], None);
+    let flags = [
+        "--max-streams",
+        "2",
+        "--allow-local-sources",
+        "--allow-private-sources",
+    ];
+    let serve = Serve::start_with(root.path(), None, &[], &flags, None);
     let post = |body: Value| serve.call(reqwest::Method::POST, "/streams", Some(&body));
 
     let slow_body =
@@ -1031,7 +1048,7 @@ fn slow_client_does_not_block_others() {
     hub.sync().unwrap();
     drop(hub);
 
-    let serve = Serve::start(root.path(), None, &[]);
+    let serve = Serve::start_with(root.path(), None, &[], &["--allow-local-sources"], None);
     let mut slow = Sse::open_small(serve.addr, "/events", Some(0)).subscribed();
     let mut fast = serve.sse("/streams/shop/events", None).subscribed();
     let source = format!("file:{}", clip("en_origin_false").display());
@@ -1102,7 +1119,13 @@ fn dropped_source_comes_back() {
         _ => Reply::Status(503),
     });
     let flag = format!("shop={},lang=en,origin=CN", server.url("/live.wav"));
-    let serve = Serve::start(root.path(), None, &[flag]);
+    let serve = Serve::start_with(
+        root.path(),
+        None,
+        &[flag],
+        &["--allow-private-sources"],
+        None,
+    );
     let events = serve
         .sse("/events", Some(0))
         .until("the alert after a gap", |events| {
@@ -1162,7 +1185,7 @@ fn dropped_source_comes_back() {
 fn product_origin_applies_to_later_speech() {
     let _cores = common::whisper_lock();
     let root = tempdir();
-    let serve = Serve::start(root.path(), None, &[]);
+    let serve = Serve::start_with(root.path(), None, &[], &["--allow-private-sources"], None);
     let mut events = serve.sse("/streams/shop/events", None).subscribed();
     let wav = std::fs::read(clip("en_origin_false")).unwrap();
     let want = expected_times("en_origin_false", "false_origin")[0];

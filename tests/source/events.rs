@@ -4,7 +4,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use claimwatch::source::{self, RetryConfig, SourceEvent, SourceSpec};
+use claimwatch::source::policy::AddrClass;
+use claimwatch::source::{self, NetPolicy, RetryConfig, SourceEvent, SourceSpec};
 use tokio_util::sync::CancellationToken;
 
 use super::bounded::join_within;
@@ -40,11 +41,16 @@ pub fn fast_retry() -> RetryConfig {
     }
 }
 
+/// Starts `spec` allowed to reach loopback, where the test servers are, and public addresses.
 pub fn start(spec: &str) -> Running {
+    start_with(spec, NetPolicy::allowing(&[AddrClass::Loopback]))
+}
+
+pub fn start_with(spec: &str, net: NetPolicy) -> Running {
     let spec: SourceSpec = spec.parse().unwrap();
     let (tx, rx) = sync_channel(16);
     let token = CancellationToken::new();
-    let handle = source::spawn(spec, fast_retry(), tx, token.clone()).unwrap();
+    let handle = source::spawn(spec, fast_retry(), net, tx, token.clone()).unwrap();
     Running::new(rx, token, handle)
 }
 

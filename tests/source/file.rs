@@ -75,7 +75,14 @@ fn missing_or_undecodable_file_is_one_line_at_spawn() {
         let path = repo(rel);
         let spec: SourceSpec = format!("file:{}", path.display()).parse().unwrap();
         let (tx, _rx) = std::sync::mpsc::sync_channel(4);
-        let err = source::spawn(spec, Default::default(), tx, Default::default()).unwrap_err();
+        let err = source::spawn(
+            spec,
+            Default::default(),
+            Default::default(),
+            tx,
+            Default::default(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains(&path.display().to_string()) && text.contains(want),
@@ -112,7 +119,7 @@ fn invalid_retry_config_fails_at_spawn() {
         initial_s: 5.0,
         max_s: 1.0,
     };
-    let err = source::spawn(spec, retry, tx, Default::default()).unwrap_err();
+    let err = source::spawn(spec, retry, Default::default(), tx, Default::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "retry: initial_s = 5 is larger than max_s = 1"

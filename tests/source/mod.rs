@@ -7,6 +7,7 @@ mod events;
 mod file;
 mod hls;
 mod http;
+mod policy;
 mod reader;
 pub mod server;
 

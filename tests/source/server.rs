@@ -18,6 +18,8 @@ pub enum Reply {
     /// while the client is known to have exactly the first part). A gate that stays shut for
     /// [`GATE_PATIENCE`] closes the connection instead, so no test waits forever.
     Gated(&'static str, Vec<u8>, usize, Gate),
+    /// 302 to this location.
+    Redirect(String),
 }
 
 /// How long a [`Reply::Gated`] answer waits for its gate.
@@ -128,6 +130,13 @@ fn serve(conn: TcpStream, handler: &Handler, hits: &Mutex<HashMap<String, usize>
                     Ok(())
                 }
             }),
+        Reply::Redirect(location) => conn.write_all(
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        ),
         Reply::Hang => {
             std::thread::park();
             Ok(())
