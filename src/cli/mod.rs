@@ -3,6 +3,7 @@
 mod audit;
 mod detect;
 mod devices;
+mod log;
 mod models;
 mod progress;
 mod rules;
@@ -45,6 +46,9 @@ enum Command {
     /// Validate rule packs.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Work with the event log in a data directory.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 /// Parses the process arguments and runs the chosen subcommand.
@@ -67,5 +71,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Models(cmd) => models::run(cmd),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Serve(args) => serve::run(args),
+        Command::Log(cmd) => log::run(cmd),
     }
 }
