@@ -110,6 +110,17 @@ impl Lines {
     }
 }
 
+/// The id of a line as the writer lays it out (`{"id":N,…`) without parsing the rest, for
+/// skipping lines; `None` for any other layout.
+fn leading_id(bytes: &[u8]) -> Option<u64> {
+    let digits = bytes.strip_prefix(b"{\"id\":")?;
+    let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+    if digits[end] != b',' {
+        return None;
+    }
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+}
+
 /// The id a line carries if it is JSON with a numeric `id`, however broken the rest is.
 pub fn id_of(bytes: &[u8]) -> Option<u64> {
     #[derive(serde::Deserialize)]
@@ -160,6 +171,10 @@ pub fn read_range(seg_dir: &Path, after: u64, until: u64, limit: usize) -> std::
         while let Some(line) = lines.next_line()? {
             if !line.complete {
                 break;
+            }
+            // Most lines of a long replay are before `after`: skipped without a full parse.
+            if leading_id(&line.bytes).is_some_and(|id| id <= after) {
+                continue;
             }
             let Ok(text) = std::str::from_utf8(&line.bytes) else {
                 continue;
@@ -249,4 +264,25 @@ pub fn open_append(path: &Path) -> std::io::Result<File> {
         .open(path)?;
     file.seek(SeekFrom::End(0))?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_ids_are_read_only_from_the_writers_layout() {
+        // (line, id)
+        let cases: [(&[u8], Option<u64>); 6] = [
+            (br#"{"id":42,"stream":"s"}"#, Some(42)),
+            (br#"{"id":0,"x":1}"#, Some(0)),
+            (br#"{"stream":"s","id":42}"#, None),
+            (br#"{"id":42}"#, None),
+            (br#"{"id":"42","x":1}"#, None),
+            (br#"{"id":99999999999999999999999,"x":1}"#, None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(leading_id(line), want, "{}", String::from_utf8_lossy(line));
+        }
+    }
 }
