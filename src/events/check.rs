@@ -216,14 +216,18 @@ impl Explained {
     fn covers(&self, from: u64, to: u64) -> bool {
         let mut at = from;
         while at <= to {
-            if self.ids.contains(&at) {
-                at += 1;
-                continue;
-            }
-            match self.ranges.iter().find(|(a, b)| *a <= at && at <= *b) {
-                Some(&(_, b)) if b >= to => return true,
-                Some(&(_, b)) => at = b + 1,
-                None => return false,
+            let next = if self.ids.contains(&at) {
+                at
+            } else {
+                match self.ranges.iter().find(|(a, b)| *a <= at && at <= *b) {
+                    Some(&(_, b)) => b,
+                    None => return false,
+                }
+            };
+            // A record may reach u64::MAX: stop there rather than overflow.
+            match next.checked_add(1) {
+                Some(n) if next < to => at = n,
+                _ => return true,
             }
         }
         true
@@ -330,6 +334,27 @@ mod tests {
                 assert!(problem.what.contains(words), "{problem}");
             }
             assert_eq!(report.is_sound(), want.is_empty());
+        }
+    }
+
+    #[test]
+    fn which_gaps_are_explained() {
+        let explained = Explained {
+            ranges: vec![(10, 20), (30, u64::MAX)],
+            ids: [5, 21, 22].into_iter().collect(),
+        };
+        // (from, to, explained)
+        let cases = [
+            (5, 5, true),
+            (6, 6, false),
+            (10, 22, true),
+            (10, 23, false),
+            (12, 15, true),
+            (30, u64::MAX, true),
+            (29, 31, false),
+        ];
+        for (from, to, want) in cases {
+            assert_eq!(explained.covers(from, to), want, "{from}..={to}");
         }
     }
 
