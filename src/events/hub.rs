@@ -187,6 +187,7 @@ impl Hub {
             stream,
             cursor,
             catching_up: cursor < last,
+            resume: None,
             pending: VecDeque::new(),
             rx,
         };
@@ -274,11 +275,13 @@ impl Hub {
         cursor: u64,
         stream: Option<&str>,
         limit: usize,
+        resume: &mut Option<segments::Resume>,
     ) -> (Vec<Event>, u64, bool) {
         let complete_from = self.lock().store.complete_from;
         if cursor.saturating_add(1) < complete_from {
-            return self.read_disk(cursor, complete_from, stream);
+            return self.read_disk(cursor, complete_from, stream, resume);
         }
+        *resume = None;
         let state = self.lock();
         let mut reached = cursor;
         let mut out = Vec::new();
@@ -296,9 +299,16 @@ impl Hub {
     }
 
     /// Events with `cursor < id < until` from the segment files (see [`Hub::read_after`]).
-    fn read_disk(&self, cursor: u64, until: u64, stream: Option<&str>) -> (Vec<Event>, u64, bool) {
-        match segments::read_range(&self.inner.seg_dir, cursor, until, DISK_BATCH) {
+    fn read_disk(
+        &self,
+        cursor: u64,
+        until: u64,
+        stream: Option<&str>,
+        resume: &mut Option<segments::Resume>,
+    ) -> (Vec<Event>, u64, bool) {
+        match segments::read_range(&self.inner.seg_dir, cursor, until, DISK_BATCH, *resume) {
             Ok(range) => {
+                *resume = range.resume;
                 if let Some((from, to)) = range.gone {
                     eprintln!(
                         "claimwatch: warning: a replay from event {from} skips ids {from} to {to}: deleted under --retain"
@@ -316,6 +326,7 @@ impl Hub {
                 (events, reached, true)
             }
             Err(e) => {
+                *resume = None;
                 // The replay goes on from memory rather than stop a client for good.
                 eprintln!(
                     "claimwatch: warning: {}: replaying events {} to {}: {e}; those are skipped",
@@ -386,6 +397,8 @@ struct Subscription {
     stream: Option<String>,
     cursor: u64,
     catching_up: bool,
+    /// Where a replay from the segment files goes on.
+    resume: Option<segments::Resume>,
     pending: VecDeque<Event>,
     rx: broadcast::Receiver<Event>,
 }
@@ -397,9 +410,12 @@ impl Subscription {
                 return Some(event);
             }
             if self.catching_up {
-                let (events, reached, more) =
-                    self.hub
-                        .read_after(self.cursor, self.stream.as_deref(), CATCH_UP_BATCH);
+                let (events, reached, more) = self.hub.read_after(
+                    self.cursor,
+                    self.stream.as_deref(),
+                    CATCH_UP_BATCH,
+                    &mut self.resume,
+                );
                 self.cursor = reached;
                 self.pending.extend(events);
                 self.catching_up = more;

@@ -76,18 +76,33 @@ pub struct Line {
     pub complete: bool,
 }
 
-/// Reads a file line by line with one reused buffer.
+/// Reads a file line by line.
 pub struct Lines {
     reader: BufReader<File>,
     number: usize,
+    /// Bytes consumed: where the next line starts.
+    offset: u64,
 }
 
 impl Lines {
     pub fn open(path: &Path) -> std::io::Result<Lines> {
+        Lines::open_at(path, 0)
+    }
+
+    /// Starts at byte `offset` (the start of a line); line numbers then count from there.
+    pub fn open_at(path: &Path, offset: u64) -> std::io::Result<Lines> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
         Ok(Lines {
-            reader: BufReader::with_capacity(64 << 10, File::open(path)?),
+            reader: BufReader::with_capacity(64 << 10, file),
             number: 0,
+            offset,
         })
+    }
+
+    /// Where the next line starts.
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// The next line, `None` at the end of the file.
@@ -102,6 +117,7 @@ impl Lines {
             bytes.pop();
         }
         self.number += 1;
+        self.offset += n as u64;
         Ok(Some(Line {
             number: self.number,
             bytes,
@@ -138,12 +154,28 @@ pub struct Range {
     pub more: bool,
     /// Ids in the range older than the oldest segment: deleted by retention.
     pub gone: Option<(u64, u64)>,
+    /// With `more`: where the next read goes on, for [`read_range`]'s `resume`.
+    pub resume: Option<Resume>,
+}
+
+/// Where a [`read_range`] that stopped at its limit goes on: a segment and a byte offset in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    pub first_id: u64,
+    pub offset: u64,
 }
 
 /// Events with `after < id < until` from the segment files, at most `limit`, oldest first (for a
-/// replay older than what memory keeps). Unreadable lines are skipped: the writer quarantined
-/// them at open, and a reader must not stop on one.
-pub fn read_range(seg_dir: &Path, after: u64, until: u64, limit: usize) -> std::io::Result<Range> {
+/// replay older than what memory keeps). `resume`, from the previous call whose last event was
+/// `after`, saves re-reading the segment up to there. Unreadable lines are skipped: the writer
+/// quarantined them at open, and a reader must not stop on one.
+pub fn read_range(
+    seg_dir: &Path,
+    after: u64,
+    until: u64,
+    limit: usize,
+    resume: Option<Resume>,
+) -> std::io::Result<Range> {
     let mut range = Range::default();
     let segments = list(seg_dir)?;
     let want = after.saturating_add(1);
@@ -162,7 +194,10 @@ pub fn read_range(seg_dir: &Path, after: u64, until: u64, limit: usize) -> std::
         if segment.first_id >= until {
             break;
         }
-        let mut lines = match Lines::open(&segment.path) {
+        let offset = resume
+            .filter(|r| r.first_id == segment.first_id)
+            .map_or(0, |r| r.offset);
+        let mut lines = match Lines::open_at(&segment.path, offset) {
             Ok(lines) => lines,
             // Deleted by retention since the listing: what it held is gone.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -188,11 +223,15 @@ pub fn read_range(seg_dir: &Path, after: u64, until: u64, limit: usize) -> std::
             if event.id >= until {
                 return Ok(range);
             }
+            range.events.push(event);
             if range.events.len() == limit {
                 range.more = true;
+                range.resume = Some(Resume {
+                    first_id: segment.first_id,
+                    offset: lines.offset(),
+                });
                 return Ok(range);
             }
-            range.events.push(event);
         }
     }
     Ok(range)
@@ -269,6 +308,72 @@ pub fn open_append(path: &Path) -> std::io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn write_segments(dir: &Path, ids: std::ops::RangeInclusive<u64>) {
+        use crate::events::event::EventBody;
+        use crate::events::{EventLog, LogConfig};
+        let config = LogConfig {
+            segment_bytes: 400,
+            ..LogConfig::default()
+        };
+        let mut log = EventLog::open(dir, config, drop).unwrap().log;
+        for id in ids {
+            let body = EventBody::Transcript(crate::transcribe::Segment::new(0.0, 1.0, "x"));
+            let stream = if id % 2 == 0 { "a" } else { "b" };
+            log.append(&Event {
+                id,
+                stream: stream.into(),
+                at: "2026-11-27T00:00:00.000Z".into(),
+                body,
+            })
+            .unwrap();
+        }
+    }
+
+    /// Reads `after < id < until` in passes of `limit`, as a replaying subscriber does.
+    fn read_all(seg_dir: &Path, mut after: u64, until: u64, limit: usize) -> Vec<u64> {
+        let mut ids = Vec::new();
+        let mut resume = None;
+        loop {
+            let range = read_range(seg_dir, after, until, limit, resume).unwrap();
+            ids.extend(range.events.iter().map(|e| e.id));
+            if !range.more {
+                return ids;
+            }
+            after = range.events.last().unwrap().id;
+            resume = range.resume;
+        }
+    }
+
+    #[test]
+    fn ranges_read_in_passes_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        write_segments(dir.path(), 1..=40);
+        let seg_dir = dir.path().join(SEGMENT_DIR);
+        assert!(list(&seg_dir).unwrap().len() >= 4);
+        // (after, until, limit)
+        let cases = [
+            (0, 41, 3),
+            (0, 41, 100),
+            (7, 30, 1),
+            (12, 13, 5),
+            (39, 41, 2),
+        ];
+        for (after, until, limit) in cases {
+            assert_eq!(
+                read_all(&seg_dir, after, until, limit),
+                (after + 1..until).collect::<Vec<_>>(),
+                "{after} {until} {limit}"
+            );
+        }
+        // The oldest segment deleted: its ids are reported gone, the rest still read.
+        let oldest = list(&seg_dir).unwrap()[0].clone();
+        let second = list(&seg_dir).unwrap()[1].first_id;
+        std::fs::remove_file(&oldest.path).unwrap();
+        let range = read_range(&seg_dir, 0, 41, 100, None).unwrap();
+        assert_eq!(range.gone, Some((1, second - 1)));
+        assert_eq!(range.events[0].id, second);
+    }
 
     #[test]
     fn leading_ids_are_read_only_from_the_writers_layout() {
