@@ -4,6 +4,7 @@ mod audio;
 mod audit;
 mod common;
 mod detect;
+mod events;
 mod live;
 mod model;
 mod serve;

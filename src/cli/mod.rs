@@ -4,6 +4,7 @@ mod audit;
 mod detect;
 mod devices;
 mod gate;
+mod log;
 mod models;
 mod progress;
 mod rules;
@@ -46,6 +47,9 @@ enum Command {
     /// Validate rule packs.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Work with the event log in a data directory.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 /// Parses the process arguments and runs the chosen subcommand.
@@ -68,5 +72,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Models(cmd) => models::run(cmd),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Serve(args) => serve::run(args),
+        Command::Log(cmd) => log::run(cmd),
     }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::transcribe::default_threads;
 use crate::detect::{self, Detector};
-use crate::events::{EventBus, Hub};
+use crate::events::{EventBus, Hub, HubLimits, LogConfig, Retain};
 use crate::live::{
     AttachRequest, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl, StreamManager,
 };
@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// Directory for the append-only event log (alerts, transcript, status).
     #[arg(long, default_value = "claimwatch-data")]
     data_dir: PathBuf,
+    /// Delete whole old log segments past a total size (2GiB) or an age (30d); the newest
+    /// segment is always kept. Default: keep everything.
+    #[arg(long, value_name = "SIZE|AGE")]
+    retain: Option<String>,
     /// A stream to monitor from the start: ID=SOURCE[,origin=CC][,lang=ja|en] (repeatable).
     /// SOURCE: device:NAME, -, http(s)://…, …m3u8, file:PATH?realtime.
     #[arg(long = "stream", value_name = "ID=SOURCE[,origin=CC][,lang=ja|en]")]
@@ -88,6 +92,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             config.data_dir.display()
         );
     }
+    let retain = match &args.retain {
+        Some(text) => text.parse::<Retain>()?,
+        None => Retain::Forever,
+    };
     if !(5.0..=600.0).contains(&args.max_lag) {
         bail!("--max-lag {}: use 5 to 600 seconds", args.max_lag);
     }
@@ -111,8 +119,17 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .local_addr()
         .context("reading the listening address")?;
     let bus: Arc<dyn EventBus> = Arc::new(
-        Hub::open(&config.data_dir)
-            .with_context(|| format!("opening the event log in {}", config.data_dir.display()))?,
+        Hub::open_with(
+            &config.data_dir,
+            HubLimits {
+                log: LogConfig {
+                    retain,
+                    ..LogConfig::default()
+                },
+                ..HubLimits::default()
+            },
+        )
+        .with_context(|| format!("opening the event log in {}", config.data_dir.display()))?,
     );
     let shutdown = CancellationToken::new();
     let live = LiveConfig {

@@ -1,21 +1,25 @@
-//! The local event bus ([`EventBus`] over `DATA_DIR/events.jsonl`): every event the pipeline
-//! publishes goes through here, gets its id and time, is written to the [log](super::log), kept
-//! in memory for queries and replay, and broadcast to live subscribers (SSE clients, sinks).
+//! The local event bus ([`EventBus`] over the segment files in `DATA_DIR/events/`): every event
+//! the pipeline publishes goes through here, gets its id and time, is written to the
+//! [log](super::log), kept in memory for queries and replay, and broadcast to live subscribers
+//! (SSE clients, sinks).
 //!
 //! Input: `(stream, body)` from any thread. Output: [`Event`]s to subscribers, in id order.
 //!
-//! Memory: every alert is kept (alerts are rare and must never be lost to a slow client); the
-//! last [`HubLimits::transcripts_per_stream`] transcript events and the last
-//! [`HubLimits::statuses_per_stream`] status events of each stream are kept, older ones are
-//! dropped from memory (they stay in the log file). Replay (Last-Event-ID, or a lagging client
-//! catching up) therefore gets every alert and the kept transcript/status events.
+//! Memory is bounded whatever the log holds: the last [`HubLimits::alerts`] alerts, the last
+//! [`HubLimits::transcripts_per_stream`] transcript events of each stream and
+//! [`HubLimits::transcripts`] of all streams together, the last
+//! [`HubLimits::statuses_per_stream`] status events of each stream. Older events leave memory,
+//! not the log. Queries (`/alerts`, transcripts) answer from memory; a replay (Last-Event-ID, a
+//! lagging client, a webhook resuming from its cursor) that starts before what memory holds
+//! without a hole reads the segment files, and says on stderr which ids retention already
+//! deleted.
 //!
 //! Ordering: one mutex covers id assignment, the log write, the in-memory store and the
 //! broadcast send, so the broadcast order is the id order and a subscriber can take "everything
 //! stored" and "everything broadcast after" at one instant, with no gap or duplicate at the seam.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,31 +30,44 @@ use tokio::sync::broadcast;
 use super::clock;
 use super::event::{Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
+use super::retention::LogConfig;
+use super::segments;
 use super::{BusError, EventBus};
 use crate::detect::Category;
 
-/// Bounds on what the hub keeps in memory.
+/// Bounds on what the hub keeps in memory, and how its log is cut and kept on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HubLimits {
+    /// Alerts kept, all streams together.
+    pub alerts: usize,
+    /// Transcript events kept, all streams together.
+    pub transcripts: usize,
     pub transcripts_per_stream: usize,
     pub statuses_per_stream: usize,
     /// Events the broadcast channel holds for the slowest subscriber before it lags (a lagging
     /// subscriber re-reads from memory, so this trades memory for fewer re-reads).
     pub channel: usize,
+    pub log: LogConfig,
 }
 
 impl Default for HubLimits {
     fn default() -> Self {
         HubLimits {
+            alerts: 20_000,
+            transcripts: 100_000,
             transcripts_per_stream: 20_000,
             statuses_per_stream: 64,
             channel: 1024,
+            log: LogConfig::default(),
         }
     }
 }
 
 /// Events a catching-up subscriber reads per lock, so a long replay never holds up `publish`.
 const CATCH_UP_BATCH: usize = 512;
+
+/// Events a replay older than memory reads from the segment files per pass.
+const DISK_BATCH: usize = 4096;
 
 /// Cheap to clone; all clones share one log and one store.
 #[derive(Clone)]
@@ -60,6 +77,8 @@ pub struct Hub {
 
 struct Inner {
     state: Mutex<State>,
+    /// The log's segment directory, read without the lock by replays older than memory.
+    seg_dir: PathBuf,
     tx: broadcast::Sender<Event>,
     /// Times a subscriber fell behind the channel and re-read from memory.
     lagged: AtomicU64,
@@ -95,14 +114,13 @@ impl Hub {
     }
 
     pub fn open_with(data_dir: &Path, limits: HubLimits) -> Result<Hub, LogError> {
-        let recovered = EventLog::open(data_dir)?;
         let mut store = Store::new(limits);
-        for event in recovered.events {
-            store.insert(event);
-        }
+        // Streamed: the store's bounds hold while a log of any size is read back.
+        let recovered = EventLog::open(data_dir, limits.log, |event| store.insert(event))?;
         let (tx, _) = broadcast::channel(limits.channel.max(1));
         Ok(Hub {
             inner: Arc::new(Inner {
+                seg_dir: recovered.log.segment_dir().to_path_buf(),
                 state: Mutex::new(State {
                     log: recovered.log,
                     next_id: recovered.next_id,
@@ -169,6 +187,7 @@ impl Hub {
             stream,
             cursor,
             catching_up: cursor < last,
+            resume: None,
             pending: VecDeque::new(),
             rx,
         };
@@ -248,14 +267,21 @@ impl Hub {
         self.lock().log.sync()
     }
 
-    /// Up to `limit` kept events after `cursor`, those of `stream` returned; the id reached; and
-    /// whether more may follow.
+    /// Up to `limit` events after `cursor`, those of `stream` returned; the id reached; and
+    /// whether more may follow. From memory when it holds everything after `cursor`, else from
+    /// the segment files up to where memory does.
     fn read_after(
         &self,
         cursor: u64,
         stream: Option<&str>,
         limit: usize,
+        resume: &mut Option<segments::Resume>,
     ) -> (Vec<Event>, u64, bool) {
+        let complete_from = self.lock().store.complete_from;
+        if cursor.saturating_add(1) < complete_from {
+            return self.read_disk(cursor, complete_from, stream, resume);
+        }
+        *resume = None;
         let state = self.lock();
         let mut reached = cursor;
         let mut out = Vec::new();
@@ -270,6 +296,47 @@ impl Hub {
             }
         }
         (out, reached, false)
+    }
+
+    /// Events with `cursor < id < until` from the segment files (see [`Hub::read_after`]).
+    fn read_disk(
+        &self,
+        cursor: u64,
+        until: u64,
+        stream: Option<&str>,
+        resume: &mut Option<segments::Resume>,
+    ) -> (Vec<Event>, u64, bool) {
+        match segments::read_range(&self.inner.seg_dir, cursor, until, DISK_BATCH, *resume) {
+            Ok(range) => {
+                *resume = range.resume;
+                if let Some((from, to)) = range.gone {
+                    eprintln!(
+                        "claimwatch: warning: a replay from event {from} skips ids {from} to {to}: deleted under --retain"
+                    );
+                }
+                let reached = match (range.more, range.events.last()) {
+                    (true, Some(last)) => last.id,
+                    _ => until - 1,
+                };
+                let events = range
+                    .events
+                    .into_iter()
+                    .filter(|e| stream.is_none_or(|s| e.stream == s))
+                    .collect();
+                (events, reached, true)
+            }
+            Err(e) => {
+                *resume = None;
+                // The replay goes on from memory rather than stop a client for good.
+                eprintln!(
+                    "claimwatch: warning: {}: replaying events {} to {}: {e}; those are skipped",
+                    self.inner.seg_dir.display(),
+                    cursor + 1,
+                    until - 1
+                );
+                (Vec::new(), until - 1, true)
+            }
+        }
     }
 }
 
@@ -330,6 +397,8 @@ struct Subscription {
     stream: Option<String>,
     cursor: u64,
     catching_up: bool,
+    /// Where a replay from the segment files goes on.
+    resume: Option<segments::Resume>,
     pending: VecDeque<Event>,
     rx: broadcast::Receiver<Event>,
 }
@@ -341,9 +410,12 @@ impl Subscription {
                 return Some(event);
             }
             if self.catching_up {
-                let (events, reached, more) =
-                    self.hub
-                        .read_after(self.cursor, self.stream.as_deref(), CATCH_UP_BATCH);
+                let (events, reached, more) = self.hub.read_after(
+                    self.cursor,
+                    self.stream.as_deref(),
+                    CATCH_UP_BATCH,
+                    &mut self.resume,
+                );
                 self.cursor = reached;
                 self.pending.extend(events);
                 self.catching_up = more;
@@ -372,6 +444,10 @@ impl Subscription {
 struct Store {
     limits: HubLimits,
     events: BTreeMap<u64, Event>,
+    /// Memory holds every event from this id on (ids before it were evicted, some or all).
+    complete_from: u64,
+    /// Ids of kept transcript events of all streams, oldest first.
+    transcripts: VecDeque<u64>,
     /// Ids of alert events (a set: iterating alerts must not walk every transcript).
     alerts: BTreeMap<u64, ()>,
     per_stream: HashMap<String, PerStream>,
@@ -389,6 +465,8 @@ impl Store {
         Store {
             limits,
             events: BTreeMap::new(),
+            complete_from: 0,
+            transcripts: VecDeque::new(),
             alerts: BTreeMap::new(),
             per_stream: HashMap::new(),
             alert_counts: BTreeMap::new(),
@@ -398,26 +476,56 @@ impl Store {
     fn insert(&mut self, event: Event) {
         let id = event.id;
         let per = self.per_stream.entry(event.stream.clone()).or_default();
-        let evicted = match &event.body {
+        let mut evicted = Vec::new();
+        match &event.body {
             EventBody::Alert(alert) => {
                 *self
                     .alert_counts
                     .entry((event.stream.clone(), alert.category))
                     .or_default() += 1;
                 self.alerts.insert(id, ());
-                None
+                if self.alerts.len() > self.limits.alerts.max(1) {
+                    evicted.extend(self.alerts.pop_first().map(|(old, ())| old));
+                }
             }
             EventBody::Transcript(_) => {
-                push_bounded(&mut per.transcripts, id, self.limits.transcripts_per_stream)
+                evicted.extend(push_bounded(
+                    &mut per.transcripts,
+                    id,
+                    self.limits.transcripts_per_stream,
+                ));
+                self.transcripts.push_back(id);
+                if let Some(&old) = evicted.first() {
+                    // The stream's oldest is not always the oldest of all: find it and drop it.
+                    if let Some(at) = self.transcripts.iter().position(|&t| t == old) {
+                        self.transcripts.remove(at);
+                    }
+                }
+                if self.transcripts.len() > self.limits.transcripts.max(1) {
+                    // The oldest of all is the oldest of its own stream: the front of its queue.
+                    if let Some(old) = self.transcripts.pop_front() {
+                        if let Some(e) = self.events.get(&old) {
+                            if let Some(p) = self.per_stream.get_mut(&e.stream) {
+                                p.transcripts.pop_front();
+                            }
+                        }
+                        evicted.push(old);
+                    }
+                }
             }
             EventBody::Status(_) => {
-                push_bounded(&mut per.statuses, id, self.limits.statuses_per_stream)
+                evicted.extend(push_bounded(
+                    &mut per.statuses,
+                    id,
+                    self.limits.statuses_per_stream,
+                ));
             }
-        };
+        }
         debug_assert!(event.kind() == EventKind::Alert || !self.alerts.contains_key(&id));
         self.events.insert(id, event);
-        if let Some(old) = evicted {
+        for old in evicted {
             self.events.remove(&old);
+            self.complete_from = self.complete_from.max(old + 1);
         }
     }
 }
@@ -563,12 +671,15 @@ mod tests {
     }
 
     #[test]
-    fn memory_keeps_every_alert_but_only_the_last_transcripts_and_statuses() {
+    fn memory_keeps_only_the_last_alerts_transcripts_and_statuses() {
         let dir = tempfile::tempdir().unwrap();
         let limits = HubLimits {
+            alerts: 4,
+            transcripts: 100,
             transcripts_per_stream: 3,
             statuses_per_stream: 1,
             channel: 8,
+            log: LogConfig::default(),
         };
         let hub = Hub::open_with(dir.path(), limits).unwrap();
         for i in 0..10 {
@@ -576,7 +687,12 @@ mod tests {
             hub.publish("a", status()).unwrap();
             hub.publish("a", alert(Category::Efficacy)).unwrap();
         }
-        assert_eq!(hub.alerts(None, None, None).len(), 10);
+        assert_eq!(ids(&hub.alerts(None, None, None)), [21, 24, 27, 30]);
+        // Counts cover every alert, kept or not.
+        assert_eq!(
+            hub.alert_counts()[&("a".to_string(), Category::Efficacy)],
+            10
+        );
         let texts: Vec<String> = hub
             .transcript("a")
             .into_iter()
@@ -587,11 +703,76 @@ mod tests {
             .collect();
         assert_eq!(texts, ["t7", "t8", "t9"]);
         assert_eq!(hub.latest_status("a").unwrap().id, 29);
-        assert_eq!(hub.lock().store.events.len(), 10 + 3 + 1);
+        assert_eq!(hub.lock().store.events.len(), 4 + 3 + 1);
         // Reopening applies the same bounds to what the log holds.
         drop(hub);
         let hub = Hub::open_with(dir.path(), limits).unwrap();
-        assert_eq!(hub.lock().store.events.len(), 10 + 3 + 1);
+        assert_eq!(hub.lock().store.events.len(), 4 + 3 + 1);
+        assert_eq!(
+            hub.alert_counts()[&("a".to_string(), Category::Efficacy)],
+            10
+        );
+    }
+
+    #[test]
+    fn transcripts_of_all_streams_together_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = HubLimits {
+            transcripts: 5,
+            transcripts_per_stream: 3,
+            ..HubLimits::default()
+        };
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        // (stream, text): ids 1..=8
+        for (stream, t) in [
+            ("a", "a1"),
+            ("b", "b1"),
+            ("a", "a2"),
+            ("a", "a3"),
+            ("a", "a4"),
+        ]
+        .into_iter()
+        .chain([("b", "b2"), ("c", "c1"), ("c", "c2")])
+        {
+            hub.publish(stream, text(t)).unwrap();
+        }
+        // a1 left with the per-stream bound (4th of a), then b1 and a2 with the total one.
+        assert_eq!(ids(&hub.transcript("a")), [4, 5]);
+        assert_eq!(ids(&hub.transcript("b")), [6]);
+        assert_eq!(ids(&hub.transcript("c")), [7, 8]);
+        assert_eq!(hub.lock().store.events.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_replay_older_than_memory_reads_the_segment_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = HubLimits {
+            alerts: 2,
+            transcripts_per_stream: 3,
+            log: LogConfig {
+                segment_bytes: 2_000,
+                ..LogConfig::default()
+            },
+            ..HubLimits::default()
+        };
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        for i in 0..60 {
+            let body = if i % 4 == 0 {
+                alert(Category::Efficacy)
+            } else {
+                text(&format!("t{i}"))
+            };
+            hub.publish(if i % 2 == 0 { "a" } else { "b" }, body)
+                .unwrap();
+        }
+        drop(hub);
+        // Reopened: memory holds a few events; every one is still replayed, from the files.
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        assert!(hub.lock().store.events.len() < 10);
+        let all = take(hub.subscribe(None, Some(0)), 60).await;
+        assert_eq!(ids(&all), (1..=60).collect::<Vec<_>>());
+        let only_a = take(hub.subscribe(Some("a".into()), Some(30)), 15).await;
+        assert_eq!(ids(&only_a), (31..=60).step_by(2).collect::<Vec<_>>());
     }
 
     #[tokio::test]

@@ -9,17 +9,23 @@
 //! never sees who reads.
 //!
 //! - [`event`]: the event types and their two encodings (wire JSON, log line).
-//! - [`log`]: the append-only JSON-lines log and its crash recovery.
+//! - [`log`]: the append-only JSON-lines log, its rotation and its crash recovery.
+//! - [`segments`]: the log's files, read line by line.
+//! - [`retention`]: segment size and age, `--retain`.
+//! - [`check`]: the offline verification behind `claimwatch log check`.
 //! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
 //! - [`clock`]: RFC 3339 timestamps.
 //!
 //! [`EventBus`] is the interface a second implementation (a cluster's shared history) satisfies
-//! too; the local [`Hub`] over `DATA_DIR/events.jsonl` is the default.
+//! too; the local [`Hub`] over `DATA_DIR/events/` is the default.
 
+pub mod check;
 pub mod clock;
 pub mod event;
 pub mod hub;
 pub mod log;
+pub mod retention;
+pub mod segments;
 
 use std::collections::BTreeMap;
 
@@ -28,6 +34,7 @@ use futures_util::stream::BoxStream;
 pub use event::{Event, EventBody, EventKind, SourceState, StreamStatus};
 pub use hub::{Hub, HubLimits};
 pub use log::{EventLog, LogError};
+pub use retention::{LogConfig, Retain};
 
 use crate::detect::Category;
 

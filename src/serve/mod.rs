@@ -36,7 +36,7 @@ pub struct ServeConfig {
     /// Bearer token every request must carry; required when `listen` is not loopback.
     #[serde(default)]
     pub token: Option<String>,
-    /// Where `events.jsonl` lives.
+    /// Where the event log (`events/`) and the webhook's cursor (`sinks/`) live.
     pub data_dir: PathBuf,
     /// URL to POST each alert to.
     #[serde(default)]
@@ -111,8 +111,10 @@ impl ServeConfig {
     }
 }
 
-/// The sinks `config` asks for, started on `bus` before any stream publishes (so none of a
-/// stream's first alerts is missed). Needs a tokio runtime; the tasks end on `shutdown`.
+/// The sinks `config` asks for, started on `bus` before any stream publishes (a webhook new to
+/// the data directory starts at the events from then on, so none of a stream's first alerts is
+/// missed; a known one resumes from its cursor). Needs a tokio runtime; the tasks end on
+/// `shutdown`.
 pub fn start_sinks(
     config: &ServeConfig,
     bus: &dyn EventBus,
@@ -124,6 +126,7 @@ pub fn start_sinks(
         tasks.push(webhook::spawn(
             bus,
             WebhookConfig::new(url.clone()),
+            &config.data_dir,
             metrics.webhook.clone(),
             shutdown.clone(),
         )?);

@@ -1,17 +1,21 @@
 //! Sinks: consumers of the [event bus](crate::events) that deliver events somewhere else (a
-//! webhook today). Each sink reads the bus like any other subscriber; the pipeline never knows
-//! it exists.
+//! webhook today), at least once. Each sink reads the bus like any other subscriber; the
+//! pipeline never knows it exists.
 //!
-//! Input: events from [`EventBus::subscribe`]. Output: whatever the [`Sink`] does with them,
-//! counted in its [`SinkStats`].
+//! Input: events from [`EventBus::subscribe`], from the sink's persisted [`Cursor`]. Output:
+//! whatever the [`Sink`] does with them, counted in its [`SinkStats`].
 //!
-//! [`spawn`] holds what every sink needs: it subscribes before returning (so nothing published
-//! after it is missed), keeps a bounded queue between the bus and the sink so a slow or dead
-//! receiver never slows publishing (a full queue drops the event from this sink only; it stays
-//! on the bus), and stops on the shutdown token.
+//! [`spawn`] holds what every sink needs: it subscribes from the cursor before returning (so
+//! nothing published after it is missed, and what the last run had not delivered comes first),
+//! delivers accepted events one at a time in id order, and moves the cursor past each. The
+//! subscription is the queue: a slow or dead receiver never slows publishing (the subscription
+//! falls behind and re-reads from memory or the log's files) and nothing is dropped. On shutdown
+//! the cursor is saved; an event being delivered then is delivered again after the next start.
 //!
 //! - [`webhook`]: POSTs alerts to a URL (the reqwest adapter).
+//! - [`cursor`]: the persisted "delivered up to event id" of one sink.
 
+pub mod cursor;
 pub mod webhook;
 
 use std::future::Future;
@@ -19,9 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+pub use cursor::{Cursor, CursorError};
 
 use crate::events::{Event, EventBus};
 
@@ -30,9 +35,10 @@ use crate::events::{Event, EventBus};
 pub struct SinkStats {
     /// Events delivered.
     pub sent: AtomicU64,
-    /// Events the sink gave up on.
+    /// Events the sink gave up on (a receiver that refuses them for good).
     pub failed: AtomicU64,
-    /// Events dropped because the sink's queue was full.
+    /// Events dropped without a try. Stays 0 since sinks read from a cursor instead of a
+    /// bounded queue; kept so `/metrics` keeps the series.
     pub dropped: AtomicU64,
 }
 
@@ -47,82 +53,75 @@ pub trait Sink: Send + Sync + 'static {
     fn name(&self) -> String;
     /// Whether this sink takes `event` at all (the webhook takes alerts only).
     fn accepts(&self, event: &Event) -> bool;
-    /// Delivers one event, retrying as the sink sees fit; `Err` is why it gave up.
+    /// Delivers one event, retrying as the sink sees fit; `Err` is why it gave up for good.
     fn deliver(&self, event: &Event) -> impl Future<Output = Result<(), String>> + Send;
 }
 
-/// Starts `sink` on the events published from now on, `queue` of them buffered. Needs a tokio
-/// runtime. The handle ends after `shutdown` is cancelled; events still queued then are not
-/// delivered.
+/// Events handled without a delivery (not for this sink) between two cursor saves.
+const SAVE_EVERY_SKIPPED: u64 = 1024;
+
+/// Starts `sink` on the events after `cursor`, then on those published from now on. Needs a
+/// tokio runtime. The handle ends after `shutdown` is cancelled, with the cursor saved.
 pub fn spawn<S: Sink>(
     bus: &dyn EventBus,
     sink: S,
-    queue: usize,
+    mut cursor: Cursor,
     stats: Arc<SinkStats>,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
-    let queue = queue.max(1);
-    let (tx, rx) = mpsc::channel::<Event>(queue);
-    let sink = Arc::new(sink);
     // Subscribed here, not in the task, so every event published after `spawn` returns is seen.
-    let events = bus.subscribe(None, None);
-    let feeder_sink = sink.clone();
-    let feeder_stats = stats.clone();
-    let feeder_shutdown = shutdown.clone();
+    let events = bus.subscribe(None, Some(cursor.delivered()));
     tokio::spawn(async move {
-        let mut events = std::pin::pin!(events.take_until(feeder_shutdown.cancelled_owned()));
-        while let Some(event) = events.next().await {
-            if !feeder_sink.accepts(&event) {
-                continue;
-            }
-            match tx.try_send(event) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(event)) => {
-                    let n = feeder_stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                    eprintln!(
-                        "claimwatch: warning: {}: queue full ({queue} events): event {} not delivered ({n} dropped so far)",
-                        feeder_sink.name(),
-                        event.id
-                    );
+        let mut events = std::pin::pin!(events);
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => break,
+                event = events.next() => match event {
+                    Some(event) => event,
+                    None => break,
+                },
+            };
+            if sink.accepts(&event) {
+                let outcome = tokio::select! {
+                    // Not delivered, cursor not moved: sent after the next start.
+                    () = shutdown.cancelled() => break,
+                    outcome = sink.deliver(&event) => outcome,
+                };
+                match outcome {
+                    Ok(()) => {
+                        stats.sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(reason) => {
+                        stats.failed.fetch_add(1, Ordering::Relaxed);
+                        eprintln!(
+                            "claimwatch: warning: {}: gave up on event {}: {reason}",
+                            sink.name(),
+                            event.id
+                        );
+                    }
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => break,
+                cursor.advance(event.id);
+                save(&mut cursor, &sink);
+            } else {
+                cursor.advance(event.id);
+                if cursor.unsaved() >= SAVE_EVERY_SKIPPED {
+                    save(&mut cursor, &sink);
+                }
             }
         }
-    });
-    tokio::spawn(deliver_loop(sink, rx, stats, shutdown))
+        save(&mut cursor, &sink);
+    })
 }
 
-async fn deliver_loop<S: Sink>(
-    sink: Arc<S>,
-    mut rx: mpsc::Receiver<Event>,
-    stats: Arc<SinkStats>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let event = tokio::select! {
-            () = shutdown.cancelled() => return,
-            event = rx.recv() => match event {
-                Some(event) => event,
-                None => return,
-            },
-        };
-        let outcome = tokio::select! {
-            () = shutdown.cancelled() => return,
-            outcome = sink.deliver(&event) => outcome,
-        };
-        match outcome {
-            Ok(()) => {
-                stats.sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(reason) => {
-                stats.failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "claimwatch: warning: {}: gave up on event {}: {reason}",
-                    sink.name(),
-                    event.id
-                );
-            }
-        }
+/// A cursor that cannot be written costs re-sent events after a restart, not lost ones: warn
+/// and go on delivering.
+fn save<S: Sink>(cursor: &mut Cursor, sink: &S) {
+    if let Err(e) = cursor.save() {
+        eprintln!(
+            "claimwatch: warning: {}: saving its position: {:#}",
+            sink.name(),
+            anyhow::Error::from(e)
+        );
     }
 }
 
@@ -130,11 +129,13 @@ async fn deliver_loop<S: Sink>(
 mod tests {
     use super::*;
     use crate::events::{EventBody, Hub, SourceState, StreamStatus};
+    use std::sync::Mutex;
     use std::time::Duration;
 
-    /// Fails on odd ids to exercise the failure count; waits on `gate` before each delivery.
+    /// Fails on odd ids; records what it delivered; waits on `gate` before each delivery.
     struct Recorder {
-        gate: tokio::sync::Semaphore,
+        gate: Arc<tokio::sync::Semaphore>,
+        delivered: Arc<Mutex<Vec<u64>>>,
     }
 
     impl Sink for Recorder {
@@ -147,10 +148,10 @@ mod tests {
         async fn deliver(&self, event: &Event) -> Result<(), String> {
             let _permit = self.gate.acquire().await.map_err(|e| e.to_string())?;
             if event.id % 2 == 1 {
-                Err("odd".into())
-            } else {
-                Ok(())
+                return Err("odd".into());
             }
+            self.delivered.lock().unwrap().push(event.id);
+            Ok(())
         }
     }
 
@@ -166,60 +167,88 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn a_full_queue_drops_instead_of_waiting() {
-        let dir = tempfile::tempdir().unwrap();
-        let hub = Hub::open(dir.path()).unwrap();
-        let recorder = Recorder {
-            // Never opens: at most one event waits in `deliver`, the queue (2) holds two more,
-            // the rest are dropped.
-            gate: tokio::sync::Semaphore::new(0),
-        };
-        let stats = Arc::new(SinkStats::default());
-        let shutdown = CancellationToken::new();
-        let handle = spawn(&hub, recorder, 2, stats.clone(), shutdown.clone());
-        hub.publish("ignored", status()).unwrap(); // 1: not accepted
-        for _ in 0..6 {
-            hub.publish("a", status()).unwrap(); // 2..=7
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while stats.dropped.load(Ordering::Relaxed) < 3 {
-            assert!(tokio::time::Instant::now() < deadline, "feeder stalled");
+    async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        shutdown.cancel();
-        handle.await.unwrap();
-        // 3 when the deliverer took the first event off the queue before the feeder filled it,
-        // 4 when it had not run yet: either way the feeder never waited.
-        let dropped = stats.dropped.load(Ordering::Relaxed);
-        assert!((3..=4).contains(&dropped), "{dropped}");
-        // Nothing was delivered: the gate never opened before shutdown.
-        assert_eq!(stats.sent.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]
-    async fn counts_delivered_and_failed() {
+    async fn counts_delivered_and_failed_and_moves_the_cursor() {
         let dir = tempfile::tempdir().unwrap();
         let hub = Hub::open(dir.path()).unwrap();
         let recorder = Recorder {
-            gate: tokio::sync::Semaphore::new(1_000),
+            gate: Arc::new(tokio::sync::Semaphore::new(1_000)),
+            delivered: Arc::default(),
         };
+        let delivered = recorder.delivered.clone();
         let stats = Arc::new(SinkStats::default());
         let shutdown = CancellationToken::new();
-        let handle = spawn(&hub, recorder, 16, stats.clone(), shutdown.clone());
+        let cursor = Cursor::open(dir.path(), "recorder", 0).unwrap();
+        let handle = spawn(&hub, recorder, cursor, stats.clone(), shutdown.clone());
         hub.publish("ignored", status()).unwrap(); // 1
         for _ in 0..4 {
             hub.publish("a", status()).unwrap(); // 2..=5: 2 and 4 succeed, 3 and 5 fail
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while stats.sent.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) < 4 {
-            assert!(tokio::time::Instant::now() < deadline, "sink stalled");
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        eventually("four tries", || {
+            stats.sent.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) == 4
+        })
+        .await;
+        shutdown.cancel();
+        handle.await.unwrap();
+        assert_eq!(*delivered.lock().unwrap(), [2, 4]);
+        assert_eq!(stats.failed.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), 0);
+        drop(hub);
+        assert_eq!(
+            Cursor::open(dir.path(), "recorder", 0).unwrap().delivered(),
+            5
+        );
+    }
+
+    #[tokio::test]
+    async fn what_shutdown_interrupts_is_delivered_after_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let delivered: Arc<Mutex<Vec<u64>>> = Arc::default();
+        // First run: a gate that never opens, so nothing gets through before shutdown.
+        let stuck = Recorder {
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            delivered: delivered.clone(),
+        };
+        let stats = Arc::new(SinkStats::default());
+        let shutdown = CancellationToken::new();
+        let cursor = Cursor::open(dir.path(), "recorder", 0).unwrap();
+        let handle = spawn(&hub, stuck, cursor, stats.clone(), shutdown.clone());
+        for _ in 0..6 {
+            hub.publish("a", status()).unwrap(); // 1..=6
         }
         shutdown.cancel();
         handle.await.unwrap();
-        assert_eq!(stats.sent.load(Ordering::Relaxed), 2);
-        assert_eq!(stats.failed.load(Ordering::Relaxed), 2);
-        assert_eq!(stats.dropped.load(Ordering::Relaxed), 0);
+        assert!(delivered.lock().unwrap().is_empty());
+        assert_eq!(
+            Cursor::open(dir.path(), "recorder", 99)
+                .unwrap()
+                .delivered(),
+            0
+        );
+
+        // Next start: the cursor says nothing was delivered, so everything comes again.
+        let open = Recorder {
+            gate: Arc::new(tokio::sync::Semaphore::new(1_000)),
+            delivered: delivered.clone(),
+        };
+        let shutdown = CancellationToken::new();
+        let cursor = Cursor::open(dir.path(), "recorder", 99).unwrap();
+        let handle = spawn(&hub, open, cursor, stats.clone(), shutdown.clone());
+        eventually("six tries", || {
+            stats.sent.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) == 6
+        })
+        .await;
+        shutdown.cancel();
+        handle.await.unwrap();
+        assert_eq!(*delivered.lock().unwrap(), [2, 4, 6]);
     }
 }

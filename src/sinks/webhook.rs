@@ -1,10 +1,16 @@
-//! `--webhook URL`: POSTs every alert (the same JSON object as the SSE `data:`) to a URL. The only
-//! file that touches reqwest's client for sinks.
+//! `--webhook URL`: POSTs every alert (the same JSON object as the SSE `data:`) to a URL, at least
+//! once. The only file that touches reqwest's client for sinks.
 //!
-//! Input: the bus's alerts, through [`super::spawn`]. Output: HTTP POSTs, one per alert, in id
-//! order, each retried with exponential backoff. A slow or dead receiver never slows publishing:
-//! see [`super`] for the queue between the bus and this sink.
+//! Input: the bus's alerts, through [`super::spawn`] from the webhook's cursor in
+//! `DATA_DIR/sinks/`. Output: HTTP POSTs, one per alert, in id order, each with an
+//! [`IDEMPOTENCY_HEADER`] carrying the event id (an alert sent again after a restart has the same
+//! key, so a receiver can drop the copy). A try that fails (no connection, 5xx, 408, 429) is
+//! retried with exponential backoff until it succeeds or the server stops; the cursor does not
+//! pass an alert before its POST succeeded, so an alert the receiver did not take is sent again
+//! after the next start. Another 4xx is the receiver refusing that alert: not retried. A slow or
+//! dead receiver never slows publishing (see [`super`]).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,16 +18,18 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Sink, SinkStats};
+use super::{Cursor, CursorError, Sink, SinkStats};
 use crate::events::{Event, EventBus, EventKind};
+
+/// The header carrying the event id.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
 /// Where and how to deliver.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookConfig {
     pub url: String,
-    /// Alerts waiting to be sent before new ones are dropped.
-    pub queue: usize,
-    /// Tries per alert (the first one included).
+    /// Tries per alert (the first one included) before it is counted failed and passed; the
+    /// default never passes one that could still get through.
     pub attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
@@ -30,12 +38,11 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// Defaults: queue 1024, 8 tries with backoff 0.5 s doubling to 30 s, 10 s per request.
+    /// Defaults: tries without end, backoff 0.5 s doubling to 30 s, 10 s per request.
     pub fn new(url: impl Into<String>) -> WebhookConfig {
         WebhookConfig {
             url: url.into(),
-            queue: 1024,
-            attempts: 8,
+            attempts: u32::MAX,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
@@ -47,6 +54,12 @@ impl WebhookConfig {
 pub enum WebhookError {
     #[error("webhook {url}: {message}")]
     Setup { url: String, message: String },
+    #[error("webhook {url}: its position")]
+    Cursor {
+        url: String,
+        #[source]
+        source: CursorError,
+    },
 }
 
 /// The webhook as a [`Sink`]: alerts only.
@@ -89,33 +102,51 @@ impl Sink for Webhook {
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), String> {
-        deliver(&self.client, &self.url, &event.wire_json(), &self.config).await
+        deliver(
+            &self.client,
+            &self.url,
+            event.id,
+            &event.wire_json(),
+            &self.config,
+        )
+        .await
     }
 }
 
-/// Starts delivering alerts published on `bus` from now on. Needs a tokio runtime. The returned
-/// handle ends after `shutdown` is cancelled; alerts still queued then are not sent.
+/// Starts delivering alerts published on `bus`: those after the webhook's cursor in `data_dir`
+/// first (a webhook new to `data_dir` starts at the alerts published from now on). Needs a
+/// tokio runtime. The returned handle ends after `shutdown` is cancelled, with the cursor saved;
+/// alerts not yet delivered then are sent after the next start.
 pub fn spawn(
     bus: &dyn EventBus,
     config: WebhookConfig,
+    data_dir: &Path,
     stats: Arc<SinkStats>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<()>, WebhookError> {
-    let queue = config.queue;
+    let url = config.url.clone();
     let webhook = Webhook::new(config)?;
-    Ok(super::spawn(bus, webhook, queue, stats, shutdown))
+    let start = bus.next_id().saturating_sub(1);
+    let cursor = Cursor::open(data_dir, &url, start)
+        .map_err(|source| WebhookError::Cursor { url, source })?;
+    Ok(super::spawn(bus, webhook, cursor, stats, shutdown))
 }
 
 /// POSTs `body` until a 2xx, a permanent failure, or the last try.
 async fn deliver(
     client: &reqwest::Client,
     url: &reqwest::Url,
+    event_id: u64,
     body: &Value,
     config: &WebhookConfig,
 ) -> Result<(), String> {
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
-        let reason = match client.post(url.clone()).json(body).send().await {
+        let request = client
+            .post(url.clone())
+            .header(IDEMPOTENCY_HEADER, event_id.to_string())
+            .json(body);
+        let reason = match request.send().await {
             Ok(response) if response.status().is_success() => return Ok(()),
             Ok(response) => {
                 let status = response.status();
@@ -126,7 +157,7 @@ async fn deliver(
             }
             Err(err) => err.to_string(),
         };
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         if attempt >= config.attempts.max(1) {
             return Err(format!("{reason} after {attempt} tries"));
         }
@@ -199,6 +230,7 @@ mod tests {
             let err = spawn(
                 &hub,
                 WebhookConfig::new(url),
+                dir.path(),
                 Arc::new(SinkStats::default()),
                 CancellationToken::new(),
             )

@@ -1,46 +1,96 @@
-//! The webhook over TCP: every alert arrives once, in order, as the SSE JSON, despite a failing
-//! first try; a receiver that never answers fills the queue, and the overflow is counted.
+//! The webhook over TCP, at least once: every alert arrives in order as the SSE JSON with an
+//! `Idempotency-Key` carrying its event id, despite failing tries; a receiver that is down while
+//! alerts are raised gets them once it is back, or after a restart of the server; a receiver that
+//! never answers holds up no publish and loses no alert.
 
-use std::sync::atomic::Ordering;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use claimwatch::sinks::webhook::{self, WebhookConfig};
+use claimwatch::sinks::webhook::{self, WebhookConfig, IDEMPOTENCY_HEADER};
 use serde_json::Value;
+use tokio::task::JoinHandle;
 
 use super::{alert, transcript, Options, Server, PATIENCE};
 
+/// What a receiver took: (idempotency key, body), in arrival order.
 #[derive(Clone, Default)]
 struct Receiver {
-    bodies: Arc<Mutex<Vec<Value>>>,
+    got: Arc<Mutex<Vec<(String, Value)>>>,
     tries: Arc<Mutex<usize>>,
+    /// Every third try answers 503.
+    flaky: bool,
+    /// While set, tries get no answer at all.
+    hang: Arc<AtomicBool>,
 }
 
-/// Fails every third try with a 503, records the others.
-async fn flaky(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+impl Receiver {
+    fn bodies(&self) -> Vec<Value> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    /// Every delivery's key is its body's event id; returns the distinct ids.
+    fn checked_ids(&self) -> BTreeSet<u64> {
+        let got = self.got.lock().unwrap();
+        for (key, body) in got.iter() {
+            assert_eq!(key, &body["event_id"].to_string(), "{body}");
+        }
+        got.iter()
+            .map(|(_, b)| b["event_id"].as_u64().unwrap())
+            .collect()
+    }
+}
+
+async fn record(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    if r.hang.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
     let mut tries = r.tries.lock().unwrap();
     *tries += 1;
-    if *tries % 3 == 1 {
+    if r.flaky && *tries % 3 == 1 {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    r.bodies.lock().unwrap().push(body);
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(none)")
+        .to_string();
+    r.got.lock().unwrap().push((key, body));
     StatusCode::NO_CONTENT
 }
 
-async fn never_answers() -> StatusCode {
-    std::future::pending::<()>().await;
-    StatusCode::OK
+/// Serves `router` on `listener`; the receiver stops with the test's runtime.
+fn serve_on(listener: tokio::net::TcpListener, router: Router) {
+    tokio::spawn(async move { axum::serve(listener, router).await });
 }
 
 async fn start_receiver(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    serve_on(listener, router);
     url
+}
+
+fn recording(receiver: &Receiver) -> Router {
+    Router::new()
+        .route("/hook", post(record))
+        .with_state(receiver.clone())
 }
 
 /// Polls `done` until it holds (the webhook works in the background; no fixed sleeps).
@@ -52,29 +102,40 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_alert_is_posted_once_in_order_despite_failures() {
-    let receiver = Receiver::default();
-    let url = start_receiver(
-        Router::new()
-            .route("/hook", post(flaky))
-            .with_state(receiver.clone()),
-    )
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), Options::default()).await;
-    let config = WebhookConfig {
+fn fast(url: String) -> WebhookConfig {
+    WebhookConfig {
         initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(200),
         ..WebhookConfig::new(url)
-    };
-    let metrics = server.state.metrics.clone();
-    let task = webhook::spawn(
+    }
+}
+
+fn start_webhook(server: &Server, config: WebhookConfig, dir: &Path) -> JoinHandle<()> {
+    webhook::spawn(
         &server.hub,
         config,
-        metrics.webhook.clone(),
+        dir,
+        server.state.metrics.webhook.clone(),
         server.shutdown.clone(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+async fn stop(server: Server, task: JoinHandle<()>) {
+    server.stop().await;
+    tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_alert_is_posted_in_order_with_its_key_despite_failures() {
+    let receiver = Receiver {
+        flaky: true,
+        ..Receiver::default()
+    };
+    let url = start_receiver(recording(&receiver)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Options::default()).await;
+    let task = start_webhook(&server, fast(url), dir.path());
 
     let mut sent = Vec::new();
     for i in 0..6 {
@@ -84,15 +145,13 @@ async fn every_alert_is_posted_once_in_order_despite_failures() {
             .publish("shop-1", transcript("not an alert"))
             .unwrap();
     }
-    eventually("six alerts delivered", || {
-        receiver.bodies.lock().unwrap().len() == 6
-    })
-    .await;
-    let bodies = receiver.bodies.lock().unwrap().clone();
+    eventually("six alerts delivered", || receiver.bodies().len() == 6).await;
     assert_eq!(
-        bodies,
+        receiver.bodies(),
         sent.iter().map(|e| e.wire_json()).collect::<Vec<_>>()
     );
+    assert_eq!(receiver.checked_ids().len(), 6);
+    let metrics = server.state.metrics.clone();
     assert_eq!(metrics.webhook.sent.load(Ordering::Relaxed), 6);
     assert_eq!(metrics.webhook.failed.load(Ordering::Relaxed), 0);
     let text = reqwest::get(server.url("/metrics"))
@@ -105,59 +164,78 @@ async fn every_alert_is_posted_once_in_order_despite_failures() {
         text.lines().any(|l| l == "claimwatch_webhook_sent_total 6"),
         "{text}"
     );
-    server.stop().await;
-    tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
+    stop(server, task).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_queue_drops_and_counts_while_publishing_goes_on() {
-    let url = start_receiver(Router::new().route("/hook", post(never_answers))).await;
+async fn a_receiver_that_is_down_gets_every_alert_once_it_is_back() {
+    // A port nothing listens on (yet): tries are refused.
+    let addr: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), Options::default()).await;
-    let config = WebhookConfig {
-        queue: 1,
+    let task = start_webhook(&server, fast(format!("http://{addr}/hook")), dir.path());
+    let sent: BTreeSet<u64> = (0..4)
+        .map(|i| server.hub.publish("shop-1", alert(i)).unwrap().id)
+        .collect();
+
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    serve_on(listener, recording(&receiver));
+    eventually("four alerts after the receiver came back", || {
+        receiver.checked_ids() == sent
+    })
+    .await;
+    // Refused tries were retried, not given up.
+    assert_eq!(
+        server.state.metrics.webhook.failed.load(Ordering::Relaxed),
+        0
+    );
+    stop(server, task).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_a_receiver_never_answered_are_sent_after_a_serve_restart() {
+    let receiver = Receiver::default();
+    receiver.hang.store(true, Ordering::SeqCst);
+    let url = start_receiver(recording(&receiver)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = || WebhookConfig {
         timeout: Duration::from_secs(3600),
-        ..WebhookConfig::new(url)
+        ..fast(url.clone())
     };
-    let metrics = server.state.metrics.clone();
-    let task = webhook::spawn(
-        &server.hub,
-        config,
-        metrics.webhook.clone(),
-        server.shutdown.clone(),
-    )
-    .unwrap();
-    // A receiver that never answers must not hold up publishing: the ten publishes finish (a
-    // publish that waited on the webhook would never return, and this would fail, not hang).
+
+    // First run: the receiver never answers. Publishing goes on regardless (a publish that
+    // waited on the webhook would never return, and this would fail, not hang).
+    let server = Server::start(dir.path(), Options::default()).await;
+    let task = start_webhook(&server, config(), dir.path());
     let hub = server.hub.clone();
     let publishing = tokio::task::spawn_blocking(move || {
-        for i in 0..10 {
-            hub.publish("shop-1", alert(i)).unwrap();
-        }
+        (0..10)
+            .map(|i| hub.publish("shop-1", alert(i)).unwrap().id)
+            .collect::<BTreeSet<u64>>()
     });
-    tokio::time::timeout(PATIENCE, publishing)
+    let sent = tokio::time::timeout(PATIENCE, publishing)
         .await
         .expect("publishing finishes while the webhook receiver never answers")
         .unwrap();
-    // One alert in flight, one queued at most: the other eight (or nine) are dropped.
-    eventually("overflow counted", || {
-        metrics.webhook.dropped.load(Ordering::Relaxed) >= 8
+    // Shutdown does not wait for the receiver that never answers.
+    stop(server, task).await;
+    assert!(receiver.bodies().is_empty());
+
+    // The receiver answers again; a new server on the same data directory resumes from the
+    // webhook's cursor and sends all ten, keys unchanged.
+    receiver.hang.store(false, Ordering::SeqCst);
+    let server = Server::start(dir.path(), Options::default()).await;
+    let task = start_webhook(&server, config(), dir.path());
+    eventually("ten alerts after the restart", || {
+        receiver.checked_ids() == sent
     })
     .await;
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let dropped: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("claimwatch_webhook_dropped_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((8..=9).contains(&dropped), "{text}");
-    // Shutdown does not wait for the receiver that never answers.
-    server.stop().await;
-    tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
+    // Nothing that was published after the restart is needed to trigger it, and nothing before
+    // the webhook first started is sent: exactly the ten.
+    assert_eq!(receiver.bodies().len(), 10);
+    stop(server, task).await;
 }
