@@ -137,6 +137,12 @@ impl Decoder {
         &self.name
     }
 
+    /// Whether opening decoded a first packet of audio: `false` means the stream holds none.
+    /// Meaningful until the first [`next_chunk`](Self::next_chunk), which hands that packet out.
+    pub fn has_audio(&self) -> bool {
+        self.primed
+    }
+
     /// Packets dropped because they failed to decode.
     pub fn skipped_packets(&self) -> u64 {
         self.skipped_packets
