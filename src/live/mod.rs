@@ -13,6 +13,7 @@
 
 pub mod context;
 pub mod control;
+mod drop_report;
 pub mod manager;
 pub mod phrase;
 pub mod runner;
