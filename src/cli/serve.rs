@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
     #[arg(long, default_value_t = 30.0)]
     max_lag: f64,
+    /// Most SSE connections open at once (1–65536); one more gets 503 with Retry-After.
+    #[arg(long, default_value_t = crate::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS)]
+    max_sse_clients: usize,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -62,6 +65,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         token: args.token.clone(),
         data_dir: args.data_dir.clone(),
         webhook: args.webhook.clone(),
+        max_sse_clients: args.max_sse_clients,
         ..ServeConfig::new(&args.data_dir)
     }
     .build()?;
