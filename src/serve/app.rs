@@ -342,7 +342,7 @@ fn last_event_id(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<u64>
 fn sse_response(state: &AppState, stream: Option<String>, last: Option<u64>) -> Response {
     let slot = match SseSlot::take(&state.metrics, state.max_sse_clients) {
         Ok(slot) => slot,
-        Err(busy) => return busy,
+        Err(busy) => return busy.into_response(),
     };
     let events = state
         .bus

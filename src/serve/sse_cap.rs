@@ -30,9 +30,8 @@ pub struct SseSlot {
 }
 
 impl SseSlot {
-    /// A slot if fewer than `max` are held, else the 503 answer to send instead.
-    #[allow(clippy::result_large_err)] // the error is the response itself, sent at once
-    pub fn take(metrics: &Arc<ServeMetrics>, max: usize) -> Result<SseSlot, Response> {
+    /// A slot if fewer than `max` are held, else [`Busy`] (answered as a 503).
+    pub fn take(metrics: &Arc<ServeMetrics>, max: usize) -> Result<SseSlot, Busy> {
         let max = max as u64;
         let taken = metrics
             .sse_clients
@@ -43,7 +42,7 @@ impl SseSlot {
             Ok(_) => Ok(SseSlot {
                 metrics: metrics.clone(),
             }),
-            Err(open) => Err(busy(open, max)),
+            Err(open) => Err(Busy { open, max }),
         }
     }
 }
@@ -54,19 +53,29 @@ impl Drop for SseSlot {
     }
 }
 
-fn busy(open: u64, max: u64) -> Response {
-    let message = format!(
-        "too many SSE clients: {open} of {max} connected (--max-sse-clients); retry in {RETRY_AFTER_S} s"
-    );
-    let mut response = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({ "error": message })),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
-    response
+/// Every slot is taken: answered as 503 with the reason as JSON and `Retry-After`.
+#[derive(Debug)]
+pub struct Busy {
+    open: u64,
+    max: u64,
+}
+
+impl IntoResponse for Busy {
+    fn into_response(self) -> Response {
+        let (open, max) = (self.open, self.max);
+        let message = format!(
+            "too many SSE clients: {open} of {max} connected (--max-sse-clients); retry in {RETRY_AFTER_S} s"
+        );
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": message })),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+        response
+    }
 }
 
 #[cfg(test)]
@@ -80,7 +89,7 @@ mod tests {
         let a = SseSlot::take(&metrics, 2).unwrap();
         let b = SseSlot::take(&metrics, 2).unwrap();
         assert_eq!(open(), 2);
-        let refused = SseSlot::take(&metrics, 2).unwrap_err();
+        let refused = SseSlot::take(&metrics, 2).unwrap_err().into_response();
         assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(refused.headers()[header::RETRY_AFTER], "5");
         assert_eq!(open(), 2, "a refused client holds nothing");
