@@ -114,8 +114,13 @@ impl Decoder {
                 let detail = "decoded audio has no sample rate or channels".to_string();
                 return Err(this.corrupt(detail));
             }
-            // Nothing decodable and no header info: an empty stream; any rate will do.
-            this.rate = this.rate.max(1);
+            // Nothing decodable and no header info: an empty stream, which `AudioStream` refuses
+            // as "no audio" before any resampler is built; the rate only has to be valid.
+            this.rate = if this.rate == 0 {
+                super::SAMPLE_RATE
+            } else {
+                this.rate
+            };
             this.channels = this.channels.max(1);
         }
         Ok(this)
