@@ -114,8 +114,13 @@ impl Decoder {
                 let detail = "decoded audio has no sample rate or channels".to_string();
                 return Err(this.corrupt(detail));
             }
-            // Nothing decodable and no header info: an empty stream; any rate will do.
-            this.rate = this.rate.max(1);
+            // Nothing decodable and no header info: an empty stream, which `AudioStream` refuses
+            // as "no audio" before any resampler is built; the rate only has to be valid.
+            this.rate = if this.rate == 0 {
+                super::SAMPLE_RATE
+            } else {
+                this.rate
+            };
             this.channels = this.channels.max(1);
         }
         Ok(this)
@@ -135,6 +140,12 @@ impl Decoder {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether opening decoded a first packet of audio: `false` means the stream holds none.
+    /// Meaningful until the first [`next_chunk`](Self::next_chunk), which hands that packet out.
+    pub fn has_audio(&self) -> bool {
+        self.primed
     }
 
     /// Packets dropped because they failed to decode.

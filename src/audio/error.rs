@@ -36,6 +36,11 @@ pub enum AudioError {
 
     #[error("{name}: {error}")]
     Resample { name: String, error: ResampleError },
+
+    /// Decoded fine, but there is nothing to listen to (see `signal`): no samples, only NaN or
+    /// infinite ones, or digital silence.
+    #[error("{name}: no audio ({why})")]
+    NoAudio { name: String, why: String },
 }
 
 /// `io::Error`'s own Display appends "(os error 2)"; users only need the reason.

@@ -4,13 +4,17 @@
 //! - [`decode`]: container + codec → interleaved f32 at the source rate (symphonia adapter).
 //! - [`downmix`]: interleaved frames → mono by averaging channels.
 //! - [`resample`]: any rate → 16 kHz, delay-compensated (rubato adapter); reusable for live capture.
+//! - [`signal`]: whether the input held any audio at all (not only zeros, NaN or nothing).
 //!
-//! [`AudioStream`] chains them: memory stays at a few packets whatever the file length.
+//! [`AudioStream`] chains them: memory stays at a few packets whatever the file length. Rates
+//! outside 2–384 kHz and streams without a single sample are refused when opened; NaN and
+//! infinite samples become 0 before resampling.
 
 mod decode;
 mod downmix;
 mod error;
 mod resample;
+mod signal;
 
 use std::fs::File;
 use std::io;
@@ -19,9 +23,10 @@ use std::path::Path;
 pub use decode::{MediaSource, ReadOnlySource};
 pub use downmix::downmix_into;
 pub use error::AudioError;
-pub use resample::{expected_len, ResampleError, Resampler};
+pub use resample::{expected_len, ResampleError, Resampler, MAX_RATE, MIN_RATE};
 
 use decode::Decoder;
+use signal::Signal;
 
 /// Output sample rate: what Whisper expects.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -34,6 +39,7 @@ pub struct AudioStream {
     ready: Vec<f32>,
     ready_pos: usize,
     finished: bool,
+    signal: Signal,
 }
 
 // The transcriber moves the stream into a worker thread.
@@ -85,6 +91,13 @@ impl AudioStream {
         name: &str,
     ) -> Result<Self, AudioError> {
         let decoder = Decoder::new(source, hint_extension, name)?;
+        // Known now, so said now: before a model loads or a live stream reports itself up.
+        if !decoder.has_audio() {
+            return Err(AudioError::NoAudio {
+                name: name.to_string(),
+                why: "the stream holds no samples".to_string(),
+            });
+        }
         let resampler = Resampler::new(decoder.rate(), decoder.channels())
             .map_err(|source| resample_err(name, source))?;
         Ok(Self {
@@ -93,7 +106,26 @@ impl AudioStream {
             ready: Vec::new(),
             ready_pos: 0,
             finished: false,
+            signal: Signal::default(),
         })
+    }
+
+    /// After the stream has been read to its end: an error if it held nothing to listen to (only
+    /// NaN/infinite samples, or digital silence; see [`signal`]). Callers that judge a whole
+    /// recording (`transcribe`, `audit`) ask; live sources do not, since silence there is normal.
+    pub fn check_signal(&self) -> Result<(), AudioError> {
+        match self.signal.missing() {
+            None => Ok(()),
+            Some(why) => Err(AudioError::NoAudio {
+                name: self.decoder.name().to_string(),
+                why,
+            }),
+        }
+    }
+
+    /// Samples so far that were NaN or infinite (replaced by 0 before resampling).
+    pub fn nonfinite_samples(&self) -> u64 {
+        self.signal.nonfinite()
     }
 
     /// Fills `out` (cleared first) with up to `max` samples; returns Ok(0) at end of stream.
@@ -136,6 +168,7 @@ impl AudioStream {
                     self.resampler = Resampler::new(chunk.rate, chunk.channels)
                         .map_err(|e| resample_err(&name, e))?;
                 }
+                self.signal.observe(chunk.samples);
                 self.resampler.process(chunk.samples, &mut self.ready)
             }
             None => {

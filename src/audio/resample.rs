@@ -26,13 +26,26 @@ const MAX_FFT_BLOCK: usize = 2000;
 /// Windowed-sinc length for the fallback: 256 taps keeps aliasing well below speech levels.
 const SINC_LEN: usize = 256;
 
-/// A resampler could not be built for this input (a zero rate or zero channels).
+/// Lowest and highest input rates taken. Below 2 kHz nothing is speech (telephone audio is 8 kHz)
+/// and every input sample would become 8 or more output samples: a 32 KB WAV header declaring
+/// 1 Hz would expand to hours of audio. Above 384 kHz (the highest rate audio interfaces offer)
+/// a header is lying as surely.
+pub const MIN_RATE: u32 = 2_000;
+pub const MAX_RATE: u32 = 384_000;
+
+/// Why input cannot be resampled to 16 kHz mono.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot resample {channels}-channel audio at {rate} Hz to 16 kHz ({detail})")]
-pub struct ResampleError {
-    pub rate: u32,
-    pub channels: usize,
-    pub detail: String,
+pub enum ResampleError {
+    /// The declared rate is not one audio is recorded at (a corrupt or crafted header).
+    #[error("sample rate {rate} Hz is not audio (claimwatch takes {MIN_RATE} to {MAX_RATE} Hz)")]
+    RateOutOfRange { rate: u32 },
+    /// A resampler could not be built or run for this input.
+    #[error("cannot resample {channels}-channel audio at {rate} Hz to 16 kHz ({detail})")]
+    Failed {
+        rate: u32,
+        channels: usize,
+        detail: String,
+    },
 }
 
 /// Converts a stream of interleaved frames to 16 kHz mono, keeping timing exact.
@@ -57,8 +70,8 @@ impl Resampler {
     /// A resampler from `from_rate` Hz with `channels` interleaved channels to 16 kHz mono.
     pub fn new(from_rate: u32, channels: usize) -> Result<Self, ResampleError> {
         let fail = |detail: &str| error(from_rate, channels, detail.to_string());
-        if from_rate == 0 {
-            return Err(fail("sample rate is zero"));
+        if !(MIN_RATE..=MAX_RATE).contains(&from_rate) {
+            return Err(ResampleError::RateOutOfRange { rate: from_rate });
         }
         if channels == 0 {
             return Err(fail("no channels"));
@@ -175,7 +188,7 @@ impl Trim {
 }
 
 fn error(rate: u32, channels: usize, detail: String) -> ResampleError {
-    ResampleError {
+    ResampleError::Failed {
         rate,
         channels,
         detail,
@@ -299,9 +312,32 @@ mod tests {
     }
 
     #[test]
-    fn rejects_zero_rate_and_channels() {
-        let err = Resampler::new(0, 1).err().unwrap();
-        assert!(err.to_string().contains("rate is zero"), "{err}");
+    fn rejects_rates_that_are_not_audio_and_zero_channels() {
+        // (rate, accepted)
+        let cases = [
+            (0, false),
+            (1, false),
+            (MIN_RATE - 1, false),
+            (MIN_RATE, true),
+            (8_000, true),
+            (MAX_RATE, true),
+            (MAX_RATE + 1, false),
+            (u32::MAX, false),
+        ];
+        for (rate, accepted) in cases {
+            match Resampler::new(rate, 1) {
+                Ok(_) => assert!(accepted, "{rate} Hz accepted"),
+                Err(err) => {
+                    assert!(!accepted, "{rate} Hz refused: {err}");
+                    assert_eq!(
+                        err.to_string(),
+                        format!(
+                            "sample rate {rate} Hz is not audio (claimwatch takes 2000 to 384000 Hz)"
+                        )
+                    );
+                }
+            }
+        }
         assert!(Resampler::new(44_100, 0).is_err());
     }
 }

@@ -75,6 +75,9 @@ pub struct ServeArgs {
     /// being watched).
     #[arg(long)]
     allow_private_sources: bool,
+    /// Most SSE connections open at once (1–65536); one more gets 503 with Retry-After.
+    #[arg(long, default_value_t = crate::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS)]
+    max_sse_clients: usize,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -83,6 +86,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         token: args.token.clone(),
         data_dir: args.data_dir.clone(),
         webhook: args.webhook.clone(),
+        max_sse_clients: args.max_sse_clients,
         ..ServeConfig::new(&args.data_dir)
     }
     .build()?;

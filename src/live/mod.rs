@@ -14,6 +14,7 @@
 
 pub mod context;
 pub mod control;
+mod drop_report;
 pub mod load;
 pub mod manager;
 pub mod phrase;

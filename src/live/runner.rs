@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
 use crate::events::{EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::StreamInfo;
+use crate::live::drop_report::{DropReport, DROP_REPORT_EVERY};
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::source::SourceEvent;
@@ -98,6 +99,7 @@ impl StreamWorker {
             last_status: Instant::now(),
             early: Vec::new(),
             alerts_raised: 0,
+            drops: DropReport::new(DROP_REPORT_EVERY),
         };
         let ended = loop {
             if shutdown.is_cancelled() {
@@ -140,6 +142,9 @@ impl StreamWorker {
                 }
             }
             self.update_figures(&state);
+            if let Some(total) = state.drops.due(Instant::now()) {
+                self.report_drops(total);
+            }
             if state.last_status.elapsed() >= STATUS_EVERY {
                 state.last_status = Instant::now();
                 self.status(None, None);
@@ -158,6 +163,9 @@ impl StreamWorker {
         }
         self.expire_early(&mut state, f64::INFINITY);
         self.update_figures(&state);
+        if let Some(total) = state.drops.take() {
+            self.report_drops(total);
+        }
         self.set_state(SourceState::Ended);
         self.status(
             Some(if ended { "source ended" } else { "detached" }.into()),
@@ -170,14 +178,9 @@ impl StreamWorker {
         match event {
             SourceEvent::Audio(samples) => {
                 let dropped = state.transcriber.push(&samples);
-                if dropped > 0.0 {
+                if let Some(total) = state.drops.add(dropped, Instant::now()) {
                     self.update_figures(state);
-                    self.status(
-                        Some(format!(
-                            "transcription is behind real time: dropped the oldest {dropped:.1} s of audio"
-                        )),
-                        None,
-                    );
+                    self.report_drops(total);
                 }
             }
             SourceEvent::Up => {
@@ -199,6 +202,16 @@ impl StreamWorker {
             SourceEvent::Ended => return true,
         }
         false
+    }
+
+    /// One status for all audio dropped since the last such report ([`DropReport`]).
+    fn report_drops(&self, total_s: f64) {
+        self.status(
+            Some(format!(
+                "transcription is behind real time: dropped the oldest {total_s:.1} s of audio"
+            )),
+            None,
+        );
     }
 
     fn publish_segments(&self, state: &mut State, segments: Vec<Segment>) {
@@ -370,6 +383,8 @@ struct State {
     /// Alerts raised from a look at an unfinished phrase, until a commit repeats them.
     early: Vec<EarlyAlert>,
     alerts_raised: usize,
+    /// Audio dropped to bound the lag, reported at most every few seconds.
+    drops: DropReport,
 }
 
 /// What identifies a claim raised early when its commit comes.

@@ -26,6 +26,8 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::{self, ServeMetrics};
+use super::paging::{self, Filters};
+use super::sse_cap::{SseSlot, DEFAULT_MAX_SSE_CLIENTS};
 use crate::detect::Category;
 use crate::events::{self, Event, EventBus};
 use crate::live::{AttachRequest, ControlError, ProductRequest, StreamControl};
@@ -54,6 +56,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Interval between SSE `event: heartbeat` lines on an idle stream.
     pub heartbeat: Duration,
+    /// Most SSE connections open at once; one more gets 503 with `Retry-After`.
+    pub max_sse_clients: usize,
 }
 
 const _: () = {
@@ -77,6 +81,7 @@ impl AppState {
             metrics: Arc::new(ServeMetrics::default()),
             body_limit: DEFAULT_BODY_LIMIT,
             heartbeat: HEARTBEAT,
+            max_sse_clients: DEFAULT_MAX_SSE_CLIENTS,
         }
     }
 }
@@ -312,6 +317,8 @@ async fn all_events(
     Ok(sse_response(&state, None, last))
 }
 
+/// A stream never attached and never in the log is a typo, not a wait: 404 rather than an
+/// event stream that stays empty forever.
 async fn stream_events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -319,6 +326,9 @@ async fn stream_events(
     Query(query): Query<EventsQuery>,
 ) -> Result<Response, ApiError> {
     let last = last_event_id(&headers, &query)?;
+    if !stream_known(&state, &id) {
+        return Err(unknown_stream(&id));
+    }
     Ok(sse_response(&state, Some(id), last))
 }
 
@@ -337,11 +347,20 @@ fn last_event_id(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<u64>
     }
 }
 
+/// The event stream, holding one of the `max_sse_clients` slots until it closes (or the 503).
 fn sse_response(state: &AppState, stream: Option<String>, last: Option<u64>) -> Response {
+    let slot = match SseSlot::take(&state.metrics, state.max_sse_clients) {
+        Ok(slot) => slot,
+        Err(busy) => return busy.into_response(),
+    };
     let events = state
         .bus
         .subscribe(stream, last)
-        .map(|event| Ok::<_, Infallible>(sse_event(&event)))
+        .map(move |event| {
+            // The stream owns the slot: axum drops the stream when the connection closes.
+            let _held = &slot;
+            Ok::<_, Infallible>(sse_event(&event))
+        })
         .take_until(state.shutdown.clone().cancelled_owned());
     // The heartbeat has no `id:` so it does not move the client's Last-Event-ID, and a `data:`
     // line, without which a browser's EventSource never dispatches it.
@@ -422,14 +441,18 @@ fn check_stream_id(id: &str) -> Result<(), ApiError> {
 #[serde(deny_unknown_fields)]
 struct AlertsQuery {
     stream: Option<String>,
+    /// Alerts after this event id; `after` is the same cursor under the paging name.
     since: Option<u64>,
+    after: Option<u64>,
     category: Option<String>,
+    /// Alerts per page ([`paging`]); a `Link: <…>; rel="next"` header says how to get more.
+    limit: Option<usize>,
 }
 
 async fn alerts(
     State(state): State<AppState>,
     Query(query): Query<AlertsQuery>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let category = match query.category.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(name) => Some(Category::parse(name).ok_or_else(|| {
@@ -445,8 +468,25 @@ async fn alerts(
     if let Some(id) = stream.filter(|id| !stream_known(&state, id)) {
         return Err(unknown_stream(id));
     }
-    let events = state.bus.alerts(stream, query.since, category);
-    Ok(Json(events.iter().map(Event::wire_json).collect()))
+    let after = match (query.since, query.after) {
+        (Some(since), Some(after)) if since != after => {
+            return Err(bad_request("since and after are the same cursor: give one"))
+        }
+        (since, after) => since.or(after),
+    };
+    let limit = paging::limit(query.limit).map_err(bad_request)?;
+    let filters = Filters {
+        stream,
+        category: category.map(|c| c.as_str()),
+    };
+    let events = state.bus.alerts(stream, after, category);
+    let (events, next) = paging::page(events, limit, |e| e.id, "/alerts", &filters);
+    let body: Vec<Value> = events.iter().map(Event::wire_json).collect();
+    let mut response = Json(body).into_response();
+    if let Some(link) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 async fn transcript(
@@ -661,6 +701,30 @@ mod tests {
                 "shop-1: broken",
             ),
             ("GET", "/alerts?since=abc", vec![], "", 400, "since"),
+            (
+                "GET",
+                "/alerts?limit=0",
+                vec![],
+                "",
+                400,
+                "limit 0: use 1 to 1000",
+            ),
+            (
+                "GET",
+                "/alerts?since=1&after=2",
+                vec![],
+                "",
+                400,
+                "same cursor",
+            ),
+            (
+                "GET",
+                "/streams/ghost/events",
+                vec![],
+                "",
+                404,
+                "no stream \"ghost\"",
+            ),
             (
                 "GET",
                 "/alerts?category=bogus",

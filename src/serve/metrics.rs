@@ -1,5 +1,6 @@
 //! Prometheus text exposition (format 0.0.4) for `GET /metrics`: stream snapshots from the
-//! pipeline, alert counts from the hub and webhook counters in; the text out. Hand-written and
+//! pipeline, alert counts from the hub, webhook counters and the SSE client count in; the text
+//! out. Hand-written and
 //! pure: five metric families do not need a metrics crate, and the format is tested here.
 
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ use crate::sinks::SinkStats;
 pub struct ServeMetrics {
     /// The webhook sink's counters (zero when no webhook is configured).
     pub webhook: Arc<SinkStats>,
+    /// SSE connections open now (kept by [`SseSlot`](super::sse_cap::SseSlot)).
+    pub sse_clients: AtomicU64,
 }
 
 const _: () = {
@@ -133,6 +136,19 @@ pub fn render(
         family(&mut out, name, help, "counter");
         sample(&mut out, name, &[], counter.load(Ordering::Relaxed) as f64);
     }
+    let name = "claimwatch_sse_clients";
+    family(
+        &mut out,
+        name,
+        "SSE connections open now (capped by --max-sse-clients).",
+        "gauge",
+    );
+    sample(
+        &mut out,
+        name,
+        &[],
+        counters.sse_clients.load(Ordering::Relaxed) as f64,
+    );
     let name = "claimwatch_sse_lag_recoveries_total";
     family(
         &mut out,
@@ -216,6 +232,7 @@ mod tests {
         ]);
         let counters = ServeMetrics::default();
         counters.webhook.dropped.store(4, Ordering::Relaxed);
+        counters.sse_clients.store(7, Ordering::Relaxed);
         let text = render(&streams, &alerts, &counters, 3);
         for line in [
             "# TYPE claimwatch_stream_rtf gauge",
@@ -235,6 +252,8 @@ mod tests {
             "claimwatch_webhook_dropped_total 4",
             "claimwatch_webhook_sent_total 0",
             "claimwatch_sse_lag_recoveries_total 3",
+            "# TYPE claimwatch_sse_clients gauge",
+            "claimwatch_sse_clients 7",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -7,9 +7,13 @@
 //!
 //! - [`app`]: the axum adapter (routes, auth, JSON errors, SSE) and [`serve`].
 //! - [`metrics`]: Prometheus exposition.
+//! - [`sse_cap`]: the cap on open SSE connections.
+//! - [`paging`]: pages of `GET /alerts`.
 
 pub mod app;
 pub mod metrics;
+pub mod paging;
+pub mod sse_cap;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,6 +48,13 @@ pub struct ServeConfig {
     /// Largest request body in bytes; default 64 KiB.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
+    /// Most SSE connections open at once; default 256.
+    #[serde(default = "default_max_sse_clients")]
+    pub max_sse_clients: usize,
+}
+
+fn default_max_sse_clients() -> usize {
+    sse_cap::DEFAULT_MAX_SSE_CLIENTS
 }
 
 fn default_listen() -> SocketAddr {
@@ -67,6 +78,8 @@ pub enum ConfigError {
     Webhook(String),
     #[error("data dir is empty")]
     DataDir,
+    #[error("max SSE clients {0}: use 1 to 65536")]
+    MaxSseClients(usize),
 }
 
 impl ServeConfig {
@@ -78,6 +91,7 @@ impl ServeConfig {
             data_dir: data_dir.into(),
             webhook: None,
             body_limit: default_body_limit(),
+            max_sse_clients: default_max_sse_clients(),
         }
     }
 
@@ -106,6 +120,9 @@ impl ServeConfig {
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::DataDir);
+        }
+        if !(1..=65_536).contains(&self.max_sse_clients) {
+            return Err(ConfigError::MaxSseClients(self.max_sse_clients));
         }
         Ok(self)
     }
@@ -159,6 +176,7 @@ pub async fn run(
         tokio::net::TcpListener::from_std(listener).context("registering the listener")?;
     let mut state = AppState::new(bus, control, config.token.clone(), shutdown.clone());
     state.body_limit = config.body_limit;
+    state.max_sse_clients = config.max_sse_clients;
     state.metrics = metrics;
     let served = serve(listener, state).await;
     shutdown.cancel();
@@ -233,6 +251,13 @@ mod tests {
                 },
                 Some(ConfigError::DataDir),
             ),
+            (
+                ServeConfig {
+                    max_sse_clients: 0,
+                    ..config("127.0.0.1:1", None)
+                },
+                Some(ConfigError::MaxSseClients(0)),
+            ),
         ];
         for (config, want) in cases {
             let listen = config.listen;
@@ -254,6 +279,7 @@ mod tests {
             toml::from_str("data_dir = \"d\"\ntoken = \"0123456789abcdef\"").unwrap();
         assert_eq!(ok.listen, default_listen());
         assert_eq!(ok.body_limit, 64 * 1024);
+        assert_eq!(ok.max_sse_clients, 256);
         let err = toml::from_str::<ServeConfig>("data_dir = \"d\"\nport = 1").unwrap_err();
         assert!(err.to_string().contains("unknown field `port`"), "{err}");
     }

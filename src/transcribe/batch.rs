@@ -4,7 +4,8 @@
 //! whose segment times are seconds from the start of the file. Audio is pulled into a window of
 //! at most 30 s; after each decode the window keeps only the audio not yet committed (see
 //! [`window::commit`]), so memory stays at one window whatever the file's length. Silent
-//! windows are skipped and invented text dropped ([`hallucination`]).
+//! windows are skipped and invented text dropped ([`hallucination`]). A file with nothing to
+//! listen to (only NaN or digital silence) is an error, not an empty transcript.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -101,6 +102,8 @@ pub fn transcribe_with(
             break;
         }
     }
+    // Only NaN or zeros made an empty transcript that would read as "nothing was said".
+    stream.check_signal()?;
     Ok(Transcript {
         language: language.unwrap_or_else(|| "en".to_string()),
         duration_s: window_start as f64 / SAMPLE_RATE as f64,

@@ -2,6 +2,7 @@
 //! phrases, and `claimwatch serve` with
 //! the real model, real sources and a real server on a loopback port.
 
+mod drops;
 mod looks;
 mod policy;
 pub mod serve;

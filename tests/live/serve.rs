@@ -722,11 +722,12 @@ fn attach_and_detach_over_the_api() {
     };
     assert!(listed().is_empty());
 
-    // Subscribed before the attach: live events only, no replay needed.
-    let mut events = serve.sse("/streams/live1/events", None).subscribed();
     let source = format!("file:{}", clip("en_origin_false").display());
     let (code, info) = post(json!({"id": "live1", "source": source, "lang": "en", "origin": "CN"}));
     assert_eq!(code, 201, "{info}");
+    // Subscribed once attached (an id nobody attached is 404), from the start of the log so
+    // nothing published in between is missed.
+    let mut events = serve.sse("/streams/live1/events", Some(0)).subscribed();
     assert_eq!(
         (&info["id"], &info["lang"], &info["origin"]),
         (&json!("live1"), &json!("en"), &json!("CN"))
@@ -1050,7 +1051,6 @@ fn slow_client_does_not_block_others() {
 
     let serve = Serve::start_with(root.path(), None, &[], &["--allow-local-sources"], None);
     let mut slow = Sse::open_small(serve.addr, "/events", Some(0)).subscribed();
-    let mut fast = serve.sse("/streams/shop/events", None).subscribed();
     let source = format!("file:{}", clip("en_origin_false").display());
     let (code, info) = serve.call(
         reqwest::Method::POST,
@@ -1058,6 +1058,8 @@ fn slow_client_does_not_block_others() {
         Some(&json!({"id": "shop", "source": source, "lang": "en", "origin": "CN"})),
     );
     assert_eq!(code, 201, "{info}");
+    // From the start of the log: the stream's own events only (the history is another's).
+    let mut fast = serve.sse("/streams/shop/events", Some(0)).subscribed();
     let live = fast.until("shop ended", ended("shop"));
     let alerts = alerts_of(&live, "false_origin");
     assert_eq!(alerts.len(), 1, "{:#?}", summary(&live));
@@ -1186,7 +1188,6 @@ fn product_origin_applies_to_later_speech() {
     let _cores = common::whisper_lock();
     let root = tempdir();
     let serve = Serve::start_with(root.path(), None, &[], &["--allow-private-sources"], None);
-    let mut events = serve.sse("/streams/shop/events", None).subscribed();
     let wav = std::fs::read(clip("en_origin_false")).unwrap();
     let want = expected_times("en_origin_false", "false_origin")[0];
     // 16 kHz mono 16-bit after a 44-byte header: 32 000 bytes a second.
@@ -1207,6 +1208,7 @@ fn product_origin_applies_to_later_speech() {
     );
     assert_eq!(code, 201, "{info}");
     assert!(info["origin"].is_null(), "{info}");
+    let mut events = serve.sse("/streams/shop/events", Some(0)).subscribed();
     let (code, info) = serve.call(
         reqwest::Method::PUT,
         "/streams/shop/product",

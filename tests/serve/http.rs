@@ -253,3 +253,86 @@ async fn oversized_bodies_and_bad_requests_get_json_errors() {
     }
     server.stop().await;
 }
+
+/// `GET /alerts` in pages: `limit` (default 100, at most 1000) alerts in id order, and while more
+/// remain a `Link: <…>; rel="next"` header whose URL keeps the filters; following the links
+/// gives every alert once. The body stays the JSON array it always was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_come_in_pages_with_a_next_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Options::default()).await;
+    let hub = server.hub.clone();
+    let published = std::thread::spawn(move || {
+        (0..230)
+            .map(|i| {
+                let stream = if i % 3 == 0 { "shop-2" } else { "shop-1" };
+                hub.publish(stream, alert(i)).unwrap().wire_json()
+            })
+            .collect::<Vec<Value>>()
+    })
+    .join()
+    .unwrap();
+    let client = reqwest::Client::new();
+    // Every page from `first`, following Link headers; also the page sizes seen.
+    let walk = |first: String| {
+        let client = client.clone();
+        let base = server.url("");
+        async move {
+            let (mut all, mut sizes, mut next) = (Vec::new(), Vec::new(), Some(first));
+            while let Some(path) = next.take() {
+                let response = client.get(format!("{base}{path}")).send().await.unwrap();
+                assert_eq!(response.status(), 200, "{path}");
+                next = response.headers().get("link").map(|link| {
+                    let link = link.to_str().unwrap();
+                    let url = link.strip_prefix('<').unwrap().split_once('>').unwrap();
+                    assert_eq!(url.1, "; rel=\"next\"", "{link}");
+                    url.0.to_string()
+                });
+                let page: Vec<Value> = response.json().await.unwrap();
+                sizes.push(page.len());
+                all.extend(page);
+            }
+            (all, sizes)
+        }
+    };
+
+    let (all, sizes) = walk("/alerts".into()).await;
+    assert_eq!(sizes, [100, 100, 30], "default limit 100");
+    assert_eq!(all, published);
+    let (all, sizes) = walk("/alerts?limit=1000".into()).await;
+    assert_eq!((sizes, all.len()), (vec![230], 230));
+    let (shop2, sizes) = walk("/alerts?stream=shop-2&limit=25".into()).await;
+    let want: Vec<Value> = published
+        .iter()
+        .filter(|a| a["stream"] == "shop-2")
+        .cloned()
+        .collect();
+    assert_eq!(sizes, [25, 25, 25, 2]);
+    assert_eq!(shop2, want, "the stream filter carries over to every page");
+    // `after` is the paging name of `since`: alerts after that event id.
+    let after = published[199]["event_id"].as_u64().unwrap();
+    let (tail, sizes) = walk(format!("/alerts?after={after}&limit=20")).await;
+    assert_eq!((sizes, tail), (vec![20, 10], published[200..].to_vec()));
+
+    // (query, status, words in the error)
+    for (query, status, words) in [
+        ("limit=0", 400, "limit 0: use 1 to 1000"),
+        ("limit=1001", 400, "limit 1001: use 1 to 1000"),
+        ("since=3&after=4", 400, "same cursor"),
+        ("since=3&after=3&limit=2", 200, ""),
+    ] {
+        let (got, value) = send(
+            reqwest::Method::GET,
+            &server.url(&format!("/alerts?{query}")),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(got, status, "{query}: {value}");
+        if !words.is_empty() {
+            let error = value["error"].as_str().unwrap();
+            assert!(error.contains(words), "{query}: {error}");
+        }
+    }
+    server.stop().await;
+}

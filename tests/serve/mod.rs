@@ -151,6 +151,7 @@ pub struct Options {
     pub token: Option<String>,
     pub limits: HubLimits,
     pub heartbeat: Duration,
+    pub max_sse_clients: usize,
 }
 
 impl Default for Options {
@@ -159,6 +160,7 @@ impl Default for Options {
             token: None,
             limits: HubLimits::default(),
             heartbeat: Duration::from_secs(15),
+            max_sse_clients: claimwatch::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS,
         }
     }
 }
@@ -174,6 +176,7 @@ impl Server {
             shutdown.clone(),
         );
         state.heartbeat = options.heartbeat;
+        state.max_sse_clients = options.max_sse_clients;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(claimwatch::serve::serve(listener, state.clone()));
@@ -188,6 +191,19 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Attaches stream `id` (to the in-test control: nothing runs), so it is known before it
+    /// has published anything.
+    pub fn attach(&self, id: &str) {
+        let request = AttachRequest {
+            id: id.into(),
+            source: "file:samples/en_demo.wav".into(),
+            origin: None,
+            lang: None,
+            by: Default::default(),
+        };
+        self.state.control.attach(request).unwrap();
     }
 
     /// Cancels the token and waits for `serve` to return.

@@ -1,5 +1,6 @@
 //! SSE over TCP: round trip, replay after a disconnect, restart on the same data directory, a
-//! client that stops reading, heartbeats, and shutdown with streams open.
+//! client that stops reading, heartbeats, shutdown with streams open, the cap on clients and
+//! 404 for a stream nobody knows.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ fn ids(events: &[super::client::SseEvent]) -> Vec<u64> {
 async fn events_round_trip_as_sse_with_the_alert_json() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), Options::default()).await;
+    server.attach("shop-2");
     let mut all = SseClient::connect(&server.url("/events"), &[]).await;
     let mut shop2 = SseClient::connect(&server.url("/streams/shop-2/events"), &[]).await;
 
@@ -230,6 +232,7 @@ async fn idle_streams_get_heartbeats_without_an_id() {
 async fn shutdown_ends_open_streams_and_serve_returns() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), Options::default()).await;
+    server.attach("shop-1");
     let mut a = SseClient::connect(&server.url("/events"), &[]).await;
     let mut b = SseClient::connect(&server.url("/streams/shop-1/events"), &[]).await;
     server.hub.publish("shop-1", alert(0)).unwrap();
@@ -242,4 +245,95 @@ async fn shutdown_ends_open_streams_and_serve_returns() {
     assert_eq!(a.next().await, None);
     assert_eq!(b.next().await, None);
     assert!(reqwest::get(url).await.is_err(), "no longer listening");
+}
+
+/// The `claimwatch_sse_clients` gauge, read over HTTP.
+async fn sse_clients(server: &Server) -> u64 {
+    let text = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("claimwatch_sse_clients "))
+        .unwrap_or_else(|| panic!("no claimwatch_sse_clients in\n{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// `--max-sse-clients 2`: a third client gets 503 with a JSON reason and `Retry-After`, other
+/// requests are still served, and a client that goes away frees its slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_clients_are_capped_and_a_closed_client_frees_its_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        max_sse_clients: 2,
+        // Heartbeats write to the socket, so a vanished client is noticed soon.
+        heartbeat: Duration::from_millis(100),
+        ..Options::default()
+    };
+    let server = Server::start(dir.path(), options).await;
+    server.attach("shop-1");
+    let first = SseClient::connect(&server.url("/events"), &[]).await;
+    let mut second = SseClient::connect(&server.url("/streams/shop-1/events"), &[]).await;
+    assert_eq!(sse_clients(&server).await, 2);
+
+    for path in ["/events", "/streams/shop-1/events"] {
+        let refused = reqwest::get(server.url(path)).await.unwrap();
+        assert_eq!(refused.status(), 503, "{path}");
+        assert_eq!(refused.headers()["retry-after"], "5", "{path}");
+        let body: Value = refused.json().await.unwrap();
+        let reason = body["error"].as_str().unwrap();
+        assert!(reason.contains("too many SSE clients: 2 of 2"), "{reason}");
+    }
+    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200, "only event streams are capped");
+    assert_eq!(
+        sse_clients(&server).await,
+        2,
+        "refused clients hold no slot"
+    );
+
+    drop(first);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while sse_clients(&server).await > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a closed client still holds its slot after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut third = SseClient::connect(&server.url("/events"), &[]).await;
+    server.hub.publish("shop-1", alert(0)).unwrap();
+    assert_eq!(third.take(1).await[0].id, Some(1));
+    assert_eq!(second.take(1).await[0].id, Some(1));
+    server.stop().await;
+}
+
+/// `/streams/{id}/events` for an id never attached and not in the log is 404, not an event
+/// stream that stays silent forever; an attached stream, or one only in the log, is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_an_unknown_stream_are_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Options::default()).await;
+    let ghost = reqwest::get(server.url("/streams/ghost/events"))
+        .await
+        .unwrap();
+    assert_eq!(ghost.status(), 404);
+    let body: Value = ghost.json().await.unwrap();
+    assert_eq!(body["error"], "no stream \"ghost\"");
+
+    server.attach("shop-1");
+    server.hub.publish("old-show", alert(1)).unwrap();
+    let mut attached = SseClient::connect(&server.url("/streams/shop-1/events"), &[]).await;
+    let mut logged = SseClient::connect(
+        &server.url("/streams/old-show/events"),
+        &[("Last-Event-ID", "0")],
+    )
+    .await;
+    assert_eq!(logged.take(1).await[0].json()["stream"], "old-show");
+    server.hub.publish("shop-1", alert(0)).unwrap();
+    assert_eq!(attached.take(1).await[0].json()["stream"], "shop-1");
+    server.stop().await;
 }

@@ -1,0 +1,126 @@
+//! Audio dropped to bound the lag is reported as a few totals, not one status per 100 ms chunk:
+//! a real stream worker (tiny.en, the shipped rules, a real event log) is handed a minute of
+//! speech at once with a 5 s lag bound, as a source would when decoding has fallen far behind.
+
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use claimwatch::audio;
+use claimwatch::detect::{Detector, Lang};
+use claimwatch::events::{Hub, SourceState};
+use claimwatch::live::runner::{StreamShared, StreamWorker};
+use claimwatch::live::{LiveConfig, StreamInfo};
+use claimwatch::source::SourceEvent;
+use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{self, repo};
+
+fn info() -> StreamInfo {
+    StreamInfo {
+        id: "shop".into(),
+        source: "test".into(),
+        lang: "en".into(),
+        origin: None,
+        product: None,
+        state: SourceState::Starting,
+        stream_s: 0.0,
+        lag_s: 0.0,
+        rtf: 0.0,
+        dropped_s: 0.0,
+        load: 0.0,
+        unconfirmed_alerts: 0,
+        alerts: Default::default(),
+    }
+}
+
+#[test]
+fn dropped_audio_is_reported_as_a_few_totals() {
+    let _cores = common::whisper_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::open(dir.path()).unwrap();
+    let speech = audio::read_all(&repo().join("samples/en_demo.wav")).unwrap();
+    let mut minute = Vec::new();
+    while minute.len() < 60 * 16_000 {
+        minute.extend_from_slice(&speech);
+    }
+    // Everything is queued before the worker starts, as after a long stall.
+    let chunks: Vec<&[f32]> = minute.chunks(1_600).collect();
+    let (tx, rx) = sync_channel(chunks.len() + 2);
+    tx.send(SourceEvent::Up).unwrap();
+    for chunk in &chunks {
+        tx.send(SourceEvent::Audio(chunk.to_vec())).unwrap();
+    }
+    tx.send(SourceEvent::Ended).unwrap();
+
+    let model = WhisperModel::load(
+        &common::model("ggml-tiny.en-q8_0.bin"),
+        LoadOptions::default(),
+    )
+    .unwrap();
+    let shared = Arc::new(StreamShared {
+        info: Mutex::new(info()),
+        origin_changes: Mutex::new(Vec::new()),
+        load: claimwatch::live::load::LoadMeter::new(std::time::Instant::now()),
+    });
+    let worker = StreamWorker {
+        id: "shop".into(),
+        lang: Lang::En,
+        bus: Arc::new(hub.clone()),
+        model: Arc::new(model),
+        detector: Detector::load(&repo().join("rules"), &repo().join("models/ipadic")).unwrap(),
+        declared_origin: None,
+        options: DecodeOptions {
+            language: Some("en".into()),
+            threads: 1,
+            ..DecodeOptions::default()
+        },
+        live: LiveConfig {
+            max_lag_s: 5.0,
+            peek_step_s: 0.0,
+            ..LiveConfig::default()
+        },
+        decode_slot: Arc::new(Mutex::new(())),
+        shared: shared.clone(),
+    };
+    let started = Instant::now();
+    worker.run(rx, CancellationToken::new());
+    let took = started.elapsed();
+    hub.sync().unwrap();
+
+    let log = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let reports: Vec<f64> = log
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter_map(|event| {
+            let message = event["body"]["message"].as_str()?.to_string();
+            let rest =
+                message.strip_prefix("transcription is behind real time: dropped the oldest ")?;
+            Some(rest.strip_suffix(" s of audio").unwrap().parse().unwrap())
+        })
+        .collect();
+    let dropped_s = shared.info.lock().unwrap().dropped_s;
+    let sent_s = minute.len() as f64 / 16_000.0;
+    assert!(dropped_s > 30.0, "only {dropped_s} s dropped of {sent_s} s");
+    // One report when the stream fell behind and one per 5 s after that, however many chunks:
+    // before, each dropped 100 ms chunk was a status event (hundreds here).
+    let allowed = 2 + (took.as_secs_f64() / 5.0).ceil() as usize;
+    assert!(
+        !reports.is_empty() && reports.len() <= allowed,
+        "{} drop reports in {took:?}: {reports:?}",
+        reports.len()
+    );
+    // Nothing dropped goes unreported (each report is rounded to 0.1 s).
+    let reported: f64 = reports.iter().sum();
+    assert!(
+        (reported - dropped_s).abs() <= 0.05 * reports.len() as f64 + 1e-6,
+        "reported {reported} s, dropped {dropped_s} s"
+    );
+    assert_eq!(
+        shared.info.lock().unwrap().state,
+        SourceState::Ended,
+        "the worker finished the stream"
+    );
+}
