@@ -34,9 +34,12 @@ pub struct AuditArgs {
     /// Spoken language.
     #[arg(long, value_enum, default_value = "auto")]
     lang: Lang,
+    /// Report format: a table for the terminal, JSON for programs, or one self-contained HTML
+    /// file with the audio (use with --out).
     #[arg(long, value_enum, default_value = "table")]
     format: ReportFormat,
-    /// Table format: print the transcript too, each alert under the segment it came from.
+    /// Table format: print the transcript too, each alert under the segment it came from (json
+    /// and html reports always hold the transcript).
     #[arg(long)]
     transcript: bool,
     /// Write the report here instead of stdout.
@@ -65,6 +68,9 @@ pub struct AuditArgs {
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    if args.transcript && args.format != ReportFormat::Table {
+        eprintln!("claimwatch: note: --transcript changes only the table; json and html reports always hold the transcript");
+    }
     // Everything that can be wrong before the long work starts fails first: a file that cannot
     // be opened is reported now, and the others are still audited (a batch of recordings is not
     // lost to one typo). With none left there is nothing to do.

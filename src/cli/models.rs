@@ -76,15 +76,64 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
             let f = File::open(&file).with_context(|| file.display().to_string())?;
             let summary = ggml::read_summary(&mut BufReader::new(f))
                 .with_context(|| file.display().to_string())?;
-            println!("{:#?}", summary.hparams);
-            println!(
-                "mel: {}x{}, vocab: {} tokens, tensors: {}",
-                summary.mel_shape.0,
-                summary.mel_shape.1,
-                summary.vocab.len(),
-                summary.tensors.len()
-            );
+            let bytes = std::fs::metadata(&file).map_or(0, |m| m.len());
+            print!("{}", describe(&file, bytes, &summary));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `models info` in words: which Whisper it is, its two halves, its vocabulary and its weights.
+fn describe(file: &std::path::Path, bytes: u64, summary: &ggml::GgmlSummary) -> String {
+    let h = &summary.hparams;
+    let size = match (h.n_audio_layer, h.n_audio_state) {
+        (4, 384) => "tiny",
+        (6, 512) => "base",
+        (12, 768) => "small",
+        (24, 1024) => "medium",
+        (32, 1280) => "large",
+        _ => "non-standard",
+    };
+    // 51,864 tokens is the English-only tokenizer; the multilingual ones have 51,865 or more.
+    let english_only = h.n_vocab == 51_864;
+    // ftype = quantization version × 1000 + type (whisper.cpp's convention).
+    let weights = match h.ftype % 1000 {
+        0 => "f32",
+        1 => "f16",
+        2 => "q4_0",
+        3 => "q4_1",
+        7 => "q8_0",
+        8 => "q5_0",
+        9 => "q5_1",
+        _ => "unknown type",
+    };
+    format!(
+        "{}: Whisper {size}{} ({}), {:.1} MB\n\
+         \x20 encoder: {} layers, width {}, {} heads, {} audio positions ({} s)\n\
+         \x20 decoder: {} layers, width {}, {} heads, {} text positions\n\
+         \x20 vocabulary: {} tokens; mel filters: {} x {}\n\
+         \x20 weights: {weights} (ftype {}); {} tensors\n",
+        file.display(),
+        if english_only { ".en" } else { "" },
+        if english_only {
+            "English-only"
+        } else {
+            "multilingual"
+        },
+        bytes as f64 / 1e6,
+        h.n_audio_layer,
+        h.n_audio_state,
+        h.n_audio_head,
+        h.n_audio_ctx,
+        h.n_audio_ctx / 50,
+        h.n_text_layer,
+        h.n_text_state,
+        h.n_text_head,
+        h.n_text_ctx,
+        h.n_vocab,
+        summary.mel_shape.0,
+        summary.mel_shape.1,
+        h.ftype,
+        summary.tensors.len(),
+    )
 }

@@ -338,3 +338,31 @@ fn readme_detect_example_is_true() {
     );
     assert_eq!(printed, shown);
 }
+
+/// Every subcommand's `--help` ends with an example to copy.
+#[test]
+fn every_help_has_an_example() {
+    let subcommands: [&[&str]; 9] = [
+        &["transcribe"],
+        &["audit"],
+        &["test-samples"],
+        &["detect"],
+        &["devices"],
+        &["models"],
+        &["serve"],
+        &["rules"],
+        &["log"],
+    ];
+    for sub in subcommands {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let out = claimwatch(&args, None);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(help.contains("Example"), "{args:?}: {help}");
+        assert!(
+            help.contains(&format!("claimwatch {}", sub[0])),
+            "{args:?}: {help}"
+        );
+    }
+}
