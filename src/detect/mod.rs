@@ -9,16 +9,20 @@
 //! Text is normalized ([`normalize`]) and, for Japanese, read as kana with lindera ([`reading`]) so
 //! ASR homophones still hit; [`matcher`] runs aho-corasick over both and applies co-occurrence,
 //! exceptions and negation; [`origin`] resolves spoken countries; [`stream`] carries text across
-//! segment boundaries.
+//! segment boundaries. Around the detector: [`assets`] finds the default files, [`prompt`] builds
+//! Whisper prompts from the packs, [`explain`] turns a candidate into the alert people read.
 
 pub mod alert;
+mod assets;
 pub mod context;
+mod explain;
 pub mod matcher;
 pub mod nearmiss;
 pub mod normalize;
 pub mod origin;
 pub mod pack;
 pub mod phonetic;
+mod prompt;
 pub mod reading;
 pub mod stream;
 pub mod suspect;
@@ -31,10 +35,11 @@ use std::sync::Arc;
 use anyhow::Context;
 
 pub use alert::{Alert, Category, Lang, Severity};
+pub use assets::{default_dict_dir, default_rules_dir};
 pub use stream::DetectorStream;
 pub use utterance::{TokenTime, Utterance};
 
-use matcher::{Candidate, Kind, Matcher};
+use matcher::{Candidate, Matcher};
 use pack::{Country, RuleSet};
 use reading::Reader;
 
@@ -68,35 +73,6 @@ impl std::fmt::Debug for Detector {
             .field("files", &self.inner.files.len())
             .finish()
     }
-}
-
-/// Finds `rel` under $CLAIMWATCH_* (`env`), the working folder, the executable's folders, or the
-/// source tree, in that order.
-fn locate(env: &str, rel: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(env) {
-        return PathBuf::from(p);
-    }
-    // Relative to the working folder first, so messages name `rules/x.toml`, not a long path.
-    let mut roots: Vec<PathBuf> = vec![PathBuf::new()];
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    roots
-        .iter()
-        .map(|r| r.join(rel))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from(rel))
-}
-
-/// The rules folder `load_default` uses.
-pub fn default_rules_dir() -> PathBuf {
-    locate("CLAIMWATCH_RULES", "rules")
-}
-
-/// The dictionary folder `load_default` uses.
-pub fn default_dict_dir() -> PathBuf {
-    locate("CLAIMWATCH_DICT", "models/ipadic")
 }
 
 impl Detector {
@@ -145,52 +121,6 @@ impl Detector {
     /// A declared origin as an ISO code: accepts codes (`jp`) and lexicon names (`Japan`, `日本`).
     pub fn country_code(&self, input: &str) -> Option<String> {
         origin::country_code(input, &self.inner.countries)
-    }
-
-    /// The packs' `vocabulary` for `lang` as a Whisper initial prompt, cut at whole words to at
-    /// most `max_chars` (whisper.cpp keeps only the last 224 prompt tokens; a long prompt also
-    /// costs decode time). `None` when the packs give no vocabulary.
-    pub fn whisper_prompt(&self, lang: Lang, max_chars: usize) -> Option<String> {
-        let words = self.inner.vocabulary.get(&lang)?;
-        let sep = match lang {
-            Lang::Ja => "、",
-            Lang::En => ", ",
-        };
-        let mut prompt = String::new();
-        for word in words {
-            let extra = if prompt.is_empty() {
-                0
-            } else {
-                sep.chars().count()
-            };
-            if prompt.chars().count() + extra + word.chars().count() > max_chars {
-                break;
-            }
-            if !prompt.is_empty() {
-                prompt.push_str(sep);
-            }
-            prompt.push_str(word);
-        }
-        if prompt.is_empty() {
-            return None;
-        }
-        prompt.push_str(match lang {
-            Lang::Ja => "。",
-            Lang::En => ".",
-        });
-        Some(prompt)
-    }
-
-    /// [`Detector::whisper_prompt`] for every language, at the lengths `claimwatch audit
-    /// --vocabulary` uses, as `(code, prompt)` pairs for `DecodeOptions::language_prompts`.
-    pub fn whisper_prompts(&self) -> Vec<(String, String)> {
-        [(Lang::Ja, 120), (Lang::En, 300)]
-            .into_iter()
-            .filter_map(|(lang, max)| {
-                self.whisper_prompt(lang, max)
-                    .map(|p| (lang.as_str().to_string(), p))
-            })
-            .collect()
     }
 
     /// The lexicon's first name for an ISO code in `lang` (the code itself if unknown).
@@ -269,68 +199,6 @@ impl Detector {
     /// A streaming consumer of transcript segments (see [`DetectorStream`]).
     pub fn stream(&self, lang: Lang, declared_origin: Option<&str>) -> DetectorStream {
         DetectorStream::new(self.clone(), lang, declared_origin)
-    }
-
-    /// Turns a candidate found in `text` into an alert.
-    pub(crate) fn alert(
-        &self,
-        c: &Candidate,
-        text: &str,
-        lang: Lang,
-        declared: Option<&str>,
-        id: usize,
-        times: Option<(f64, f64)>,
-    ) -> Alert {
-        let target = &self.matcher(lang).targets[c.target];
-        let base = &target.base;
-        let explanation = match (&target.kind, c.category) {
-            (
-                Kind::Origin {
-                    unverified_explanation,
-                },
-                Category::OriginClaim,
-            ) => unverified_explanation,
-            _ => &base.explanation,
-        };
-        // Explanations name countries as the speaker would ("中国", "China"), not as ISO codes.
-        let spoken = c
-            .country
-            .as_deref()
-            .map(|code| self.country_name(code, lang))
-            .unwrap_or_default();
-        let declared_name = declared
-            .map(|code| self.country_name(code, lang))
-            .unwrap_or_else(|| "?".to_string());
-        let fill = |s: &str| {
-            if s.contains('{') {
-                s.replace("{spoken}", &spoken)
-                    .replace("{declared}", &declared_name)
-            } else {
-                s.to_string()
-            }
-        };
-        let origin_alert = c.country.is_some();
-        Alert {
-            id: format!("a{id}"),
-            category: c.category,
-            rule: base.id.clone(),
-            severity: c.severity,
-            lang,
-            text: text[c.orig.clone()].to_string(),
-            context: text[c.sentence.clone()].trim().to_string(),
-            start_s: times.map(|t| t.0),
-            end_s: times.map(|t| t.1),
-            legal_basis: base.legal_basis.clone(),
-            explanation: fill(explanation),
-            suggestion: fill(&base.suggestion),
-            declared_origin: if origin_alert {
-                declared.map(str::to_string)
-            } else {
-                None
-            },
-            spoken_origin: c.country.clone(),
-            second_listen: false,
-        }
     }
 }
 
