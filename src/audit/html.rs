@@ -318,6 +318,7 @@ mod tests {
                 declared_origin: None,
                 spoken_origin: None,
                 second_listen: false,
+                said_at: None,
             };
             assert_eq!(highlight(text, &[&alert]), want);
         }

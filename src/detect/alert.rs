@@ -124,7 +124,8 @@ impl std::fmt::Display for Lang {
 /// One detected claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    /// Unique within one run (`a1`, `a2`, … in order of detection).
+    /// Unique within one run (`a1`, `a2`, … in order of detection). A live stream's alerts get
+    /// `STREAM-EVENTID` instead (the event bus assigns it), unique across streams and restarts.
     pub id: String,
     pub category: Category,
     /// Id of the rule (or origin rule) that fired.
@@ -148,6 +149,11 @@ pub struct Alert {
     /// and the span decoded again with the rule's terms as the prompt did (`audit`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub second_listen: bool,
+    /// Live streams only: the wall-clock time (RFC 3339 UTC) the claim's first word was
+    /// received, i.e. when it was said, whatever the decoding lag. Absent in batch output and
+    /// in logs written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub said_at: Option<String>,
 }
 
 /// An alert of `category` at `start_s..end_s` with placeholder words, for the tests of code
@@ -170,6 +176,7 @@ pub(crate) fn example_alert(category: Category, start_s: f64, end_s: f64) -> Ale
         declared_origin: None,
         spoken_origin: None,
         second_listen: false,
+        said_at: None,
     }
 }
 

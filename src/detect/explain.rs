@@ -65,6 +65,7 @@ impl Detector {
             },
             spoken_origin: c.country.clone(),
             second_listen: false,
+            said_at: None,
         }
     }
 }

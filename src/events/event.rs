@@ -3,7 +3,8 @@
 //! Two encodings of one [`Event`]:
 //! - the wire object ([`Event::wire_json`]): the body's own fields (an alert is the same JSON as
 //!   `claimwatch detect --format json`) plus `type`, `stream`, `at` and `event_id`. `event_id`
-//!   rather than `id` because an alert already has an `id` field (`a1`, per detector run).
+//!   rather than `id` because an alert already has an `id` field (`STREAM-EVENTID` on the bus,
+//!   see [`alert_id`]).
 //! - the log line ([`Event::to_log_line`]): `{"id", "stream", "at", "type", "body"}`; the body is
 //!   nested so that no body field can ever collide with the envelope.
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::detect::Alert;
+use crate::events::round;
 use crate::transcribe::Segment;
 
 /// One published event. `id` is strictly increasing across the life of a data directory.
@@ -120,12 +122,12 @@ impl EventBody {
             .map(|(name, _)| name)
     }
 
-    /// The body alone as a JSON object.
+    /// The body alone as a JSON object, numbers rounded to milliseconds ([`round`]).
     fn to_value(&self) -> Value {
         let value = match self {
-            EventBody::Alert(a) => serde_json::to_value(a),
-            EventBody::Transcript(s) => serde_json::to_value(s),
-            EventBody::Status(s) => serde_json::to_value(s),
+            EventBody::Alert(a) => round::to_rounded_json(a),
+            EventBody::Transcript(s) => round::to_rounded_json(s),
+            EventBody::Status(s) => round::to_rounded_json(s),
         };
         // These types are plain structs of strings, numbers and options: serializing cannot fail.
         value.unwrap_or(Value::Null)
@@ -138,6 +140,13 @@ impl EventBody {
             EventKind::Status => EventBody::Status(serde_json::from_value(value)?),
         })
     }
+}
+
+/// The id the bus gives the alert published as event `event_id` of `stream`: unique across
+/// streams and restarts because event ids are, and readable without the envelope (a webhook
+/// consumer or a spreadsheet of alerts sees which stream it came from).
+pub fn alert_id(stream: &str, event_id: u64) -> String {
+    format!("{stream}-{event_id}")
 }
 
 /// The log's line layout.
@@ -223,6 +232,7 @@ pub(crate) mod tests {
             declared_origin: Some("CN".into()),
             spoken_origin: Some("JP".into()),
             second_listen: false,
+            said_at: None,
         }
     }
 

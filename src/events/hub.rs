@@ -28,7 +28,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::clock;
-use super::event::{Event, EventBody, EventKind};
+use super::event::{alert_id, Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
 use super::retention::LogConfig;
 use super::segments;
@@ -143,8 +143,10 @@ impl Hub {
 
     /// Records and broadcasts one event. Synchronous and never waits for subscribers; blocks only
     /// for the log write (and its fsync for alerts). An error means the event was not stored and
-    /// not sent, and its id is not used.
-    pub fn publish(&self, stream: &str, body: EventBody) -> Result<Event, LogError> {
+    /// not sent, and its id is not used. An alert's `id` is replaced by
+    /// [`alert_id`] (`STREAM-EVENTID`): a detector numbers its alerts per run, which repeats
+    /// across streams and restarts.
+    pub fn publish(&self, stream: &str, mut body: EventBody) -> Result<Event, LogError> {
         if let Some(field) = body.non_finite() {
             return Err(LogError::NonFinite {
                 kind: body.kind().as_str(),
@@ -152,6 +154,9 @@ impl Hub {
             });
         }
         let mut state = self.lock();
+        if let EventBody::Alert(alert) = &mut body {
+            alert.id = alert_id(stream, state.next_id);
+        }
         let event = Event {
             id: state.next_id,
             stream: stream.to_string(),
@@ -602,6 +607,74 @@ mod tests {
         let counts = hub.alert_counts();
         assert_eq!(counts[&("a".to_string(), Category::Efficacy)], 1);
         assert_eq!(counts[&("b".to_string(), Category::Pricing)], 1);
+    }
+
+    #[test]
+    fn alert_ids_are_unique_across_streams_and_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        // (stream, reopen the hub before publishing?) — every detector run numbers from a1.
+        let plan = [
+            ("shop-1", false),
+            ("shop-2", false),
+            ("shop-1", false),
+            ("shop-1", true),
+            ("shop-2", false),
+        ];
+        let mut hub = Hub::open(dir.path()).unwrap();
+        let mut seen = Vec::new();
+        for (stream, reopen) in plan {
+            if reopen {
+                drop(hub);
+                hub = Hub::open(dir.path()).unwrap();
+            }
+            let event = hub.publish(stream, alert(Category::Efficacy)).unwrap();
+            let id = event.alert().unwrap().id.clone();
+            assert_eq!(id, format!("{stream}-{}", event.id));
+            assert_eq!(event.wire_json()["id"], id.as_str());
+            seen.push(id);
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{seen:?}");
+        // The log keeps the id the bus gave, so a replay after a restart says the same.
+        drop(hub);
+        let hub = Hub::open(dir.path()).unwrap();
+        let kept: Vec<String> = hub
+            .alerts(None, None, None)
+            .iter()
+            .map(|e| e.alert().unwrap().id.clone())
+            .collect();
+        assert_eq!(kept, seen);
+    }
+
+    #[test]
+    fn payload_floats_are_rounded_on_the_wire_and_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let noisy = EventBody::Status(StreamStatus {
+            state: SourceState::Up,
+            stream_s: 47.400000000000006,
+            lag_s: 3.55e-13,
+            rtf: 2.0004999,
+            dropped_s: 0.1 + 0.2,
+            gap_s: Some(1.0 / 3.0),
+            message: None,
+        });
+        let segment = EventBody::Transcript(Segment::new(0.1 + 0.2, 47.400000000000006, "x"));
+        let want = [
+            serde_json::json!({"stream_s": 47.4, "lag_s": 0.0, "rtf": 2.0, "dropped_s": 0.3, "gap_s": 0.333}),
+            serde_json::json!({"start_s": 0.3, "end_s": 47.4}),
+        ];
+        for (body, want) in [noisy, segment].into_iter().zip(want) {
+            let event = hub.publish("s", body).unwrap();
+            let wire = event.wire_json();
+            let line: serde_json::Value = serde_json::from_str(&event.to_log_line()).unwrap();
+            for (field, value) in want.as_object().unwrap() {
+                assert_eq!(&wire[field], value, "wire {field}");
+                assert_eq!(&line["body"][field], value, "log {field}");
+            }
+        }
     }
 
     #[test]

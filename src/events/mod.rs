@@ -15,6 +15,7 @@
 //! - [`check`]: the offline verification behind `claimwatch log check`.
 //! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
 //! - [`clock`]: RFC 3339 timestamps.
+//! - [`round`]: numbers in payloads rounded to milliseconds.
 //!
 //! [`EventBus`] is the interface a second implementation (a cluster's shared history) satisfies
 //! too; the local [`Hub`] over `DATA_DIR/events/` is the default.
@@ -25,6 +26,7 @@ pub mod event;
 pub mod hub;
 pub mod log;
 pub mod retention;
+pub mod round;
 pub mod segments;
 
 use std::collections::BTreeMap;

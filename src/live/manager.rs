@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -22,7 +23,7 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::detect::{Detector, Lang};
-use crate::events::{check_stream_id, EventBus, SourceState};
+use crate::events::{check_stream_id, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::{
     AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
 };
@@ -37,6 +38,9 @@ use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 /// Source events buffered between a source and its worker: at ~100 ms per chunk, about a
 /// minute, more than the longest decode; the worker's own lag bound drops audio beyond that.
 const CHANNEL_CHUNKS: usize = 600;
+
+/// The message of the `ended` status a detached stream's last event carries.
+pub const DETACHED: &str = "detached";
 
 /// One loaded model per path, shared by every stream that needs it.
 pub struct ModelCache {
@@ -400,6 +404,7 @@ impl StreamControl for StreamManager {
             info: Mutex::new(info.clone()),
             origin_changes: Mutex::new(Vec::new()),
             load: LoadMeter::new(Instant::now()),
+            detached: AtomicBool::new(false),
         });
         let cancel = self.shutdown.child_token();
         // The id is reserved (a `starting` stream without threads) before the slow part, so a
@@ -443,8 +448,33 @@ impl StreamControl for StreamManager {
             .remove(id)
             .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
         self.remember(&attached);
+        // Said here, not by the worker: a worker in the middle of a decode (or finishing
+        // one of another stream's turn) would say it only when that ends.
+        attached.shared.detached.store(true, Ordering::SeqCst);
         attached.cancel.cancel();
-        // The threads notice within ~100 ms; nobody needs to wait for them.
+        let info = {
+            let mut info = attached
+                .shared
+                .info
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            info.state = SourceState::Ended;
+            info.clone()
+        };
+        let detached = StreamStatus {
+            state: SourceState::Ended,
+            stream_s: info.stream_s,
+            lag_s: info.lag_s,
+            rtf: info.rtf,
+            dropped_s: info.dropped_s,
+            gap_s: None,
+            message: Some(DETACHED.into()),
+        };
+        if let Err(err) = self.bus.publish(id, EventBody::Status(detached)) {
+            eprintln!("claimwatch: stream {id}: cannot record event: {err:#}");
+        }
+        // The threads notice within ~100 ms (or when a decode in progress ends); nobody needs
+        // to wait for them.
         drop(attached.threads);
         Ok(())
     }

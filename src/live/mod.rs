@@ -4,6 +4,7 @@
 //! - [`phrase`]: where to cut arriving audio into windows (pure).
 //! - [`context`]: keeps only the words after the context audio a window starts with (pure).
 //! - [`transcriber`]: one stream's rolling-window transcription with bounded lag.
+//! - [`wall_clock`]: when stream time was said on the wall clock (alerts' `said_at`).
 //! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the
 //!   [event bus](crate::events).
 //! - [`control`]: what the pipeline offers its controller ([`StreamControl`]: list, attach, …).
@@ -20,6 +21,7 @@ pub mod manager;
 pub mod phrase;
 pub mod runner;
 pub mod transcriber;
+pub mod wall_clock;
 
 pub use control::{
     AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,

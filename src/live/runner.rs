@@ -14,26 +14,32 @@
 //! not raised again; an early alert the commit does not repeat is counted and reported in a
 //! status event, since it was already sent.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
-use crate::events::{EventBody, EventBus, SourceState, StreamStatus};
+use crate::events::{clock, round, Event, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::StreamInfo;
 use crate::live::drop_report::{DropReport, DROP_REPORT_EVERY};
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
+use crate::live::wall_clock::WallClock;
 use crate::source::SourceEvent;
 use crate::transcribe::whisper::{DecodeOptions, WhisperModel, WhisperSession};
 use crate::transcribe::Segment;
 
-/// How often a status event reports lag and throughput when nothing else happens.
+/// How often a status event reports lag and throughput when nothing else happens (and only if
+/// they moved); a status without a message is otherwise sent only when the state changes.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
 /// How long to wait for audio before checking cancellation again.
 const POLL: Duration = Duration::from_millis(50);
+/// How long to wait for an audio chunk while waiting for the decoder, before trying it again.
+const TURN_POLL: Duration = Duration::from_millis(10);
 /// Token times of two decodes of the same words differ by a few tenths of a second.
 const SAME_CLAIM_SLACK_S: f64 = 1.0;
 /// An early alert not repeated by commits reaching this far past it was not confirmed.
@@ -47,6 +53,9 @@ pub struct StreamShared {
     pub origin_changes: Mutex<Vec<(f64, Option<String>)>>,
     /// Time this stream holds the decoder for work it cannot skip.
     pub load: LoadMeter,
+    /// Set by the manager when it detached the stream and announced it: the worker then stops
+    /// without a second `ended` status.
+    pub detached: AtomicBool,
 }
 
 /// Everything a worker needs.
@@ -97,37 +106,37 @@ impl StreamWorker {
                 .detector
                 .stream(self.lang, self.declared_origin.as_deref()),
             last_status: Instant::now(),
+            last_reported: None,
             early: Vec::new(),
-            alerts_raised: 0,
             drops: DropReport::new(DROP_REPORT_EVERY),
+            events,
+            deferred: VecDeque::new(),
+            cancel: shutdown,
+            clock: WallClock::default(),
         };
         let ended = loop {
-            if shutdown.is_cancelled() {
+            if state.cancel.is_cancelled() {
                 break false;
             }
-            let first = match events.recv_timeout(POLL) {
-                Ok(event) => Some(event),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => Some(SourceEvent::Ended),
-            };
+            let mut next = self.next_event(&mut state, Some(POLL));
             let mut source_ended = false;
-            for event in first
-                .into_iter()
-                .chain(std::iter::from_fn(|| events.try_recv().ok()))
-            {
+            while let Some(event) = next {
                 if self.handle(&mut state, &mut session, event) {
                     source_ended = true;
                     break;
                 }
+                next = self.next_event(&mut state, None);
             }
             if source_ended {
                 break true;
             }
             if state.transcriber.ready() {
-                let segments = self.required(|| state.transcriber.step(&mut session));
-                match segments {
-                    Ok(segments) => self.publish_segments(&mut state, segments),
-                    Err(err) => self.status(Some(format!("transcription failed: {err:#}")), None),
+                match self.required(&mut state, |t| t.step(&mut session)) {
+                    Some(Ok(segments)) => self.publish_segments(&mut state, segments),
+                    Some(Err(err)) => {
+                        self.status(Some(format!("transcription failed: {err:#}")), None)
+                    }
+                    None => {} // cancelled while waiting for the decoder
                 }
             } else if state.transcriber.can_peek() {
                 // Only when no stream is decoding: a look must never delay a commit.
@@ -146,14 +155,16 @@ impl StreamWorker {
                 self.report_drops(total);
             }
             if state.last_status.elapsed() >= STATUS_EVERY {
-                state.last_status = Instant::now();
-                self.status(None, None);
+                self.routine_status(&mut state);
             }
         };
+        // A detached stream's source may end (it was cancelled too) before the worker sees
+        // the cancel: it is still detached, not ended, and not worth another decode.
+        let detached = self.shared.detached.load(Ordering::SeqCst);
         // Claims held back for a possible negation are raised rather than lost.
-        if ended {
-            let rest = self.required(|| state.transcriber.finish(&mut session));
-            if let Ok(rest) = rest {
+        if ended && !detached {
+            let rest = self.required(&mut state, |t| t.finish(&mut session));
+            if let Some(Ok(rest)) = rest {
                 self.publish_segments(&mut state, rest);
             }
         }
@@ -166,6 +177,9 @@ impl StreamWorker {
         if let Some(total) = state.drops.take() {
             self.report_drops(total);
         }
+        if detached {
+            return; // the manager already said `detached` when it was asked to
+        }
         self.set_state(SourceState::Ended);
         self.status(
             Some(if ended { "source ended" } else { "detached" }.into()),
@@ -173,27 +187,53 @@ impl StreamWorker {
         );
     }
 
+    /// The next source event: one put aside while waiting for the decoder first, then the
+    /// channel's (waiting up to `wait`, or not at all). A source thread gone away is the end.
+    fn next_event(&self, state: &mut State, wait: Option<Duration>) -> Option<SourceEvent> {
+        if let Some(event) = state.deferred.pop_front() {
+            return Some(event);
+        }
+        match wait {
+            Some(wait) => match state.events.recv_timeout(wait) {
+                Ok(event) => Some(event),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => Some(SourceEvent::Ended),
+            },
+            None => match state.events.try_recv() {
+                Ok(event) => Some(event),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(SourceEvent::Ended),
+            },
+        }
+    }
+
+    /// Takes audio in (and dates its arrival for `said_at`).
+    fn receive(&self, state: &mut State, samples: &[f32]) {
+        let dropped = state.transcriber.push(samples);
+        state
+            .clock
+            .arrived(state.transcriber.stats().received_s, SystemTime::now());
+        if let Some(total) = state.drops.add(dropped, Instant::now()) {
+            self.update_figures(state);
+            self.report_drops(total);
+        }
+    }
+
     /// Applies one source event; true when the source has ended.
     fn handle(&self, state: &mut State, session: &mut WhisperSession, event: SourceEvent) -> bool {
         match event {
-            SourceEvent::Audio(samples) => {
-                let dropped = state.transcriber.push(&samples);
-                if let Some(total) = state.drops.add(dropped, Instant::now()) {
-                    self.update_figures(state);
-                    self.report_drops(total);
-                }
-            }
+            SourceEvent::Audio(samples) => self.receive(state, &samples),
             SourceEvent::Up => {
                 self.set_state(SourceState::Up);
-                self.status(None, None);
+                self.routine_status(state);
             }
             SourceEvent::Down { reason } => {
                 self.set_state(SourceState::Down);
                 self.status(Some(reason), None);
             }
             SourceEvent::Gap { seconds } => {
-                let flushed = self.required(|| state.transcriber.gap(session, seconds));
-                if let Ok(segments) = flushed {
+                let flushed = self.required(state, |t| t.gap(session, seconds));
+                if let Some(Ok(segments)) = flushed {
                     self.publish_segments(state, segments);
                 }
                 self.update_figures(state);
@@ -206,9 +246,12 @@ impl StreamWorker {
 
     /// One status for all audio dropped since the last such report ([`DropReport`]).
     fn report_drops(&self, total_s: f64) {
+        // Milliseconds, not tenths: a few samples dropped read as "0.0 s". Less than one
+        // says 0.001 rather than claiming nothing was dropped.
         self.status(
             Some(format!(
-                "transcription is behind real time: dropped the oldest {total_s:.1} s of audio"
+                "transcription is behind real time: dropped the oldest {} s of audio",
+                round::ms(total_s).max(0.001)
             )),
             None,
         );
@@ -219,7 +262,7 @@ impl StreamWorker {
             self.apply_origin_changes(&mut state.detector, segment.start_s, true);
             let alerts = state.detector.push(&segment);
             let end_s = segment.end_s;
-            self.publish(EventBody::Transcript(segment));
+            let _ = self.publish(EventBody::Transcript(segment));
             for alert in alerts {
                 self.raise_unless_early(state, alert);
             }
@@ -274,15 +317,17 @@ impl StreamWorker {
         }
     }
 
-    /// Publishes an alert with the stream's next id (early and committed alerts share one
-    /// sequence).
+    /// Publishes an alert, dated by when its first word was received (`said_at`). Returns the
+    /// id the bus gave it (`STREAM-EVENTID`), empty if it could not be recorded.
     fn raise(&self, state: &mut State, mut alert: Alert) -> String {
-        state.alerts_raised += 1;
-        alert.id = format!("a{}", state.alerts_raised);
-        let id = alert.id.clone();
+        alert.said_at = alert
+            .start_s
+            .and_then(|t| state.clock.said_at(t))
+            .map(clock::rfc3339);
         self.count_alert(alert.category.as_str());
-        self.publish(EventBody::Alert(alert));
-        id
+        self.publish(EventBody::Alert(alert))
+            .and_then(|event| event.alert().map(|a| a.id.clone()))
+            .unwrap_or_default()
     }
 
     /// Origin changes take effect for speech after them, not for audio still pending.
@@ -310,30 +355,82 @@ impl StreamWorker {
         }
     }
 
-    /// Runs decoding the stream cannot skip: waits for its turn at the decoder, and counts the
-    /// time it holds it towards this stream's load.
-    fn required<T>(&self, work: impl FnOnce() -> T) -> T {
-        let _turn = self.decode_slot.lock().unwrap_or_else(|p| p.into_inner());
+    /// Runs decoding the stream cannot skip: waits for its turn at the decoder ([`Self::turn`]),
+    /// and counts the time it holds it towards this stream's load. `None` if the stream was
+    /// cancelled while it waited.
+    fn required<T>(
+        &self,
+        state: &mut State,
+        work: impl FnOnce(&mut LiveTranscriber) -> T,
+    ) -> Option<T> {
+        let _turn = self.turn(state)?;
         let started = Instant::now();
-        let out = work();
+        let out = work(&mut state.transcriber);
         let now = Instant::now();
         self.shared.load.record(now - started, now);
-        out
+        Some(out)
     }
 
-    fn publish(&self, body: EventBody) {
-        if let Err(err) = self.bus.publish(&self.id, body) {
-            // The log is the record of what was said: losing it must be loud.
-            eprintln!(
-                "claimwatch: stream {}: cannot record event: {err:#}",
-                self.id
-            );
+    /// Waits for the decoder. Other streams may hold it for a long time, so meanwhile the audio
+    /// that keeps arriving is taken in and the figures updated: `lag_s` shows a stream that is
+    /// waiting as behind, not as healthy, and the lag bound keeps applying. The first event that
+    /// is not audio is put aside with everything after it, so events keep their order. `None`
+    /// when the stream is cancelled (detached, server stopping).
+    fn turn<'a>(&'a self, state: &mut State) -> Option<MutexGuard<'a, ()>> {
+        loop {
+            if let Some(guard) = free_slot(&self.decode_slot) {
+                return Some(guard);
+            }
+            if state.cancel.is_cancelled() {
+                return None;
+            }
+            if !state.deferred.is_empty() {
+                std::thread::sleep(TURN_POLL);
+                continue;
+            }
+            match state.events.recv_timeout(TURN_POLL) {
+                Ok(SourceEvent::Audio(samples)) => self.receive(state, &samples),
+                Ok(other) => state.deferred.push_back(other),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => state.deferred.push_back(SourceEvent::Ended),
+            }
+            self.update_figures(state);
         }
+    }
+
+    /// Publishes; `None` (and a loud line on stderr) if the bus could not record it.
+    fn publish(&self, body: EventBody) -> Option<Event> {
+        match self.bus.publish(&self.id, body) {
+            Ok(event) => Some(event),
+            Err(err) => {
+                // The log is the record of what was said: losing it must be loud.
+                eprintln!(
+                    "claimwatch: stream {}: cannot record event: {err:#}",
+                    self.id
+                );
+                None
+            }
+        }
+    }
+
+    /// A status without news: sent when the state changed since the last one, or when
+    /// [`STATUS_EVERY`] has passed and the figures moved; otherwise nothing. (Statuses with a
+    /// message are always sent.)
+    fn routine_status(&self, state: &mut State) {
+        let info = self.info();
+        let now = (info.state, round::ms(info.stream_s), round::ms(info.lag_s));
+        let changed_state = state.last_reported.is_none_or(|(s, _, _)| s != info.state);
+        let moved = state.last_reported != Some(now);
+        if changed_state || (moved && state.last_status.elapsed() >= STATUS_EVERY) {
+            self.status(None, None);
+            state.last_reported = Some(now);
+        }
+        state.last_status = Instant::now();
     }
 
     fn status(&self, message: Option<String>, gap_s: Option<f64>) {
         let info = self.info();
-        self.publish(EventBody::Status(StreamStatus {
+        let _ = self.publish(EventBody::Status(StreamStatus {
             state: info.state,
             stream_s: info.stream_s,
             lag_s: info.lag_s,
@@ -379,12 +476,20 @@ impl StreamWorker {
 struct State {
     transcriber: LiveTranscriber,
     detector: DetectorStream,
+    /// When a routine status was last considered, and what the last one sent said (state,
+    /// stream_s, lag_s to the millisecond).
     last_status: Instant,
+    last_reported: Option<(SourceState, f64, f64)>,
     /// Alerts raised from a look at an unfinished phrase, until a commit repeats them.
     early: Vec<EarlyAlert>,
-    alerts_raised: usize,
     /// Audio dropped to bound the lag, reported at most every few seconds.
     drops: DropReport,
+    events: Receiver<SourceEvent>,
+    /// Source events taken from the channel while waiting for the decoder, not yet handled.
+    deferred: VecDeque<SourceEvent>,
+    cancel: CancellationToken,
+    /// When each stretch of stream time arrived, for `said_at`.
+    clock: WallClock,
 }
 
 /// What identifies a claim raised early when its commit comes.

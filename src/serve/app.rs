@@ -380,7 +380,12 @@ fn sse_event(event: &Event) -> sse::Event {
 // ---- streams ----
 
 async fn list_streams(State(state): State<AppState>) -> Response {
-    Json(state.control.list()).into_response()
+    rounded(&state.control.list())
+}
+
+/// A JSON answer with its figures rounded to milliseconds, like the events' (`events::round`).
+fn rounded<T: serde::Serialize>(value: &T) -> Response {
+    Json(events::round::to_rounded_json(value).unwrap_or(Value::Null)).into_response()
 }
 
 async fn one_stream(
@@ -389,7 +394,7 @@ async fn one_stream(
 ) -> Result<Response, ApiError> {
     let found = state.control.list().into_iter().find(|s| s.id == id);
     found
-        .map(|info| Json(info).into_response())
+        .map(|info| rounded(&info))
         .ok_or_else(|| unknown_stream(&id))
 }
 
@@ -409,7 +414,7 @@ async fn attach(
     check_stream_id(&request.id)?;
     let control = state.control.clone();
     let info = blocking(move || control.attach(request)).await?;
-    Ok((StatusCode::CREATED, Json(info)).into_response())
+    Ok((StatusCode::CREATED, rounded(&info)).into_response())
 }
 
 async fn detach(
@@ -428,7 +433,7 @@ async fn set_product(
 ) -> Result<Response, ApiError> {
     let control = state.control.clone();
     let info = blocking(move || control.set_product(&id, request)).await?;
-    Ok(Json(info).into_response())
+    Ok(rounded(&info))
 }
 
 fn check_stream_id(id: &str) -> Result<(), ApiError> {

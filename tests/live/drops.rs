@@ -64,6 +64,7 @@ fn dropped_audio_is_reported_as_a_few_totals() {
         info: Mutex::new(info()),
         origin_changes: Mutex::new(Vec::new()),
         load: claimwatch::live::load::LoadMeter::new(std::time::Instant::now()),
+        detached: Default::default(),
     });
     let worker = StreamWorker {
         id: "shop".into(),
@@ -90,7 +91,21 @@ fn dropped_audio_is_reported_as_a_few_totals() {
     let took = started.elapsed();
     hub.sync().unwrap();
 
-    let log = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    // The log's segment files (DATA_DIR/events/<first id>.jsonl), in order.
+    let mut segments: Vec<_> = std::fs::read_dir(dir.path().join("events"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    segments.sort_by_key(|path| {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        stem.parse::<u64>().unwrap_or(u64::MAX)
+    });
+    assert!(!segments.is_empty(), "no log segment in {:?}", dir.path());
+    let log: String = segments
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect();
     let reports: Vec<f64> = log
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
@@ -112,7 +127,7 @@ fn dropped_audio_is_reported_as_a_few_totals() {
         "{} drop reports in {took:?}: {reports:?}",
         reports.len()
     );
-    // Nothing dropped goes unreported (each report is rounded to 0.1 s).
+    // Nothing dropped goes unreported (each report is rounded to the millisecond).
     let reported: f64 = reports.iter().sum();
     assert!(
         (reported - dropped_s).abs() <= 0.05 * reports.len() as f64 + 1e-6,

@@ -4,6 +4,7 @@
 
 mod drops;
 mod looks;
+mod payloads;
 mod policy;
 pub mod serve;
 mod windows;

@@ -25,7 +25,7 @@ use crate::source::server::{Gate, Reply, Server};
 
 /// Upper bound for anything a test waits for. Generous: two shared cores, other builds beside.
 /// Never a speed assertion: a healthy run finishes far sooner.
-const PATIENCE: Duration = Duration::from_secs(120);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
 
 const TOKEN: &str = "e2e-token-0123456789abcdef";
 
@@ -218,7 +218,7 @@ impl Drop for Serve {
     }
 }
 
-fn clip(name: &str) -> PathBuf {
+pub(crate) fn clip(name: &str) -> PathBuf {
     common::repo().join(format!("samples/{name}.wav"))
 }
 
@@ -425,7 +425,7 @@ impl Sse {
 }
 
 /// `type stream [category|state]` of each event, for failure messages.
-fn summary(events: &[SseEvent]) -> Vec<String> {
+pub(crate) fn summary(events: &[SseEvent]) -> Vec<String> {
     events
         .iter()
         .map(|e| {
@@ -441,7 +441,7 @@ fn summary(events: &[SseEvent]) -> Vec<String> {
 }
 
 /// The status event that closes a stream: `state: ended` (published last by its worker).
-fn is_end_of(event: &SseEvent, stream: &str) -> bool {
+pub(crate) fn is_end_of(event: &SseEvent, stream: &str) -> bool {
     event.event == "status" && {
         let v = event.json();
         v["stream"] == stream && v["state"] == "ended"
@@ -450,11 +450,11 @@ fn is_end_of(event: &SseEvent, stream: &str) -> bool {
 
 /// For [`Sse::until`], which asks after each event: only the newest needs a look (a replay of a
 /// large history would otherwise re-parse every event each time).
-fn ended(stream: &'static str) -> impl FnMut(&[SseEvent]) -> bool {
+pub(crate) fn ended(stream: &'static str) -> impl FnMut(&[SseEvent]) -> bool {
     move |events| events.last().is_some_and(|e| is_end_of(e, stream))
 }
 
-fn alerts_of<'a>(events: &'a [SseEvent], category: &str) -> Vec<&'a SseEvent> {
+pub(crate) fn alerts_of<'a>(events: &'a [SseEvent], category: &str) -> Vec<&'a SseEvent> {
     events
         .iter()
         .filter(|e| e.event == "alert" && e.json()["category"] == category)
