@@ -5,6 +5,7 @@ mod audit;
 mod common;
 mod detect;
 mod events;
+mod fuzz;
 mod live;
 mod model;
 mod serve;

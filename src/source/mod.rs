@@ -26,7 +26,7 @@ mod forward;
 mod hls;
 mod http;
 mod pace;
-mod playlist;
+pub mod playlist;
 pub mod policy;
 mod pump;
 mod reader;

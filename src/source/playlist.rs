@@ -94,6 +94,18 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
                     media.target_duration
                 ));
             }
+            // Found by tests/fuzz: sequence numbers are counted past the last segment
+            // ([`plan`]), which must not overflow.
+            if media
+                .media_sequence
+                .checked_add(media.segments.len() as u64 + 1)
+                .is_none()
+            {
+                return Err(format!(
+                    "EXT-X-MEDIA-SEQUENCE {} leaves no room for its segments' numbers",
+                    media.media_sequence
+                ));
+            }
             let target_duration = media.target_duration.max(1) as f64;
             Ok(Parsed::Media(MediaList {
                 target_duration,
