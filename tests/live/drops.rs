@@ -10,31 +10,13 @@ use claimwatch::audio;
 use claimwatch::detect::{Detector, Lang};
 use claimwatch::events::{Hub, SourceState};
 use claimwatch::live::runner::{StreamShared, StreamWorker};
-use claimwatch::live::{LiveConfig, StreamInfo};
+use claimwatch::live::LiveConfig;
 use claimwatch::source::SourceEvent;
 use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{self, repo};
-
-fn info() -> StreamInfo {
-    StreamInfo {
-        id: "shop".into(),
-        source: "test".into(),
-        lang: "en".into(),
-        origin: None,
-        product: None,
-        state: SourceState::Starting,
-        stream_s: 0.0,
-        lag_s: 0.0,
-        rtf: 0.0,
-        dropped_s: 0.0,
-        load: 0.0,
-        unconfirmed_alerts: 0,
-        alerts: Default::default(),
-    }
-}
 
 #[test]
 fn dropped_audio_is_reported_as_a_few_totals() {
@@ -61,7 +43,7 @@ fn dropped_audio_is_reported_as_a_few_totals() {
     )
     .unwrap();
     let shared = Arc::new(StreamShared {
-        info: Mutex::new(info()),
+        info: Mutex::new(super::starting_info()),
         origin_changes: Mutex::new(Vec::new()),
         load: claimwatch::live::load::LoadMeter::new(std::time::Instant::now()),
         detached: Default::default(),

@@ -8,3 +8,23 @@ mod payloads;
 mod policy;
 pub mod serve;
 mod windows;
+
+/// A stream's figures before its worker has run: what tests that drive a `StreamWorker` directly
+/// start it with.
+pub fn starting_info() -> claimwatch::live::StreamInfo {
+    claimwatch::live::StreamInfo {
+        id: "shop".into(),
+        source: "test".into(),
+        lang: "en".into(),
+        origin: None,
+        product: None,
+        state: claimwatch::events::SourceState::Starting,
+        stream_s: 0.0,
+        lag_s: 0.0,
+        rtf: 0.0,
+        dropped_s: 0.0,
+        load: 0.0,
+        unconfirmed_alerts: 0,
+        alerts: Default::default(),
+    }
+}

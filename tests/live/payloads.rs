@@ -15,7 +15,7 @@ use claimwatch::audio;
 use claimwatch::detect::{Detector, Lang};
 use claimwatch::events::{Hub, SourceState};
 use claimwatch::live::runner::{StreamShared, StreamWorker};
-use claimwatch::live::{LiveConfig, StreamInfo};
+use claimwatch::live::LiveConfig;
 use claimwatch::source::SourceEvent;
 use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 use serde_json::{json, Value};
@@ -258,24 +258,6 @@ fn live_payloads_say_when_and_which() {
     serve.stop();
 }
 
-fn info() -> StreamInfo {
-    StreamInfo {
-        id: "shop".into(),
-        source: "test".into(),
-        lang: "en".into(),
-        origin: None,
-        product: None,
-        state: SourceState::Starting,
-        stream_s: 0.0,
-        lag_s: 0.0,
-        rtf: 0.0,
-        dropped_s: 0.0,
-        load: 0.0,
-        unconfirmed_alerts: 0,
-        alerts: Default::default(),
-    }
-}
-
 /// A worker whose turn at the decoder never comes (the test holds it, as another stream's long
 /// decodes would) still takes in the audio that arrives: `stream_s` and `lag_s` grow with it
 /// instead of standing still at a healthy-looking value. Cancelled while waiting, it stops
@@ -295,7 +277,7 @@ fn a_stream_waiting_for_the_decoder_shows_its_lag() {
     )
     .unwrap();
     let shared = Arc::new(StreamShared {
-        info: Mutex::new(info()),
+        info: Mutex::new(super::starting_info()),
         origin_changes: Mutex::new(Vec::new()),
         load: claimwatch::live::load::LoadMeter::new(Instant::now()),
         detached: Default::default(),
