@@ -128,7 +128,7 @@ pub fn render(
         ),
         (
             "claimwatch_webhook_dropped_total",
-            "Alerts dropped because the webhook queue was full.",
+            "Alerts given up without a try; stays 0 since the webhook delivers from a persisted cursor (kept so dashboards do not break).",
             &counters.webhook.dropped,
         ),
     ];
