@@ -108,16 +108,6 @@ struct Attached {
     threads: Vec<JoinHandle<()>>,
 }
 
-impl Attached {
-    fn info(&self) -> StreamInfo {
-        self.shared
-            .info
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-}
-
 /// The streams of one server process.
 pub struct StreamManager {
     bus: Arc<dyn EventBus>,
@@ -191,7 +181,7 @@ impl StreamManager {
     ) -> Result<(), ControlError> {
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(existing) = streams.get(id) {
-            if existing.info().state != SourceState::Ended {
+            if existing.shared.snapshot().state != SourceState::Ended {
                 return Err(ControlError::Conflict(format!(
                     "stream {id} is already attached (DELETE it first)"
                 )));
@@ -200,7 +190,7 @@ impl StreamManager {
         }
         let running: Vec<&Attached> = streams
             .values()
-            .filter(|a| a.info().state != SourceState::Ended)
+            .filter(|a| a.shared.snapshot().state != SourceState::Ended)
             .collect();
         if running.len() >= self.config.max_streams {
             return Err(ControlError::Unavailable(format!(
@@ -211,7 +201,7 @@ impl StreamManager {
         let loads: Vec<StreamLoad> = running
             .iter()
             .map(|a| {
-                let info = a.info();
+                let info = a.shared.snapshot();
                 StreamLoad {
                     same_lang: a.lang == lang,
                     load: info.load,
@@ -291,7 +281,7 @@ impl StreamManager {
 
     /// Keeps what a stream that is going away was measured to need, for admitting the next one.
     fn remember(&self, attached: &Attached) {
-        let info = attached.info();
+        let info = attached.shared.snapshot();
         if info.stream_s >= load::WARM_UP_S && info.load > 0.0 {
             self.measured
                 .lock()
@@ -368,16 +358,7 @@ fn open_failed(request: &AttachRequest, err: &io::Error) -> ControlError {
 impl StreamControl for StreamManager {
     fn list(&self) -> Vec<StreamInfo> {
         let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        streams
-            .values()
-            .map(|a| {
-                a.shared
-                    .info
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone()
-            })
-            .collect()
+        streams.values().map(|a| a.shared.snapshot()).collect()
     }
 
     fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError> {

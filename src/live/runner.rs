@@ -58,6 +58,13 @@ pub struct StreamShared {
     pub detached: AtomicBool,
 }
 
+impl StreamShared {
+    /// A copy of the stream's figures as they are now.
+    pub fn snapshot(&self) -> StreamInfo {
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 /// Everything a worker needs.
 pub struct StreamWorker {
     pub id: String,
@@ -417,7 +424,7 @@ impl StreamWorker {
     /// [`STATUS_EVERY`] has passed and the figures moved; otherwise nothing. (Statuses with a
     /// message are always sent.)
     fn routine_status(&self, state: &mut State) {
-        let info = self.info();
+        let info = self.shared.snapshot();
         let now = (info.state, round::ms(info.stream_s), round::ms(info.lag_s));
         let changed_state = state.last_reported.is_none_or(|(s, _, _)| s != info.state);
         let moved = state.last_reported != Some(now);
@@ -429,7 +436,7 @@ impl StreamWorker {
     }
 
     fn status(&self, message: Option<String>, gap_s: Option<f64>) {
-        let info = self.info();
+        let info = self.shared.snapshot();
         let _ = self.publish(EventBody::Status(StreamStatus {
             state: info.state,
             stream_s: info.stream_s,
@@ -439,14 +446,6 @@ impl StreamWorker {
             gap_s,
             message,
         }));
-    }
-
-    fn info(&self) -> StreamInfo {
-        self.shared
-            .info
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 
     fn set_state(&self, state: SourceState) {
