@@ -57,17 +57,6 @@ pub struct DetectArgs {
 }
 
 /// Japanese when any character is kana or a CJK ideograph.
-fn guess_lang(text: &str) -> Lang {
-    let ja = text.chars().any(|c| {
-        matches!(c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF66}'..='\u{FF9F}')
-    });
-    if ja {
-        Lang::Ja
-    } else {
-        Lang::En
-    }
-}
-
 /// Loads the detector; a bad pack is reported by its first error (all of them: `rules check`).
 pub fn load(rules: Option<PathBuf>, dict: Option<PathBuf>) -> anyhow::Result<Detector> {
     let rules = rules.unwrap_or_else(default_rules_dir);
@@ -114,7 +103,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             LangArg::Ja => Lang::Ja,
             LangArg::En => Lang::En,
             // Per line: a stream read aloud in Japanese and then English has claims in both.
-            LangArg::Auto => guess_lang(&line),
+            LangArg::Auto => Lang::of_text(&line),
         };
         for mut alert in det.detect_text(&line, lang, origin.as_deref()) {
             severities.push(alert.severity);

@@ -33,9 +33,12 @@ pub struct ServeArgs {
     /// segment is always kept. Default: keep everything.
     #[arg(long, value_name = "SIZE|AGE")]
     retain: Option<String>,
-    /// A stream to monitor from the start: ID=SOURCE[,origin=CC][,lang=ja|en] (repeatable).
+    /// A stream to monitor from the start: ID=SOURCE[,origin=CC][,lang=ja|en|auto] (repeatable).
     /// SOURCE: device:NAME, -, http(s)://…, …m3u8, file:PATH?realtime.
-    #[arg(long = "stream", value_name = "ID=SOURCE[,origin=CC][,lang=ja|en]")]
+    #[arg(
+        long = "stream",
+        value_name = "ID=SOURCE[,origin=CC][,lang=ja|en|auto]"
+    )]
     streams: Vec<String>,
     /// Bearer token required on every request (16–256 visible ASCII characters).
     #[arg(long, env = "CLAIMWATCH_TOKEN", hide_env_values = true)]
@@ -231,11 +234,11 @@ async fn wait_for_signal() {
     }
 }
 
-/// `ID=SOURCE[,origin=CC][,lang=ja|en]`. Options are taken from the end, so a source may itself
+/// `ID=SOURCE[,origin=CC][,lang=ja|en|auto]`. Options are taken from the end, so a source may itself
 /// contain commas and equals signs (URL queries).
 fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
     let (id, mut rest) = flag.split_once('=').with_context(|| {
-        format!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en]")
+        format!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en|auto]")
     })?;
     let (mut origin, mut lang) = (None, None);
     while let Some((head, last)) = rest.rsplit_once(',') {
@@ -247,7 +250,7 @@ fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
         rest = head;
     }
     if id.is_empty() || rest.is_empty() {
-        bail!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en]");
+        bail!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en|auto]");
     }
     Ok(AttachRequest {
         id: id.to_string(),

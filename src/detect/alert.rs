@@ -113,6 +113,19 @@ impl Lang {
     pub fn parse(s: &str) -> Option<Lang> {
         Lang::ALL.into_iter().find(|l| l.as_str() == s)
     }
+
+    /// The pack for a piece of text whose language nobody gave: Japanese if it has kana or
+    /// kanji (half-width katakana too), else English, the only other pack.
+    pub fn of_text(text: &str) -> Lang {
+        let japanese = text.chars().any(|c| {
+            matches!(c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF66}'..='\u{FF9F}')
+        });
+        if japanese {
+            Lang::Ja
+        } else {
+            Lang::En
+        }
+    }
 }
 
 impl std::fmt::Display for Lang {
@@ -183,6 +196,23 @@ pub(crate) fn example_alert(category: Category, start_s: f64, end_s: f64) -> Ale
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_of_text() {
+        let cases = [
+            ("This serum cures acne.", Lang::En),
+            ("日本製です", Lang::Ja),
+            ("シミが消える", Lang::Ja),
+            ("ｼﾐが消える", Lang::Ja),
+            ("made in 日本", Lang::Ja),
+            ("", Lang::En),
+            ("100% 保証", Lang::Ja),
+            ("Ünïcödé café", Lang::En),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Lang::of_text(text), expected, "{text:?}");
+        }
+    }
 
     #[test]
     fn names_round_trip() {

@@ -89,6 +89,11 @@ impl DetectorStream {
         }
     }
 
+    /// The product's declared origin (ISO code) as it stands now.
+    pub fn declared_origin(&self) -> Option<&str> {
+        self.declared.as_deref()
+    }
+
     /// Changes the product's declared origin for the segments that follow.
     pub fn set_declared_origin(&mut self, declared: Option<&str>) {
         self.declared = declared.and_then(|d| self.det.country_code(d));

@@ -41,6 +41,8 @@ const CHANNEL_CHUNKS: usize = 600;
 
 /// The message of the `ended` status a detached stream's last event carries.
 pub const DETACHED: &str = "detached";
+/// `lang` of a stream whose language the first words decide.
+pub const AUTO: &str = "auto";
 
 /// One loaded model per path, shared by every stream that needs it.
 pub struct ModelCache {
@@ -238,10 +240,13 @@ impl StreamManager {
 
     /// The slow part of attaching, without the streams lock: the model (loaded once per
     /// language), the source thread (which may open a file or a FIFO), the worker thread.
+    /// `detect_lang`: the words decide the language; `lang` only picks the (multilingual) model.
+    #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
         request: &AttachRequest,
         lang: Lang,
+        detect_lang: bool,
         origin: Option<String>,
         spec: SourceSpec,
         shared: &Arc<StreamShared>,
@@ -263,7 +268,7 @@ impl StreamManager {
             detector: self.detector.clone(),
             declared_origin: origin,
             options: DecodeOptions {
-                language: Some(lang.as_str().to_string()),
+                language: (!detect_lang).then(|| lang.as_str().to_string()),
                 threads: self.config.threads,
                 ..DecodeOptions::default()
             },
@@ -293,14 +298,21 @@ impl StreamManager {
     fn validate(
         &self,
         request: &AttachRequest,
-    ) -> Result<(Lang, Option<String>, SourceSpec), ControlError> {
+    ) -> Result<(Lang, bool, Option<String>, SourceSpec), ControlError> {
         let id = &request.id;
         check_stream_id(id).map_err(ControlError::BadRequest)?;
-        let lang = match request.lang.as_deref() {
-            None => Lang::Ja,
-            Some(code) => Lang::parse(code).ok_or_else(|| {
-                ControlError::BadRequest(format!("stream {id}: language {code:?}: use ja or en"))
-            })?,
+        // `auto`, the default as in `audit` and `detect`, decodes with the multilingual model
+        // (the Japanese one) until the first words say which pack applies.
+        let (lang, detect_lang) = match request.lang.as_deref() {
+            None | Some(AUTO) => (Lang::Ja, true),
+            Some(code) => (
+                Lang::parse(code).ok_or_else(|| {
+                    ControlError::BadRequest(format!(
+                        "stream {id}: language {code:?}: use ja, en or auto"
+                    ))
+                })?,
+                false,
+            ),
         };
         let origin = self.origin_code(id, request.origin.as_deref())?;
         let spec: SourceSpec = request
@@ -310,7 +322,7 @@ impl StreamManager {
         let allow_local = request.by == Requester::Operator || self.config.allow_local_sources;
         policy::check_spec(&spec, allow_local, &self.config.net)
             .map_err(|refused| refusal(request, &refused))?;
-        Ok((lang, origin, spec))
+        Ok((lang, detect_lang, origin, spec))
     }
 
     fn origin_code(&self, id: &str, origin: Option<&str>) -> Result<Option<String>, ControlError> {
@@ -365,11 +377,11 @@ impl StreamControl for StreamManager {
         if self.shutdown.is_cancelled() {
             return Err(ControlError::Conflict("the server is shutting down".into()));
         }
-        let (lang, origin, spec) = self.validate(&request)?;
+        let (lang, detect_lang, origin, spec) = self.validate(&request)?;
         let info = StreamInfo {
             id: request.id.clone(),
             source: request.source.clone(),
-            lang: lang.as_str().to_string(),
+            lang: if detect_lang { "auto" } else { lang.as_str() }.to_string(),
             origin: origin.clone(),
             product: None,
             state: SourceState::Starting,
@@ -391,7 +403,7 @@ impl StreamControl for StreamManager {
         // The id is reserved (a `starting` stream without threads) before the slow part, so a
         // second attach of it is refused and nobody waits on the lock meanwhile.
         self.reserve(&request.id, lang, &shared, &cancel)?;
-        let started = self.start(&request, lang, origin, spec, &shared, &cancel);
+        let started = self.start(&request, lang, detect_lang, origin, spec, &shared, &cancel);
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         let ours = streams
             .get(&request.id)

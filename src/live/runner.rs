@@ -68,6 +68,9 @@ impl StreamShared {
 /// Everything a worker needs.
 pub struct StreamWorker {
     pub id: String,
+    /// The stream's language; when `options.language` is None (attached with `lang=auto`) only
+    /// the language the model was chosen for, until the first words decide it
+    /// ([`Lang::of_text`], as `detect --lang auto` does per line).
     pub lang: Lang,
     pub bus: Arc<dyn EventBus>,
     pub model: Arc<WhisperModel>,
@@ -109,6 +112,7 @@ impl StreamWorker {
         };
         let mut state = State {
             transcriber: LiveTranscriber::new(self.live.clone(), self.options.clone()),
+            lang: self.options.language.as_ref().map(|_| self.lang),
             detector: self
                 .detector
                 .stream(self.lang, self.declared_origin.as_deref()),
@@ -264,7 +268,31 @@ impl StreamWorker {
         );
     }
 
+    /// A stream attached with `lang=auto` takes its language from the first words transcribed
+    /// (Whisper detects it while none is set), then keeps it: the detector switches to that
+    /// language's pack before it sees any text, and later windows decode in that language.
+    fn settle_language(&self, state: &mut State, segments: &[Segment]) {
+        if state.lang.is_some() {
+            return;
+        }
+        let Some(first) = segments.iter().find(|s| !s.text.trim().is_empty()) else {
+            return;
+        };
+        let lang = Lang::of_text(&first.text);
+        state.lang = Some(lang);
+        state.transcriber.set_language(lang.as_str());
+        let origin = state.detector.declared_origin().map(str::to_owned);
+        state.detector = self.detector.stream(lang, origin.as_deref());
+        self.shared
+            .info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .lang = lang.as_str().to_string();
+        self.status(Some(format!("language detected: {lang} (lang=auto)")), None);
+    }
+
     fn publish_segments(&self, state: &mut State, segments: Vec<Segment>) {
+        self.settle_language(state, &segments);
         for segment in segments {
             self.apply_origin_changes(&mut state.detector, segment.start_s, true);
             let alerts = state.detector.push(&segment);
@@ -280,6 +308,7 @@ impl StreamWorker {
     /// Scans a look at the phrase still being spoken with a copy of the detector and raises
     /// what it finds now, once.
     fn publish_early(&self, state: &mut State, segments: &[Segment]) {
+        self.settle_language(state, segments);
         let mut probe = state.detector.clone();
         for segment in segments {
             self.apply_origin_changes(&mut probe, segment.start_s, false);
@@ -474,6 +503,8 @@ impl StreamWorker {
 
 struct State {
     transcriber: LiveTranscriber,
+    /// None until a `lang=auto` stream's first words decide it.
+    lang: Option<Lang>,
     detector: DetectorStream,
     /// When a routine status was last considered, and what the last one sent said (state,
     /// stream_s, lag_s to the millisecond).

@@ -102,7 +102,8 @@ const PEEK_TAIL_S: f64 = 0.15;
 const PEEK_MIN_SPEECH_S: f64 = 1.0;
 
 impl LiveTranscriber {
-    /// `options.language` should be set: a live stream's language is fixed.
+    /// `options.language` None lets Whisper detect it in every window until
+    /// [`Self::set_language`] fixes it (a stream attached with `lang=auto`).
     pub fn new(config: LiveConfig, mut options: DecodeOptions) -> LiveTranscriber {
         if options.audio_ctx == AudioCtx::Auto {
             // Batch gives multilingual models the full 30 s context (a shortened one made base
@@ -123,6 +124,12 @@ impl LiveTranscriber {
             last_text: String::new(),
             peeked: 0,
         }
+    }
+
+    /// Decodes from now on in `code` (a Whisper language code): once a stream's language is
+    /// known, detecting it again in every window costs time and can flip on a short phrase.
+    pub fn set_language(&mut self, code: &str) {
+        self.options.language = Some(code.to_string());
     }
 
     pub fn stats(&self) -> LiveStats {

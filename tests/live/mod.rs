@@ -2,6 +2,7 @@
 //! phrases, and `claimwatch serve` with
 //! the real model, real sources and a real server on a loopback port.
 
+mod auto_lang;
 mod drops;
 mod looks;
 mod payloads;
