@@ -34,8 +34,9 @@ pub struct AuditArgs {
     /// Spoken language.
     #[arg(long, value_enum, default_value = "auto")]
     lang: Lang,
-    /// Report format: a table for the terminal, JSON for programs, or one self-contained HTML
-    /// file with the audio (use with --out).
+    /// Report format: a table for the terminal (the default, as every subcommand's is for a
+    /// person to read), JSON for programs, or one self-contained HTML file with the audio (use
+    /// with --out).
     #[arg(long, value_enum, default_value = "table")]
     format: ReportFormat,
     /// Table format: print the transcript too, each alert under the segment it came from (json

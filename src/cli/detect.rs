@@ -45,8 +45,9 @@ pub struct DetectArgs {
     /// The product's declared country of origin (ISO code such as JP, CN, US, or a name).
     #[arg(long)]
     origin: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
+    /// Output format. As in every subcommand, the default is for a person to read (`table`;
+    /// `transcribe` prints `text`) and `json` is for programs.
+    #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Text to check (default: read stdin); every line is one utterance.
     #[arg(long)]

@@ -37,7 +37,9 @@ pub struct TranscribeArgs {
     /// Spoken language.
     #[arg(long, value_enum, default_value = "auto")]
     lang: Lang,
-    /// Output format.
+    /// Output format. As in every subcommand, the default is for a person to read (`text`:
+    /// the transcript with times; `audit` and `detect` print a `table`) and `json` is for
+    /// programs.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Threads for whisper.cpp (default: all cores).

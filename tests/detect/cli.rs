@@ -40,6 +40,8 @@ fn detect_json_with_declared_origin() {
             "ja",
             "--origin",
             "CN",
+            "--format",
+            "json",
             "--text",
             "これは日本製です。",
         ],
@@ -55,12 +57,20 @@ fn detect_json_with_declared_origin() {
     assert!(a[0]["start_s"].is_null() && a[0]["end_s"].is_null());
     // A matching origin raises nothing; no origin makes it an unverified claim.
     assert!(alerts(&claimwatch(
-        &["detect", "--origin", "jp", "--text", "これは日本製です。"],
+        &[
+            "detect",
+            "--origin",
+            "jp",
+            "--format",
+            "json",
+            "--text",
+            "これは日本製です。"
+        ],
         None
     ))
     .is_empty());
     let a = alerts(&claimwatch(
-        &["detect", "--text", "これは日本製です。"],
+        &["detect", "--format", "json", "--text", "これは日本製です。"],
         None,
     ));
     assert_eq!(a[0]["category"], "origin_claim");
@@ -128,7 +138,8 @@ fn detect_gates_numbers_lines_and_streams() {
         ),
     ];
     for (args, code, says) in cases {
-        let out = claimwatch(args, Some(input));
+        let args = [*args, &["--format", "json"]].concat();
+        let out = claimwatch(&args, Some(input));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
         assert_eq!(err.trim(), *says, "{args:?}");
@@ -285,7 +296,8 @@ fn detect_issue_11_command_lines() {
             vec![("false_origin", "ja"), ("efficacy", "en")],
         ),
     ];
-    for (args, stdin, want) in cases {
+    for (mut args, stdin, want) in cases {
+        args.extend(["--format", "json"]);
         let got: Vec<(String, String)> = alerts(&claimwatch(&args, stdin))
             .iter()
             .map(|a| {
@@ -319,12 +331,10 @@ fn readme_detect_example_is_true() {
         .split('"')
         .nth(1)
         .expect("the example echoes a quoted line");
-    let out = claimwatch(
-        &["detect", "--origin", "CN", "--format", "table"],
-        Some(&format!("{text}\n")),
-    );
+    // The default format is the table.
+    let out = claimwatch(&["detect", "--origin", "CN"], Some(&format!("{text}\n")));
     assert!(
-        command.ends_with("claimwatch detect --origin CN --format table"),
+        command.ends_with("claimwatch detect --origin CN"),
         "{command}"
     );
     let mut printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
