@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
     #[arg(long, default_value_t = 30.0)]
     max_lag: f64,
+    /// Skip the second listen: Japanese spans of a committed phrase that sound close to a rule
+    /// without matching it are otherwise decoded again with the rule's words as the prompt (an
+    /// alert only if they then match), as in `audit`.
+    #[arg(long)]
+    no_second_listen: bool,
     /// Refuse a new stream (503) when the decoding the attached streams need, plus what one more
     /// of its language was measured to need, would exceed this share of the decoder (1.0: all
     /// of it, in real time). Above 1 streams fall behind and drop audio.
@@ -141,6 +146,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let live = LiveConfig {
         max_lag_s: args.max_lag,
+        second_listen: !args.no_second_listen,
         ..LiveConfig::default()
     };
     let manager = Arc::new(StreamManager::new(

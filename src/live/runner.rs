@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::second_listen;
 use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
 use crate::events::{clock, round, Event, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::StreamInfo;
@@ -44,6 +45,9 @@ const TURN_POLL: Duration = Duration::from_millis(10);
 const SAME_CLAIM_SLACK_S: f64 = 1.0;
 /// An early alert not repeated by commits reaching this far past it was not confirmed.
 const CONFIRM_WITHIN_S: f64 = 15.0;
+/// How far back raised alerts are remembered for the second listen: a window with its context
+/// and the listen's margins spans well under a minute.
+const KEEP_RAISED_S: f64 = 60.0;
 
 /// What the HTTP side reads and writes while the worker runs.
 #[derive(Debug)]
@@ -110,8 +114,13 @@ impl StreamWorker {
                 return;
             }
         };
+        let mut transcriber = LiveTranscriber::new(self.live.clone(), self.options.clone());
+        if self.live.second_listen {
+            transcriber.listen_again_with(Box::new(self.detector.clone()));
+        }
         let mut state = State {
-            transcriber: LiveTranscriber::new(self.live.clone(), self.options.clone()),
+            transcriber,
+            raised: Vec::new(),
             lang: self.options.language.as_ref().map(|_| self.lang),
             detector: self
                 .detector
@@ -293,6 +302,12 @@ impl StreamWorker {
 
     fn publish_segments(&self, state: &mut State, segments: Vec<Segment>) {
         self.settle_language(state, &segments);
+        let relistened = state.transcriber.take_relistened();
+        let around = if relistened.is_empty() {
+            Vec::new()
+        } else {
+            segments.clone()
+        };
         for segment in segments {
             self.apply_origin_changes(&mut state.detector, segment.start_s, true);
             let alerts = state.detector.push(&segment);
@@ -302,6 +317,21 @@ impl StreamWorker {
                 self.raise_unless_early(state, alert);
             }
             self.expire_early(state, end_s - CONFIRM_WITHIN_S);
+        }
+        if let (false, Some(lang)) = (relistened.is_empty(), state.lang) {
+            // As in `audit`: only claims the first pass (committed or early) did not raise.
+            let origin = state.detector.declared_origin().map(str::to_owned);
+            let more = second_listen::alerts(
+                &self.detector,
+                lang,
+                origin.as_deref(),
+                &relistened,
+                &state.raised,
+                &around,
+            );
+            for alert in more {
+                self.raise(state, alert);
+            }
         }
     }
 
@@ -360,6 +390,11 @@ impl StreamWorker {
             .start_s
             .and_then(|t| state.clock.said_at(t))
             .map(clock::rfc3339);
+        let said_s = alert.start_s.unwrap_or(0.0);
+        state
+            .raised
+            .retain(|a| a.end_s.unwrap_or(0.0) > said_s - KEEP_RAISED_S);
+        state.raised.push(alert.clone());
         self.count_alert(alert.category.as_str());
         self.publish(EventBody::Alert(alert))
             .and_then(|event| event.alert().map(|a| a.id.clone()))
@@ -503,6 +538,9 @@ impl StreamWorker {
 
 struct State {
     transcriber: LiveTranscriber,
+    /// Alerts raised in the last [`KEEP_RAISED_S`] of stream time: a second listen adds only
+    /// claims the first pass did not raise.
+    raised: Vec<Alert>,
     /// None until a `lang=auto` stream's first words decide it.
     lang: Option<Lang>,
     detector: DetectorStream,

@@ -18,6 +18,7 @@ use crate::live::phrase::{self, Cut, PhraseConfig};
 use crate::transcribe::whisper::{
     AudioCtx, DecodeOptions, TimedToken, WhisperSession, WindowSegment,
 };
+use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::{hallucination, segment, window, Segment};
 
 const RATE: f64 = SAMPLE_RATE as f64;
@@ -39,6 +40,10 @@ pub struct LiveConfig {
     /// catch the claim just said; decoding all of a long phrase with its context (up to 18 s)
     /// took tiny.en over a second per look here and put alerts 2.7 s (p50) after the words.
     pub peek_window_s: f64,
+    /// Decode again, with the closest rule terms as the prompt, the spans of a committed window
+    /// that sound close to a rule without matching it (as `audit` does; Japanese only, see
+    /// [`relisten`]). Needs a finder ([`LiveTranscriber::listen_again_with`]).
+    pub second_listen: bool,
 }
 
 impl Default for LiveConfig {
@@ -49,6 +54,7 @@ impl Default for LiveConfig {
             context_s: 6.0,
             peek_step_s: 0.5,
             peek_window_s: 6.0,
+            second_listen: true,
         }
     }
 }
@@ -91,6 +97,10 @@ pub struct LiveTranscriber {
     last_text: String,
     /// Length of `pending` when it was last looked at (0: not since the last commit).
     peeked: usize,
+    /// Names the spans worth a second listen (the detector), when `config.second_listen`.
+    finder: Option<Box<dyn SuspectFinder + Send>>,
+    /// Second listens done since [`LiveTranscriber::take_relistened`] was last called.
+    relistened: Vec<Relistened>,
 }
 
 /// A word at the very end of a look may be cut off mid-word ("clinically pro…"): only tokens
@@ -123,7 +133,21 @@ impl LiveTranscriber {
             history: Vec::new(),
             last_text: String::new(),
             peeked: 0,
+            finder: None,
+            relistened: Vec::new(),
         }
+    }
+
+    /// Gives the transcriber what names suspects for the second listen (the detector); without
+    /// one, or with `config.second_listen` off, there is none.
+    pub fn listen_again_with(&mut self, finder: Box<dyn SuspectFinder + Send>) {
+        self.finder = Some(finder);
+    }
+
+    /// The second listens of the windows committed since the last call, in stream time: for the
+    /// caller to check against the rules (an alert only where the new text matches one).
+    pub fn take_relistened(&mut self) -> Vec<Relistened> {
+        std::mem::take(&mut self.relistened)
     }
 
     /// Decodes from now on in `code` (a Whisper language code): once a stream's language is
@@ -263,10 +287,11 @@ impl LiveTranscriber {
             let phrase_audio = &self.pending[..end];
             let window_s = end as f64 / RATE;
             let started = std::time::Instant::now();
+            let mut window = Vec::new();
             let heard = if hallucination::is_silent(phrase_audio) {
                 Vec::new()
             } else {
-                let mut window = Vec::with_capacity(self.history.len() + end);
+                window.reserve(self.history.len() + end);
                 window.extend_from_slice(&self.history);
                 window.extend_from_slice(phrase_audio);
                 let segments = self.decode(session, &window)?;
@@ -284,10 +309,39 @@ impl LiveTranscriber {
             if let Some(last) = commit.committed.last() {
                 self.last_text = last.text.clone();
             }
-            out.extend(self.in_stream_time(commit.committed, self.pending_start_s));
+            let committed = self.in_stream_time(commit.committed, self.pending_start_s);
+            self.listen_again(session, &window, &committed)?;
+            out.extend(committed);
             let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
             self.consume(advance);
         }
+    }
+
+    /// The second listen over one committed window (`window`: its audio, context first).
+    fn listen_again(
+        &mut self,
+        session: &mut WhisperSession,
+        window: &[f32],
+        committed: &[Segment],
+    ) -> Result<()> {
+        let (Some(finder), Some(lang)) = (&self.finder, &self.options.language) else {
+            return Ok(());
+        };
+        if !self.config.second_listen || committed.is_empty() {
+            return Ok(());
+        }
+        let window_start_s = self.pending_start_s - self.history.len() as f64 / RATE;
+        let heard = relisten::relisten(
+            session,
+            window,
+            window_start_s,
+            committed,
+            lang,
+            finder.as_ref(),
+            &self.options,
+        )?;
+        self.relistened.extend(heard);
+        Ok(())
     }
 
     /// Decodes `window` and keeps the segments that are speech. A shortened encoder context
