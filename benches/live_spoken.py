@@ -63,18 +63,20 @@ def serve_once(exe, lang, threads, second_listen):
             flag += f",origin={expect['origin']}"
         streams += ["--stream", flag]
     args = [exe, "serve", "--listen", "127.0.0.1:0", "--data-dir", data,
-            "--threads", str(threads), "--max-streams", "64", "--max-load", "100"] + streams
+            "--threads", str(threads), "--max-streams", "64", "--max-load", "16"] + streams
     if not second_listen:
         args.append("--no-second-listen")
     started = time.time()
     proc = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     port = None
+    said = []
     for line in proc.stderr:
+        said.append(line)
         if "listening on" in line:
             port = int(line.rsplit(":", 1)[1].strip().split()[0].rstrip("/"))
             break
     if port is None:
-        sys.exit("serve did not start")
+        sys.exit("serve did not start: " + "".join(said))
     # Keep stderr drained so the server never blocks on it.
     import threading
     threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()

@@ -4,6 +4,8 @@
 //! - [`phrase`]: where to cut arriving audio into windows (pure).
 //! - [`context`]: keeps only the words after the context audio a window starts with (pure).
 //! - [`transcriber`]: one stream's rolling-window transcription with bounded lag.
+//! - [`early`]: alerts raised from a look at an unfinished phrase against its commit, and what
+//!   a second listen may still add (pure).
 //! - [`wall_clock`]: when stream time was said on the wall clock (alerts' `said_at`).
 //! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the
 //!   [event bus](crate::events).
@@ -16,6 +18,7 @@
 pub mod context;
 pub mod control;
 mod drop_report;
+pub mod early;
 pub mod load;
 pub mod manager;
 pub mod phrase;

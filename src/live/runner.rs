@@ -23,10 +23,11 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::second_listen;
-use crate::detect::{Alert, Category, Detector, DetectorStream, Lang};
+use crate::detect::{Alert, Detector, DetectorStream, Lang};
 use crate::events::{clock, round, Event, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::StreamInfo;
 use crate::live::drop_report::{DropReport, DROP_REPORT_EVERY};
+use crate::live::early::Reconciler;
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::live::wall_clock::WallClock;
@@ -41,13 +42,6 @@ const STATUS_EVERY: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
 /// How long to wait for an audio chunk while waiting for the decoder, before trying it again.
 const TURN_POLL: Duration = Duration::from_millis(10);
-/// Token times of two decodes of the same words differ by a few tenths of a second.
-const SAME_CLAIM_SLACK_S: f64 = 1.0;
-/// An early alert not repeated by commits reaching this far past it was not confirmed.
-const CONFIRM_WITHIN_S: f64 = 15.0;
-/// How far back raised alerts are remembered for the second listen: a window with its context
-/// and the listen's margins spans well under a minute.
-const KEEP_RAISED_S: f64 = 60.0;
 
 /// What the HTTP side reads and writes while the worker runs.
 #[derive(Debug)]
@@ -120,14 +114,13 @@ impl StreamWorker {
         }
         let mut state = State {
             transcriber,
-            raised: Vec::new(),
             lang: self.options.language.as_ref().map(|_| self.lang),
             detector: self
                 .detector
                 .stream(self.lang, self.declared_origin.as_deref()),
             last_status: Instant::now(),
             last_reported: None,
-            early: Vec::new(),
+            alerts: Reconciler::default(),
             drops: DropReport::new(DROP_REPORT_EVERY),
             events,
             deferred: VecDeque::new(),
@@ -192,7 +185,7 @@ impl StreamWorker {
         for alert in alerts {
             self.raise_unless_early(&mut state, alert);
         }
-        self.expire_early(&mut state, f64::INFINITY);
+        self.report_unconfirmed(&mut state, f64::INFINITY);
         self.update_figures(&state);
         if let Some(total) = state.drops.take() {
             self.report_drops(total);
@@ -316,7 +309,7 @@ impl StreamWorker {
             for alert in alerts {
                 self.raise_unless_early(state, alert);
             }
-            self.expire_early(state, end_s - CONFIRM_WITHIN_S);
+            self.report_unconfirmed(state, end_s);
         }
         if let (false, Some(lang)) = (relistened.is_empty(), state.lang) {
             // As in `audit`: only claims the first pass (committed or early) did not raise.
@@ -326,7 +319,7 @@ impl StreamWorker {
                 lang,
                 origin.as_deref(),
                 &relistened,
-                &state.raised,
+                state.alerts.recent(),
                 &around,
             );
             for alert in more {
@@ -343,31 +336,25 @@ impl StreamWorker {
         for segment in segments {
             self.apply_origin_changes(&mut probe, segment.start_s, false);
             for alert in probe.push(segment) {
-                if state.early.iter().any(|e| e.same_claim(&alert)) {
+                if state.alerts.already_early(&alert) {
                     continue;
                 }
-                let mut early = EarlyAlert::of(&alert);
-                early.id = self.raise(state, alert);
-                state.early.push(early);
+                let id = self.raise(state, alert.clone());
+                state.alerts.raised_early(&alert, id);
             }
         }
     }
 
     /// Raises a committed alert, unless it was already raised early.
     fn raise_unless_early(&self, state: &mut State, alert: Alert) {
-        if let Some(i) = state.early.iter().position(|e| e.same_claim(&alert)) {
-            state.early.remove(i);
-            return;
+        if !state.alerts.confirms(&alert) {
+            self.raise(state, alert);
         }
-        self.raise(state, alert);
     }
 
     /// Early alerts that commits up to `committed_s` did not repeat: reported, not withdrawn.
-    fn expire_early(&self, state: &mut State, committed_s: f64) {
-        let (expired, kept): (Vec<EarlyAlert>, Vec<EarlyAlert>) = std::mem::take(&mut state.early)
-            .into_iter()
-            .partition(|e| e.end_s < committed_s);
-        state.early = kept;
+    fn report_unconfirmed(&self, state: &mut State, committed_s: f64) {
+        let expired = state.alerts.unconfirmed(committed_s);
         for e in expired {
             {
                 let mut info = self.shared.info.lock().unwrap_or_else(|p| p.into_inner());
@@ -390,11 +377,7 @@ impl StreamWorker {
             .start_s
             .and_then(|t| state.clock.said_at(t))
             .map(clock::rfc3339);
-        let said_s = alert.start_s.unwrap_or(0.0);
-        state
-            .raised
-            .retain(|a| a.end_s.unwrap_or(0.0) > said_s - KEEP_RAISED_S);
-        state.raised.push(alert.clone());
+        state.alerts.sent(&alert);
         self.count_alert(alert.category.as_str());
         self.publish(EventBody::Alert(alert))
             .and_then(|event| event.alert().map(|a| a.id.clone()))
@@ -538,9 +521,6 @@ impl StreamWorker {
 
 struct State {
     transcriber: LiveTranscriber,
-    /// Alerts raised in the last [`KEEP_RAISED_S`] of stream time: a second listen adds only
-    /// claims the first pass did not raise.
-    raised: Vec<Alert>,
     /// None until a `lang=auto` stream's first words decide it.
     lang: Option<Lang>,
     detector: DetectorStream,
@@ -548,8 +528,8 @@ struct State {
     /// stream_s, lag_s to the millisecond).
     last_status: Instant,
     last_reported: Option<(SourceState, f64, f64)>,
-    /// Alerts raised from a look at an unfinished phrase, until a commit repeats them.
-    early: Vec<EarlyAlert>,
+    /// Early alerts awaiting their commit, and the alerts of the last minute.
+    alerts: Reconciler,
     /// Audio dropped to bound the lag, reported at most every few seconds.
     drops: DropReport,
     events: Receiver<SourceEvent>,
@@ -558,38 +538,6 @@ struct State {
     cancel: CancellationToken,
     /// When each stretch of stream time arrived, for `said_at`.
     clock: WallClock,
-}
-
-/// What identifies a claim raised early when its commit comes.
-struct EarlyAlert {
-    id: String,
-    rule: String,
-    category: Category,
-    start_s: f64,
-    end_s: f64,
-}
-
-impl EarlyAlert {
-    fn of(alert: &Alert) -> EarlyAlert {
-        let start_s = alert.start_s.unwrap_or(0.0);
-        EarlyAlert {
-            id: String::new(), // given when raised
-            rule: alert.rule.clone(),
-            category: alert.category,
-            start_s,
-            end_s: alert.end_s.unwrap_or(start_s),
-        }
-    }
-
-    /// The same claim heard twice: same category (the detector raises one alert per category
-    /// for overlapping words) at about the same time.
-    fn same_claim(&self, alert: &Alert) -> bool {
-        let start = alert.start_s.unwrap_or(0.0);
-        let end = alert.end_s.unwrap_or(start);
-        self.category == alert.category
-            && start < self.end_s + SAME_CLAIM_SLACK_S
-            && self.start_s < end + SAME_CLAIM_SLACK_S
-    }
 }
 
 /// The decode slot if no stream holds it now.
@@ -604,39 +552,6 @@ fn free_slot(slot: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn alert(category: Category, start_s: f64, end_s: f64) -> Alert {
-        crate::detect::alert::example_alert(category, start_s, end_s)
-    }
-
-    #[test]
-    fn early_and_committed_alerts_of_one_claim() {
-        let early = EarlyAlert::of(&alert(Category::Efficacy, 10.0, 11.0));
-        // (name, committed alert, same claim?)
-        let cases = [
-            ("same times", alert(Category::Efficacy, 10.0, 11.0), true),
-            (
-                "times a little apart",
-                alert(Category::Efficacy, 10.4, 11.6),
-                true,
-            ),
-            (
-                "just within the slack",
-                alert(Category::Efficacy, 11.9, 12.5),
-                true,
-            ),
-            ("later claim", alert(Category::Efficacy, 12.5, 13.0), false),
-            ("earlier claim", alert(Category::Efficacy, 7.0, 8.5), false),
-            (
-                "other category",
-                alert(Category::Exaggeration, 10.0, 11.0),
-                false,
-            ),
-        ];
-        for (name, committed, want) in cases {
-            assert_eq!(early.same_claim(&committed), want, "{name}");
-        }
-    }
 
     #[test]
     fn decode_slot_taken_only_when_free() {

@@ -15,10 +15,10 @@ use anyhow::Result;
 use crate::audio::SAMPLE_RATE;
 use crate::live::context;
 use crate::live::phrase::{self, Cut, PhraseConfig};
+use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::whisper::{
     AudioCtx, DecodeOptions, TimedToken, WhisperSession, WindowSegment,
 };
-use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::{hallucination, segment, window, Segment};
 
 const RATE: f64 = SAMPLE_RATE as f64;
