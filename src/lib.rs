@@ -22,3 +22,4 @@ pub mod serve;
 pub mod sinks;
 pub mod source;
 pub mod transcribe;
+pub mod windowing;

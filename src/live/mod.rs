@@ -1,8 +1,7 @@
 //! Live monitoring: audio that arrives as it is spoken → committed transcript → alerts, seconds
 //! after the words.
 //!
-//! - [`phrase`]: where to cut arriving audio into windows (pure).
-//! - [`context`]: keeps only the words after the context audio a window starts with (pure).
+//! - Where windows are cut and which words are kept: [`crate::windowing`] (shared with batch).
 //! - [`transcriber`]: one stream's rolling-window transcription with bounded lag.
 //! - [`early`]: alerts raised from a look at an unfinished phrase against its commit, and what
 //!   a second listen may still add (pure).
@@ -15,20 +14,18 @@
 //!
 //! The pipeline publishes to [`crate::events::EventBus`] and never imports the HTTP layer.
 
-pub mod context;
 pub mod control;
 mod drop_report;
 pub mod early;
 pub mod load;
 pub mod manager;
-pub mod phrase;
 pub mod runner;
 pub mod transcriber;
 pub mod wall_clock;
 
+pub use crate::windowing::phrase::PhraseConfig;
 pub use control::{
     AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
 };
 pub use manager::{ManagerConfig, ModelCache, StreamManager};
-pub use phrase::PhraseConfig;
 pub use transcriber::{LiveConfig, LiveStats, LiveTranscriber};

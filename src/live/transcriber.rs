@@ -13,13 +13,13 @@
 use anyhow::Result;
 
 use crate::audio::SAMPLE_RATE;
-use crate::live::context;
-use crate::live::phrase::{self, Cut, PhraseConfig};
 use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::whisper::{
     AudioCtx, DecodeOptions, TimedToken, WhisperSession, WindowSegment,
 };
-use crate::transcribe::{hallucination, segment, window, Segment};
+use crate::transcribe::{hallucination, segment, Segment};
+use crate::windowing::phrase::{self, Cut, PhraseConfig};
+use crate::windowing::{commit, context};
 
 const RATE: f64 = SAMPLE_RATE as f64;
 
@@ -30,7 +30,7 @@ pub struct LiveConfig {
     /// Most untranscribed audio kept, in seconds; older audio is dropped.
     pub max_lag_s: f64,
     /// Seconds of already transcribed audio decoded again before each window, for context
-    /// ([`context`](crate::live::context)); 0 decodes each window alone.
+    /// ([`context`](crate::windowing::context)); 0 decodes each window alone.
     pub context_s: f64,
     /// A phrase still being spoken is looked at ([`LiveTranscriber::peek`]) once it has this
     /// much new audio since the last look, so a claim is alerted before its phrase ends;
@@ -305,7 +305,7 @@ impl LiveTranscriber {
             if wall > 0.0 {
                 self.stats.rtf = window_s / wall;
             }
-            let commit = window::commit(heard, window_s, is_phrase);
+            let commit = commit::commit(heard, window_s, is_phrase);
             if let Some(last) = commit.committed.last() {
                 self.last_text = last.text.clone();
             }

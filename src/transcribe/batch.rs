@@ -3,7 +3,7 @@
 //! Input: an [`AudioStream`] (16 kHz mono) and a [`WhisperSession`]. Output: a [`Transcript`]
 //! whose segment times are seconds from the start of the file. Audio is pulled into a window of
 //! at most 30 s; after each decode the window keeps only the audio not yet committed (see
-//! [`window::commit`]), so memory stays at one window whatever the file's length. Silent
+//! [`commit::commit`]), so memory stays at one window whatever the file's length. Silent
 //! windows are skipped and invented text dropped ([`hallucination`]). A file with nothing to
 //! listen to (only NaN or digital silence) is an error, not an empty transcript.
 
@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::audio::{AudioStream, SAMPLE_RATE};
 use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::whisper::{DecodeOptions, WhisperSession};
-use crate::transcribe::{hallucination, segment, window, Segment};
+use crate::transcribe::{hallucination, segment, Segment};
+use crate::windowing::commit;
 
 /// Whisper's window: 30 s of audio.
 pub const WINDOW_SAMPLES: usize = 30 * SAMPLE_RATE as usize;
@@ -80,7 +81,7 @@ pub fn transcribe_with(
             heard.retain(|s| hallucination::check(s, &window).is_none());
             heard
         };
-        let commit = window::commit(segments_heard, window_s, ended);
+        let commit = commit::commit(segments_heard, window_s, ended);
         let offset_s = window_start as f64 / SAMPLE_RATE as f64;
         let committed: Vec<Segment> = commit
             .committed

@@ -5,7 +5,7 @@
 //! transcript is worse than none here: it can raise or hide an alert. But real speech thrown away
 //! is a missed alert, so nothing here is stricter than faster-whisper on the same weights. Checks:
 //!
-//! - **energy**: a window or segment whose loudest 100 ms frame is below [`SILENCE_DBFS`] is
+//! - **energy**: a window or segment whose loudest 100 ms frame is below [`SILENCE_DBFS`](crate::windowing::level::SILENCE_DBFS) is
 //!   silence (a silent window is not even decoded);
 //! - **no-speech**: openai-whisper's rule (no-speech probability above 0.6 *and* mean token
 //!   log-probability below −1) is applied by whisper.cpp itself, per decoding pass, with the
@@ -23,10 +23,8 @@
 use crate::audio::SAMPLE_RATE;
 use crate::eval;
 use crate::transcribe::whisper::WindowSegment;
+pub use crate::windowing::level::is_silent;
 
-/// RMS level of a 100 ms frame below which it is silence. Speech in the samples sits near
-/// −20 dBFS and a quiet room's noise floor near −60 dBFS.
-pub const SILENCE_DBFS: f32 = -45.0;
 /// openai-whisper's `compression_ratio_threshold`: above it a decode is a repetition loop.
 pub const LOOP_COMPRESSION_RATIO: f64 = 2.4;
 
@@ -93,22 +91,6 @@ pub fn is_loop(text: &str) -> bool {
     compression_ratio(text) > LOOP_COMPRESSION_RATIO
 }
 
-/// Loudness of the loudest 100 ms frame of `pcm`, in dBFS (−inf for no samples).
-pub fn loudest_frame_dbfs(pcm: &[f32]) -> f32 {
-    let frame = SAMPLE_RATE as usize / 10;
-    pcm.chunks(frame)
-        .map(|f| {
-            let mean_square = f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32;
-            10.0 * mean_square.max(1e-12).log10()
-        })
-        .fold(f32::NEG_INFINITY, f32::max)
-}
-
-/// Whether a whole window is too quiet to hold speech (it is then not decoded at all).
-pub fn is_silent(pcm: &[f32]) -> bool {
-    loudest_frame_dbfs(pcm) < SILENCE_DBFS
-}
-
 /// Why `segment` of a window holding `pcm` should be dropped, or `None` to keep it.
 pub fn check(segment: &WindowSegment, pcm: &[f32]) -> Option<Dropped> {
     let sample = |s: f64| ((s * SAMPLE_RATE as f64) as usize).min(pcm.len());
@@ -155,17 +137,6 @@ mod tests {
         (0..n)
             .map(|i| amplitude * (i as f32 * 440.0 * std::f32::consts::TAU / 16_000.0).sin())
             .collect()
-    }
-
-    #[test]
-    fn loudness_of_tones() {
-        // A sine's RMS is its amplitude / sqrt(2): −3 dB below the peak.
-        let cases = [(0.5, -9.03), (0.05, -29.03), (0.0, -120.0)];
-        for (amplitude, dbfs) in cases {
-            let got = loudest_frame_dbfs(&tone(1.0, amplitude));
-            assert!((got - dbfs).abs() < 0.05, "{amplitude}: {got}");
-        }
-        assert_eq!(loudest_frame_dbfs(&[]), f32::NEG_INFINITY);
     }
 
     #[test]

@@ -10,7 +10,6 @@ pub mod output;
 pub mod relisten;
 pub mod segment;
 pub mod whisper;
-pub mod window;
 
 pub use batch::Transcript;
 pub use segment::{Segment, TextTime};

@@ -51,7 +51,7 @@ impl Default for PhraseConfig {
             // Long enough for a sentence and its context, short enough that an utterance with
             // no pause is alerted within seconds; well inside Whisper's 30 s window.
             max_window_s: 12.0,
-            silence_dbfs: crate::transcribe::hallucination::SILENCE_DBFS,
+            silence_dbfs: crate::windowing::level::SILENCE_DBFS,
         }
     }
 }
