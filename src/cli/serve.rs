@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// alert only if they then match), as in `audit`.
     #[arg(long)]
     no_second_listen: bool,
+    /// Seconds of audio kept before and after each alert's words as its evidence clip
+    /// (`GET /alerts/{id}/clip`, kept in DATA_DIR/clips under --retain); 0 keeps none.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    clip_margin: f64,
     /// Refuse a new stream (503) when the decoding the attached streams need, plus what one more
     /// of its language was measured to need, would exceed this share of the decoder (1.0: all
     /// of it, in real time). Above 1 streams fall behind and drop audio.
@@ -108,6 +112,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some(text) => text.parse::<Retain>()?,
         None => Retain::Forever,
     };
+    if !(0.0..=30.0).contains(&args.clip_margin) {
+        bail!("--clip-margin {}: use 0 to 30 seconds", args.clip_margin);
+    }
     if !(5.0..=600.0).contains(&args.max_lag) {
         bail!("--max-lag {}: use 5 to 600 seconds", args.max_lag);
     }
@@ -147,6 +154,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let live = LiveConfig {
         max_lag_s: args.max_lag,
         second_listen: !args.no_second_listen,
+        clip_margin_s: args.clip_margin,
         ..LiveConfig::default()
     };
     let manager = Arc::new(StreamManager::new(

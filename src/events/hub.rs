@@ -27,7 +27,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::clock;
+use super::{clips, clock};
 use super::event::{alert_id, Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
 use super::retention::LogConfig;
@@ -130,6 +130,11 @@ impl Hub {
                 lagged: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// `DATA_DIR/clips`, beside the segment directory.
+    fn clips_dir(&self) -> PathBuf {
+        clips::dir(self.inner.seg_dir.parent().unwrap_or(Path::new(".")))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -393,6 +398,20 @@ impl EventBus for Hub {
 
     fn sync(&self) -> Result<(), BusError> {
         Ok(Hub::sync(self)?)
+    }
+
+    fn store_clip(&self, alert_id: &str, samples: &[f32]) -> Result<(), BusError> {
+        clips::write(&self.clips_dir(), alert_id, samples).map_err(|source| BusError::Clip {
+            alert_id: alert_id.to_string(),
+            source,
+        })
+    }
+
+    fn clip(&self, alert_id: &str) -> Result<Option<Vec<u8>>, BusError> {
+        clips::read(&self.clips_dir(), alert_id).map_err(|source| BusError::Clip {
+            alert_id: alert_id.to_string(),
+            source,
+        })
     }
 }
 

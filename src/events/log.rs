@@ -454,10 +454,15 @@ impl EventLog {
             });
         }
         let n = retention::to_delete(&infos, self.config.retain, SystemTime::now());
+        let mut first_kept = None;
         for segment in list.iter().take(n) {
             if segment.path == self.path {
                 break;
             }
+            first_kept = list
+                .iter()
+                .find(|s| s.first_id > segment.first_id)
+                .map(|s| s.first_id);
             std::fs::remove_file(&segment.path).map_err(io_at(&segment.path))?;
             eprintln!(
                 "claimwatch: note: deleted {} (--retain)",
@@ -466,6 +471,20 @@ impl EventLog {
         }
         if n > 0 {
             segments::sync_dir(&self.seg_dir);
+        }
+        // The evidence of alerts no longer in the log goes with them.
+        if let (Some(first_kept), Some(data_dir)) = (first_kept, self.seg_dir.parent()) {
+            let clips_dir = super::clips::dir(data_dir);
+            match super::clips::prune(&clips_dir, first_kept) {
+                Ok(0) => {}
+                Ok(n) => eprintln!(
+                    "claimwatch: note: deleted {n} evidence clips of deleted log segments (--retain)"
+                ),
+                Err(e) => eprintln!(
+                    "claimwatch: warning: pruning {}: {e}",
+                    clips_dir.display()
+                ),
+            }
         }
         Ok(())
     }

@@ -13,6 +13,7 @@
 //! - [`segments`]: the log's files, read line by line.
 //! - [`retention`]: segment size and age, `--retain`.
 //! - [`check`]: the offline verification behind `claimwatch log check`.
+//! - [`clips`]: the audio around each live alert (evidence), under the log's retention.
 //! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
 //! - [`clock`]: RFC 3339 timestamps.
 //! - [`round`]: numbers in payloads rounded to milliseconds.
@@ -21,6 +22,7 @@
 //! too; the local [`Hub`] over `DATA_DIR/events/` is the default.
 
 pub mod check;
+pub mod clips;
 pub mod clock;
 pub mod event;
 pub mod hub;
@@ -45,6 +47,11 @@ use crate::detect::Category;
 pub enum BusError {
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error("evidence clip {alert_id}: {source}")]
+    Clip {
+        alert_id: String,
+        source: std::io::Error,
+    },
 }
 
 /// What every event bus offers. Publishing is synchronous because the pipeline publishes from
@@ -97,6 +104,12 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Makes everything published so far durable (call on shutdown).
     fn sync(&self) -> Result<(), BusError>;
+
+    /// Keeps `samples` (16 kHz mono) as the evidence clip of the alert `alert_id`.
+    fn store_clip(&self, alert_id: &str, samples: &[f32]) -> Result<(), BusError>;
+
+    /// The evidence clip of `alert_id` as a WAV file, if one was stored and is still kept.
+    fn clip(&self, alert_id: &str) -> Result<Option<Vec<u8>>, BusError>;
 }
 
 /// Stream ids appear in URLs, metric labels, log lines (and a cluster's subject names): 1 to 64

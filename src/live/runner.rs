@@ -28,6 +28,7 @@ use crate::events::{clock, round, Event, EventBody, EventBus, SourceState, Strea
 use crate::live::control::StreamInfo;
 use crate::live::drop_report::{DropReport, DROP_REPORT_EVERY};
 use crate::live::early::Reconciler;
+use crate::live::evidence::{Clip, ClipRecorder};
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::live::wall_clock::WallClock;
@@ -112,8 +113,12 @@ impl StreamWorker {
         if self.live.second_listen {
             transcriber.listen_again_with(Box::new(self.detector.clone()));
         }
+        // An alert can come a window (12 s) plus its context (6 s) and the lag bound after its
+        // words; its clip's start must still be there then.
+        let keep_s = self.live.max_lag_s + 30.0 + 2.0 * self.live.clip_margin_s;
         let mut state = State {
             transcriber,
+            clips: ClipRecorder::new(self.live.clip_margin_s, keep_s),
             lang: self.options.language.as_ref().map(|_| self.lang),
             detector: self
                 .detector
@@ -186,6 +191,8 @@ impl StreamWorker {
             self.raise_unless_early(&mut state, alert);
         }
         self.report_unconfirmed(&mut state, f64::INFINITY);
+        let rest = state.clips.finish();
+        self.store_clips(rest);
         self.update_figures(&state);
         if let Some(total) = state.drops.take() {
             self.report_drops(total);
@@ -220,9 +227,15 @@ impl StreamWorker {
         }
     }
 
-    /// Takes audio in (and dates its arrival for `said_at`).
+    /// Takes audio in (and dates its arrival for `said_at`, and keeps it for evidence clips).
     fn receive(&self, state: &mut State, samples: &[f32]) {
+        let at_s = state.transcriber.stats().received_s;
         let dropped = state.transcriber.push(samples);
+        if self.live.clip_margin_s > 0.0 {
+            state.clips.audio(at_s, samples);
+            let ready = state.clips.ready();
+            self.store_clips(ready);
+        }
         state
             .clock
             .arrived(state.transcriber.stats().received_s, SystemTime::now());
@@ -379,9 +392,27 @@ impl StreamWorker {
             .map(clock::rfc3339);
         state.alerts.sent(&alert);
         self.count_alert(alert.category.as_str());
-        self.publish(EventBody::Alert(alert))
+        let words = alert.start_s.zip(alert.end_s);
+        let id = self
+            .publish(EventBody::Alert(alert))
             .and_then(|event| event.alert().map(|a| a.id.clone()))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let (Some((start_s, end_s)), false) = (words, id.is_empty()) {
+            if self.live.clip_margin_s > 0.0 {
+                state.clips.alert(&id, start_s, end_s);
+            }
+        }
+        id
+    }
+
+    /// Hands finished evidence clips to the bus. A clip that cannot be kept is said in a status
+    /// event: the alert itself is already recorded.
+    fn store_clips(&self, clips: Vec<Clip>) {
+        for clip in clips {
+            if let Err(err) = self.bus.store_clip(&clip.alert_id, &clip.samples) {
+                self.status(Some(format!("evidence clip not kept: {err}")), None);
+            }
+        }
     }
 
     /// Origin changes take effect for speech after them, not for audio still pending.
@@ -521,6 +552,8 @@ impl StreamWorker {
 
 struct State {
     transcriber: LiveTranscriber,
+    /// Recent audio, cut into each alert's evidence clip.
+    clips: ClipRecorder,
     /// None until a `lang=auto` stream's first words decide it.
     lang: Option<Lang>,
     detector: DetectorStream,

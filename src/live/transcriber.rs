@@ -44,6 +44,9 @@ pub struct LiveConfig {
     /// that sound close to a rule without matching it (as `audit` does; Japanese only, see
     /// [`relisten`]). Needs a finder ([`LiveTranscriber::listen_again_with`]).
     pub second_listen: bool,
+    /// Seconds of audio kept on each side of an alert's words as its evidence clip (stored on
+    /// the event bus); 0 keeps none. Not the transcriber's: the stream's worker cuts the clips.
+    pub clip_margin_s: f64,
 }
 
 impl Default for LiveConfig {
@@ -55,6 +58,7 @@ impl Default for LiveConfig {
             peek_step_s: 0.5,
             peek_window_s: 6.0,
             second_listen: true,
+            clip_margin_s: 5.0,
         }
     }
 }

@@ -96,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/streams/{id}/product", put(set_product))
         .route("/streams/{id}/transcript", get(transcript))
         .route("/alerts", get(alerts))
+        .route("/alerts/{id}/clip", get(alert_clip))
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
         .fallback(not_found)
@@ -396,6 +397,34 @@ async fn one_stream(
     found
         .map(|info| rounded(&info))
         .ok_or_else(|| unknown_stream(&id))
+}
+
+/// `GET /alerts/{id}/clip`: the audio around a live alert's words (WAV), once the stream has
+/// gone on past them; 404 before that, for an alert without one, or after retention.
+async fn alert_clip(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let bus = state.bus.clone();
+    let lookup = id.clone();
+    let clip = tokio::task::spawn_blocking(move || bus.clip(&lookup))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    match clip {
+        Some(wav) => Ok((
+            [
+                (header::CONTENT_TYPE, "audio/wav"),
+                (header::CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            wav,
+        )
+            .into_response()),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no evidence clip for alert {id:?} (none yet, none kept, or no such alert)"),
+        )),
+    }
 }
 
 fn unknown_stream(id: &str) -> ApiError {
