@@ -55,7 +55,11 @@ pub fn write(clips_dir: &Path, alert_id: &str, samples: &[f32]) -> std::io::Resu
     };
     let mut writer = hound::WavWriter::create(&partial, spec).map_err(as_io)?;
     for &x in samples {
-        let x = if x.is_finite() { x.clamp(-1.0, 1.0) } else { 0.0 };
+        let x = if x.is_finite() {
+            x.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
         writer
             .write_sample((x * i16::MAX as f32).round() as i16)
             .map_err(as_io)?;

@@ -27,11 +27,11 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::{clips, clock};
 use super::event::{alert_id, Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
 use super::retention::LogConfig;
 use super::segments;
+use super::{clips, clock};
 use super::{BusError, EventBus};
 use crate::detect::Category;
 

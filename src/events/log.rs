@@ -781,12 +781,24 @@ mod tests {
             ..LogConfig::default()
         };
         let mut log = open_with(dir.path(), config).0.log;
+        // The evidence clips of the first and of the last event.
+        let clips = super::super::clips::dir(dir.path());
+        for id in [1, 20] {
+            super::super::clips::write(&clips, &format!("shop-{id}"), &[0.1; 160]).unwrap();
+        }
         for id in 1..=20 {
             log.append(&event(id, false)).unwrap();
         }
         let list = segments::list(&dir.path().join(SEGMENT_DIR)).unwrap();
         assert_eq!(list.len(), 1, "{list:?}");
         assert_eq!(list[0].path, log.path());
+        // Clips go with their alerts' segments.
+        let kept = |id| {
+            super::super::clips::read(&clips, &format!("shop-{id}"))
+                .unwrap()
+                .is_some()
+        };
+        assert!(!kept(1) && kept(20));
         drop(log);
         let (back, events) = open_with(dir.path(), config);
         assert_eq!(events.last().unwrap().id, 20);

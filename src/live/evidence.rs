@@ -63,7 +63,8 @@ impl ClipRecorder {
             self.recent.clear();
             self.recent_start_s = at_s;
         } else if missing >= 1.0 {
-            self.recent.extend(std::iter::repeat_n(0.0, missing as usize));
+            self.recent
+                .extend(std::iter::repeat_n(0.0, missing as usize));
         }
         self.recent.extend(samples);
         if self.recent.len() > self.keep {

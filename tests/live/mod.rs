@@ -4,6 +4,7 @@
 
 mod auto_lang;
 mod drops;
+mod evidence;
 mod looks;
 mod payloads;
 mod policy;

@@ -141,6 +141,25 @@ impl Serve {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `GET path` for a body that is not JSON: (status, content type, bytes).
+    pub(crate) fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .unwrap_or_else(|e| panic!("{path}: {e}\n{}", self.stderr()));
+        let code = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (code, kind, response.bytes().unwrap().to_vec())
+    }
+
     fn request(
         &self,
         method: reqwest::Method,
