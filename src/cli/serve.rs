@@ -271,6 +271,7 @@ fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
         source: rest.to_string(),
         origin,
         lang,
+        health: None,
         by: Requester::Operator,
     })
 }

@@ -31,6 +31,57 @@ pub enum EventBody {
     Alert(Alert),
     Transcript(Segment),
     Status(StreamStatus),
+    Health(StreamHealth),
+}
+
+/// A broadcast's health changed: a condition (silence, source down, …) started or cleared. Sent
+/// once per change, not per chunk of audio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamHealth {
+    pub condition: HealthCondition,
+    /// True when the condition starts, false when it clears.
+    pub active: bool,
+    /// Stream time of the change.
+    pub stream_s: f64,
+    /// What was measured: seconds of silence, seconds dropped, share of samples clipped, lag.
+    pub value: f64,
+    pub message: String,
+}
+
+/// The conditions a stream's health is watched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthCondition {
+    /// No sound above the silence threshold for a while, with the source up.
+    Silence,
+    /// The source is down or reconnecting.
+    SourceDown,
+    /// The lag bound threw audio away.
+    DroppedAudio,
+    /// Samples at full scale.
+    Clipping,
+    /// The transcript lags the audio by more than the stream's threshold.
+    Behind,
+}
+
+impl HealthCondition {
+    pub const ALL: [HealthCondition; 5] = [
+        HealthCondition::Silence,
+        HealthCondition::SourceDown,
+        HealthCondition::DroppedAudio,
+        HealthCondition::Clipping,
+        HealthCondition::Behind,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthCondition::Silence => "silence",
+            HealthCondition::SourceDown => "source_down",
+            HealthCondition::DroppedAudio => "dropped_audio",
+            HealthCondition::Clipping => "clipping",
+            HealthCondition::Behind => "behind",
+        }
+    }
 }
 
 /// A stream's health at one moment (sent on state changes and periodically by the pipeline).
@@ -69,13 +120,14 @@ impl SourceState {
     }
 }
 
-/// The three event types, as named in SSE `event:` lines and the log's `type`.
+/// The event types, as named in SSE `event:` lines and the log's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Alert,
     Transcript,
     Status,
+    Health,
 }
 
 impl EventKind {
@@ -84,6 +136,7 @@ impl EventKind {
             EventKind::Alert => "alert",
             EventKind::Transcript => "transcript",
             EventKind::Status => "status",
+            EventKind::Health => "health",
         }
     }
 }
@@ -94,6 +147,7 @@ impl EventBody {
             EventBody::Alert(_) => EventKind::Alert,
             EventBody::Transcript(_) => EventKind::Transcript,
             EventBody::Status(_) => EventKind::Status,
+            EventBody::Health(_) => EventKind::Health,
         }
     }
 
@@ -115,6 +169,7 @@ impl EventBody {
             .into_iter()
             .chain(s.gap_s.map(|g| ("gap_s", g)))
             .collect(),
+            EventBody::Health(h) => vec![("stream_s", h.stream_s), ("value", h.value)],
         };
         numbers
             .into_iter()
@@ -128,6 +183,7 @@ impl EventBody {
             EventBody::Alert(a) => round::to_rounded_json(a),
             EventBody::Transcript(s) => round::to_rounded_json(s),
             EventBody::Status(s) => round::to_rounded_json(s),
+            EventBody::Health(h) => round::to_rounded_json(h),
         };
         // These types are plain structs of strings, numbers and options: serializing cannot fail.
         value.unwrap_or(Value::Null)
@@ -138,6 +194,7 @@ impl EventBody {
             EventKind::Alert => EventBody::Alert(serde_json::from_value(value)?),
             EventKind::Transcript => EventBody::Transcript(serde_json::from_value(value)?),
             EventKind::Status => EventBody::Status(serde_json::from_value(value)?),
+            EventKind::Health => EventBody::Health(serde_json::from_value(value)?),
         })
     }
 }

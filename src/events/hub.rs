@@ -482,6 +482,7 @@ struct Store {
 struct PerStream {
     transcripts: VecDeque<u64>,
     statuses: VecDeque<u64>,
+    health: VecDeque<u64>,
 }
 
 impl Store {
@@ -540,6 +541,14 @@ impl Store {
             EventBody::Status(_) => {
                 evicted.extend(push_bounded(
                     &mut per.statuses,
+                    id,
+                    self.limits.statuses_per_stream,
+                ));
+            }
+            // Changes only (a handful per hour), bounded like statuses.
+            EventBody::Health(_) => {
+                evicted.extend(push_bounded(
+                    &mut per.health,
                     id,
                     self.limits.statuses_per_stream,
                 ));

@@ -35,7 +35,9 @@ use std::collections::BTreeMap;
 
 use futures_util::stream::BoxStream;
 
-pub use event::{Event, EventBody, EventKind, SourceState, StreamStatus};
+pub use event::{
+    Event, EventBody, EventKind, HealthCondition, SourceState, StreamHealth, StreamStatus,
+};
 pub use hub::{Hub, HubLimits};
 pub use log::{EventLog, LogError};
 pub use retention::{LogConfig, Retain};

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::SourceState;
+use crate::events::{HealthCondition, SourceState};
+use crate::live::health::HealthConfig;
 
 /// `POST /streams` body: start monitoring `source` under the name `id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +21,9 @@ pub struct AttachRequest {
     pub origin: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
+    /// Health thresholds (silence, lag, clipping); defaults for what is not given.
+    #[serde(default)]
+    pub health: Option<HealthConfig>,
     /// Who asks. Never read from or written to JSON, so a request body is always an API
     /// client's; only the command line builds [`Requester::Operator`] requests.
     #[serde(skip)]
@@ -72,6 +76,9 @@ pub struct StreamInfo {
     /// transcript did not repeat.
     #[serde(default)]
     pub unconfirmed_alerts: u64,
+    /// Health conditions active now (`health` events say when each started).
+    #[serde(default)]
+    pub health: Vec<HealthCondition>,
 }
 
 /// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 403, 503, 500).

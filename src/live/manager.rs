@@ -272,7 +272,10 @@ impl StreamManager {
                 threads: self.config.threads,
                 ..DecodeOptions::default()
             },
-            live: self.config.live.clone(),
+            live: LiveConfig {
+                health: request.health.unwrap_or(self.config.live.health),
+                ..self.config.live.clone()
+            },
             decode_slot: self.decode_slot.clone(),
             shared: shared.clone(),
         };
@@ -314,6 +317,11 @@ impl StreamManager {
                 false,
             ),
         };
+        if let Some(health) = &request.health {
+            health
+                .check()
+                .map_err(|e| ControlError::BadRequest(format!("stream {id}: {e}")))?;
+        }
         let origin = self.origin_code(id, request.origin.as_deref())?;
         let spec: SourceSpec = request
             .source
@@ -391,6 +399,7 @@ impl StreamControl for StreamManager {
             dropped_s: 0.0,
             load: 0.0,
             unconfirmed_alerts: 0,
+            health: Vec::new(),
             alerts: BTreeMap::new(),
         };
         let shared = Arc::new(StreamShared {

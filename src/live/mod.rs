@@ -6,6 +6,7 @@
 //! - [`early`]: alerts raised from a look at an unfinished phrase against its commit, and what
 //!   a second listen may still add (pure).
 //! - [`evidence`]: the audio around each alert, cut from the stream's recent audio (pure).
+//! - [`health`]: silence, source down, dropped audio, clipping, lag: changes only (pure).
 //! - [`wall_clock`]: when stream time was said on the wall clock (alerts' `said_at`).
 //! - [`runner`]: one stream's worker thread: source events → transcript, alerts, status on the
 //!   [event bus](crate::events).
@@ -19,6 +20,7 @@ pub mod control;
 mod drop_report;
 pub mod early;
 pub mod evidence;
+pub mod health;
 pub mod load;
 pub mod manager;
 pub mod runner;

@@ -29,6 +29,7 @@ use crate::live::control::StreamInfo;
 use crate::live::drop_report::{DropReport, DROP_REPORT_EVERY};
 use crate::live::early::Reconciler;
 use crate::live::evidence::{Clip, ClipRecorder};
+use crate::live::health::{HealthChange, HealthMonitor};
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::live::wall_clock::WallClock;
@@ -119,6 +120,7 @@ impl StreamWorker {
         let mut state = State {
             transcriber,
             clips: ClipRecorder::new(self.live.clip_margin_s, keep_s),
+            health: HealthMonitor::new(self.live.health),
             lang: self.options.language.as_ref().map(|_| self.lang),
             detector: self
                 .detector
@@ -169,6 +171,9 @@ impl StreamWorker {
                 }
             }
             self.update_figures(&state);
+            let stats = state.transcriber.stats();
+            let changes = state.health.lag(stats.lag_s(), stats.received_s);
+            self.publish_health(&mut state, changes);
             if let Some(total) = state.drops.due(Instant::now()) {
                 self.report_drops(total);
             }
@@ -231,6 +236,9 @@ impl StreamWorker {
     fn receive(&self, state: &mut State, samples: &[f32]) {
         let at_s = state.transcriber.stats().received_s;
         let dropped = state.transcriber.push(samples);
+        let mut changes = state.health.audio(at_s, samples);
+        changes.extend(state.health.dropped(dropped, at_s));
+        self.publish_health(state, changes);
         if self.live.clip_margin_s > 0.0 {
             state.clips.audio(at_s, samples);
             let ready = state.clips.ready();
@@ -250,10 +258,16 @@ impl StreamWorker {
         match event {
             SourceEvent::Audio(samples) => self.receive(state, &samples),
             SourceEvent::Up => {
+                let at_s = state.transcriber.stats().received_s;
+                let changes = state.health.source(true, at_s);
+                self.publish_health(state, changes);
                 self.set_state(SourceState::Up);
                 self.routine_status(state);
             }
             SourceEvent::Down { reason } => {
+                let at_s = state.transcriber.stats().received_s;
+                let changes = state.health.source(false, at_s);
+                self.publish_health(state, changes);
                 self.set_state(SourceState::Down);
                 self.status(Some(reason), None);
             }
@@ -405,6 +419,22 @@ impl StreamWorker {
         id
     }
 
+    /// Publishes health conditions that started or cleared, and keeps the active ones in the
+    /// stream's figures.
+    fn publish_health(&self, state: &mut State, changes: Vec<HealthChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        self.shared
+            .info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .health = state.health.active();
+        for change in changes {
+            let _ = self.publish(EventBody::Health(change.event()));
+        }
+    }
+
     /// Hands finished evidence clips to the bus. A clip that cannot be kept is said in a status
     /// event: the alert itself is already recorded.
     fn store_clips(&self, clips: Vec<Clip>) {
@@ -554,6 +584,8 @@ struct State {
     transcriber: LiveTranscriber,
     /// Recent audio, cut into each alert's evidence clip.
     clips: ClipRecorder,
+    /// Silence, source down, dropped audio, clipping, lag: what changed.
+    health: HealthMonitor,
     /// None until a `lang=auto` stream's first words decide it.
     lang: Option<Lang>,
     detector: DetectorStream,

@@ -13,6 +13,7 @@
 use anyhow::Result;
 
 use crate::audio::SAMPLE_RATE;
+use crate::live::health::HealthConfig;
 use crate::transcribe::relisten::{self, Relistened, SuspectFinder};
 use crate::transcribe::whisper::{
     AudioCtx, DecodeOptions, TimedToken, WhisperSession, WindowSegment,
@@ -47,6 +48,8 @@ pub struct LiveConfig {
     /// Seconds of audio kept on each side of an alert's words as its evidence clip (stored on
     /// the event bus); 0 keeps none. Not the transcriber's: the stream's worker cuts the clips.
     pub clip_margin_s: f64,
+    /// When the stream's health conditions start (the worker watches them; per stream).
+    pub health: HealthConfig,
 }
 
 impl Default for LiveConfig {
@@ -59,6 +62,7 @@ impl Default for LiveConfig {
             peek_window_s: 6.0,
             second_listen: true,
             clip_margin_s: 5.0,
+            health: HealthConfig::default(),
         }
     }
 }

@@ -585,6 +585,7 @@ mod tests {
                 dropped_s: 0.0,
                 load: 0.0,
                 unconfirmed_alerts: 0,
+                health: Vec::new(),
                 alerts: BTreeMap::new(),
             }]
         }

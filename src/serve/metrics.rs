@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::detect::Category;
-use crate::events::SourceState;
+use crate::events::{HealthCondition, SourceState};
 use crate::live::StreamInfo;
 use crate::sinks::SinkStats;
 
@@ -99,6 +99,24 @@ pub fn render(
             &[("stream", &s.id)],
             s.unconfirmed_alerts as f64,
         );
+    }
+    let name = "claimwatch_stream_health";
+    family(
+        &mut out,
+        name,
+        "1 while a health condition of the stream is active (silence, source_down, dropped_audio, clipping, behind), else 0.",
+        "gauge",
+    );
+    for s in streams {
+        for condition in HealthCondition::ALL {
+            let active = s.health.contains(&condition);
+            sample(
+                &mut out,
+                name,
+                &[("stream", &s.id), ("condition", condition.as_str())],
+                if active { 1.0 } else { 0.0 },
+            );
+        }
     }
     let name = "claimwatch_alerts_total";
     family(
@@ -216,6 +234,7 @@ mod tests {
             dropped_s: 0.0,
             load,
             unconfirmed_alerts: 1,
+            health: vec![HealthCondition::Silence],
             alerts: BTreeMap::new(),
         }
     }
@@ -247,6 +266,9 @@ mod tests {
             "claimwatch_stream_dropped_audio_seconds_total{stream=\"shop-1\"} 0",
             "# TYPE claimwatch_stream_unconfirmed_alerts_total counter",
             "claimwatch_stream_unconfirmed_alerts_total{stream=\"shop-1\"} 1",
+            "# TYPE claimwatch_stream_health gauge",
+            "claimwatch_stream_health{stream=\"shop-1\",condition=\"silence\"} 1",
+            "claimwatch_stream_health{stream=\"shop-1\",condition=\"behind\"} 0",
             "claimwatch_alerts_total{stream=\"shop-1\",category=\"false_origin\"} 2",
             "claimwatch_alerts_total{stream=\"shop-1\",category=\"pricing\"} 1",
             "claimwatch_webhook_dropped_total 4",

@@ -27,6 +27,7 @@ pub fn starting_info() -> claimwatch::live::StreamInfo {
         dropped_s: 0.0,
         load: 0.0,
         unconfirmed_alerts: 0,
+        health: Vec::new(),
         alerts: Default::default(),
     }
 }

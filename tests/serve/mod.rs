@@ -111,6 +111,7 @@ impl StreamControl for TestControl {
             load: 0.0,
             alerts: BTreeMap::new(),
             unconfirmed_alerts: 0,
+            health: Vec::new(),
         };
         streams.push(info.clone());
         Ok(info)
@@ -201,6 +202,7 @@ impl Server {
             source: "file:samples/en_demo.wav".into(),
             origin: None,
             lang: None,
+            health: None,
             by: Default::default(),
         };
         self.state.control.attach(request).unwrap();
