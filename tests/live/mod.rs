@@ -5,6 +5,7 @@
 mod auto_lang;
 mod drops;
 mod evidence;
+mod health;
 mod looks;
 mod payloads;
 mod policy;
