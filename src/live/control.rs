@@ -79,6 +79,10 @@ pub struct StreamInfo {
     /// Health conditions active now (`health` events say when each started).
     #[serde(default)]
     pub health: Vec<HealthCondition>,
+    /// Loudness of the loudest 100 ms frame of the last second of audio received, dBFS (the
+    /// console's level meter); `None` before any audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_dbfs: Option<f64>,
 }
 
 /// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 403, 503, 500).

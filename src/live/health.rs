@@ -114,6 +114,37 @@ const FULL_SCALE: f32 = 0.98;
 const BLOCK: usize = SAMPLE_RATE as usize;
 const RATE: f64 = SAMPLE_RATE as f64;
 
+/// The level meter: the loudest 100 ms frame of each whole second of stream time, in dBFS.
+#[derive(Debug, Default)]
+pub struct LevelMeter {
+    current_second: Option<i64>,
+    loudest: f32,
+    last: Option<f64>,
+}
+
+impl LevelMeter {
+    /// Audio that arrived starting at stream time `at_s`.
+    pub fn audio(&mut self, at_s: f64, samples: &[f32]) {
+        let frame = BLOCK / 10;
+        for (i, chunk) in samples.chunks(frame).enumerate() {
+            let second = (at_s + (i * frame) as f64 / RATE).floor() as i64;
+            if self.current_second != Some(second) {
+                if self.current_second.is_some() {
+                    self.last = Some(f64::from(self.loudest.max(-120.0)));
+                }
+                self.current_second = Some(second);
+                self.loudest = f32::NEG_INFINITY;
+            }
+            self.loudest = self.loudest.max(level::loudest_frame_dbfs(chunk));
+        }
+    }
+
+    /// The last whole second's level (floored at −120 dBFS), once a second has passed.
+    pub fn last_second_dbfs(&self) -> Option<f64> {
+        self.last
+    }
+}
+
 /// One stream's conditions.
 #[derive(Debug)]
 pub struct HealthMonitor {
@@ -343,6 +374,19 @@ mod tests {
         );
         assert_eq!(changes[1].value, 2.0, "seconds dropped while it lasted");
         assert!(m.active().is_empty());
+    }
+
+    #[test]
+    fn the_meter_shows_the_last_whole_second() {
+        let mut m = LevelMeter::default();
+        m.audio(0.0, &tone(0.5, 0.5));
+        assert_eq!(m.last_second_dbfs(), None);
+        m.audio(0.5, &tone(1.0, 0.05));
+        // Second 0 held the loud half second: −9 dBFS.
+        assert!((m.last_second_dbfs().unwrap() + 9.03).abs() < 0.1);
+        m.audio(1.5, &tone(1.0, 0.0));
+        // Second 1: the quiet tone, then silence.
+        assert!((m.last_second_dbfs().unwrap() + 29.03).abs() < 0.1);
     }
 
     #[test]

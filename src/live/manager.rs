@@ -400,6 +400,7 @@ impl StreamControl for StreamManager {
             load: 0.0,
             unconfirmed_alerts: 0,
             health: Vec::new(),
+            level_dbfs: None,
             alerts: BTreeMap::new(),
         };
         let shared = Arc::new(StreamShared {

@@ -586,6 +586,7 @@ mod tests {
                 load: 0.0,
                 unconfirmed_alerts: 0,
                 health: Vec::new(),
+                level_dbfs: None,
                 alerts: BTreeMap::new(),
             }]
         }

@@ -235,6 +235,7 @@ mod tests {
             load,
             unconfirmed_alerts: 1,
             health: vec![HealthCondition::Silence],
+            level_dbfs: None,
             alerts: BTreeMap::new(),
         }
     }

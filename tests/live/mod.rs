@@ -29,6 +29,7 @@ pub fn starting_info() -> claimwatch::live::StreamInfo {
         load: 0.0,
         unconfirmed_alerts: 0,
         health: Vec::new(),
+        level_dbfs: None,
         alerts: Default::default(),
     }
 }

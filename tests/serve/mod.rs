@@ -112,6 +112,7 @@ impl StreamControl for TestControl {
             alerts: BTreeMap::new(),
             unconfirmed_alerts: 0,
             health: Vec::new(),
+            level_dbfs: None,
         };
         streams.push(info.clone());
         Ok(info)
