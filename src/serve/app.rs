@@ -14,17 +14,18 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::console;
 use super::metrics::{self, ServeMetrics};
 use super::paging::{self, Filters};
 use super::sse_cap::{SseSlot, DEFAULT_MAX_SSE_CLIENTS};
@@ -89,6 +90,11 @@ impl AppState {
 /// The router with every endpoint, auth, the body limit and JSON errors.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(console::page))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
+        .route("/login", get(console::login_form).post(console::login))
+        .route("/logout", post(console::logout))
         .route("/events", get(all_events))
         .route("/streams", get(list_streams).post(attach))
         .route("/streams/{id}", get(one_stream).delete(detach))
@@ -183,14 +189,35 @@ async fn blocking<T: Send + 'static>(
 
 // ---- middleware ----
 
+/// Paths anyone may fetch: the login form and the stylesheet it uses.
+const PUBLIC_PATHS: [&str; 2] = ["/login", "/console/console.css"];
+
 async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(token) = &state.token {
-        let given = request
-            .headers()
+        if PUBLIC_PATHS.contains(&request.uri().path()) {
+            return next.run(request).await;
+        }
+        let headers = request.headers();
+        let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_credentials);
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+        // The console's browser sends the login cookie; programs send the header.
+        let from_cookie = bearer.is_none();
+        let given = bearer.or_else(|| cookie(headers, console::TOKEN_COOKIE));
+        let valid = given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes()));
+        if valid && from_cookie && !request.method().is_safe() && !same_origin(headers) {
+            // A cookie rides along on any site's form post; a change must come from our page.
+            return ApiError(
+                StatusCode::FORBIDDEN,
+                "a change made with the console's login must come from the console's own page (Origin)".into(),
+            )
+            .into_response();
+        }
+        if !valid && request.uri().path() == "/" && request.method() == Method::GET {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+        }
+        if !valid {
             let mut response = ApiError(
                 StatusCode::UNAUTHORIZED,
                 "missing or wrong bearer token (send `Authorization: Bearer <token>`)".into(),
@@ -244,6 +271,31 @@ fn is_loopback_authority(authority: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Whether the request's `Origin` is this server as the browser reached it (its `Host`).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (host, origin) {
+        (Some(host), Some(origin)) => origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|authority| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` value; the scheme name is case-insensitive
 /// (RFC 7235), so `bearer x` is as good as `Bearer x`.
 fn bearer_credentials(value: &str) -> Option<&str> {
@@ -255,7 +307,7 @@ fn bearer_credentials(value: &str) -> Option<&str> {
 
 /// Equality whose time does not depend on where the inputs first differ, so the token cannot be
 /// guessed byte by byte from response times.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for i in 0..a.len().max(b.len()) {
         let x = a.get(i).copied().unwrap_or(0);

@@ -6,11 +6,13 @@
 //! and the pipeline never imports this module.
 //!
 //! - [`app`]: the axum adapter (routes, auth, JSON errors, SSE) and [`serve`].
+//! - [`console`]: the operator console at `/` (page, script, login).
 //! - [`metrics`]: Prometheus exposition.
 //! - [`sse_cap`]: the cap on open SSE connections.
 //! - [`paging`]: pages of `GET /alerts`.
 
 pub mod app;
+pub mod console;
 pub mod metrics;
 pub mod paging;
 pub mod sse_cap;
