@@ -162,6 +162,7 @@ pub fn check(data_dir: &Path) -> std::io::Result<Report> {
                 EventKind::Alert => "alert",
                 EventKind::Transcript => "transcript",
                 EventKind::Status => "status",
+                EventKind::Review => "review",
             };
             *report.kinds.entry(kind).or_default() += 1;
             if !streams.contains(&event.stream) {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::detect::Alert;
+use crate::events::review::Review;
 use crate::events::round;
 use crate::transcribe::Segment;
 
@@ -31,6 +32,8 @@ pub enum EventBody {
     Alert(Alert),
     Transcript(Segment),
     Status(StreamStatus),
+    /// An operator's decision on an alert of the event's stream (see [`review`](super::review)).
+    Review(Review),
 }
 
 /// A stream's health at one moment (sent on state changes and periodically by the pipeline).
@@ -69,13 +72,14 @@ impl SourceState {
     }
 }
 
-/// The three event types, as named in SSE `event:` lines and the log's `type`.
+/// The event types, as named in SSE `event:` lines and the log's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Alert,
     Transcript,
     Status,
+    Review,
 }
 
 impl EventKind {
@@ -84,7 +88,14 @@ impl EventKind {
             EventKind::Alert => "alert",
             EventKind::Transcript => "transcript",
             EventKind::Status => "status",
+            EventKind::Review => "review",
         }
+    }
+
+    /// Whether the log fsyncs this kind before the append returns: a client was or will be told
+    /// it happened (an alert it may have acted on, a review it was answered 201 for).
+    pub fn is_durable(self) -> bool {
+        matches!(self, EventKind::Alert | EventKind::Review)
     }
 }
 
@@ -94,6 +105,7 @@ impl EventBody {
             EventBody::Alert(_) => EventKind::Alert,
             EventBody::Transcript(_) => EventKind::Transcript,
             EventBody::Status(_) => EventKind::Status,
+            EventBody::Review(_) => EventKind::Review,
         }
     }
 
@@ -115,6 +127,7 @@ impl EventBody {
             .into_iter()
             .chain(s.gap_s.map(|g| ("gap_s", g)))
             .collect(),
+            EventBody::Review(_) => Vec::new(),
         };
         numbers
             .into_iter()
@@ -128,6 +141,7 @@ impl EventBody {
             EventBody::Alert(a) => round::to_rounded_json(a),
             EventBody::Transcript(s) => round::to_rounded_json(s),
             EventBody::Status(s) => round::to_rounded_json(s),
+            EventBody::Review(r) => round::to_rounded_json(r),
         };
         // These types are plain structs of strings, numbers and options: serializing cannot fail.
         value.unwrap_or(Value::Null)
@@ -138,6 +152,7 @@ impl EventBody {
             EventKind::Alert => EventBody::Alert(serde_json::from_value(value)?),
             EventKind::Transcript => EventBody::Transcript(serde_json::from_value(value)?),
             EventKind::Status => EventBody::Status(serde_json::from_value(value)?),
+            EventKind::Review => EventBody::Review(serde_json::from_value(value)?),
         })
     }
 }
@@ -214,6 +229,7 @@ impl Event {
 pub(crate) mod tests {
     use super::*;
     use crate::detect::{Category, Lang, Severity};
+    use crate::events::review::ReviewState;
 
     pub(crate) fn sample_alert() -> Alert {
         Alert {
@@ -250,6 +266,14 @@ pub(crate) mod tests {
             EventBody::Alert(sample_alert()),
             EventBody::Transcript(Segment::new(0.5, 2.0, "みなさん\"こんばんは\"\n")),
             EventBody::Status(status),
+            EventBody::Review(Review {
+                alert_id: "shop-1-7".into(),
+                alert_event_id: 7,
+                from: ReviewState::New,
+                state: ReviewState::Confirmed,
+                by: "alice".into(),
+                note: Some("産地\"表示\"違反\n".into()),
+            }),
         ]
         .into_iter()
         .enumerate()
@@ -273,10 +297,16 @@ pub(crate) mod tests {
 
     #[test]
     fn wire_json_is_the_body_plus_envelope() {
-        let [alert, transcript, status]: [Event; 3] = events().try_into().unwrap();
+        let [alert, transcript, status, review]: [Event; 4] = events().try_into().unwrap();
         let a = alert.wire_json();
+        let r = review.wire_json();
         // (field, expected)
-        let cases: [(&Value, &str, Value); 8] = [
+        let cases: [(&Value, &str, Value); 13] = [
+            (&r, "type", "review".into()),
+            (&r, "alert_id", "shop-1-7".into()),
+            (&r, "from", "new".into()),
+            (&r, "state", "confirmed".into()),
+            (&r, "by", "alice".into()),
             (&a, "id", "a1".into()),
             (&a, "event_id", 7.into()),
             (&a, "type", "alert".into()),
