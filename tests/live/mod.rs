@@ -7,6 +7,7 @@ mod drops;
 mod looks;
 mod payloads;
 mod policy;
+mod review;
 pub mod serve;
 mod windows;
 
