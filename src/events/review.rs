@@ -310,7 +310,8 @@ mod tests {
     fn notes() {
         let long = "あ".repeat(NOTE_MAX_CHARS);
         // (note, accepted as)
-        let cases: [(Option<String>, Result<Option<String>, ()>); 5] = [
+        type Case = (Option<String>, Result<Option<String>, ()>);
+        let cases: [Case; 5] = [
             (None, Ok(None)),
             (Some(String::new()), Ok(None)),
             (Some("  \n".into()), Ok(None)),

@@ -290,6 +290,47 @@ mod tests {
             let listen = config.listen;
             assert_eq!(config.clone().build().err(), want, "{listen}");
         }
+        // Named operators stand in for the token, on any address.
+        let named = ServeConfig {
+            tokens: vec![
+                "alice=abcdef0123456789".into(),
+                "bob:viewer=fedcba9876543210".into(),
+            ],
+            ..config("0.0.0.0:8686", good_token)
+        }
+        .build()
+        .unwrap();
+        let names: Vec<(&str, Role)> = named
+            .operators
+            .list()
+            .into_iter()
+            .map(|o| (o.name.as_str(), o.role))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("operator", Role::Reviewer),
+                ("alice", Role::Reviewer),
+                ("bob", Role::Viewer)
+            ]
+        );
+        let err = ServeConfig {
+            tokens: vec!["bob:boss=fedcba9876543210".into()],
+            ..config("127.0.0.1:1", None)
+        }
+        .build()
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Operators(_)), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "carol:viewer=0123456789abcdef\n").unwrap();
+        let from_file = ServeConfig {
+            tokens_file: Some(file),
+            ..config("0.0.0.0:8686", None)
+        }
+        .build()
+        .unwrap();
+        assert_eq!(from_file.operators.list()[0].name, "carol");
         let err = config("0.0.0.0:8686", None)
             .build()
             .unwrap_err()

@@ -305,6 +305,9 @@ mod tests {
     use super::*;
 
     const S1: &str = "s3cret-0123456789";
+
+    /// Operators (name, role) or words of the error.
+    type Want = Result<Vec<(&'static str, Role)>, &'static str>;
     const S2: &str = "other-secret-abcdef";
 
     fn names(operators: &Operators) -> Vec<(String, Role)> {
@@ -319,7 +322,7 @@ mod tests {
     fn token_flags() {
         use Role::*;
         // (flags, operators or error words)
-        let cases: Vec<(Vec<String>, Result<Vec<(&str, Role)>, &str>)> = vec![
+        let cases: Vec<(Vec<String>, Want)> = vec![
             (vec![], Ok(vec![])),
             (vec![S1.into()], Ok(vec![("operator", Reviewer)])),
             (vec![format!("alice={S1}")], Ok(vec![("alice", Reviewer)])),
@@ -392,7 +395,7 @@ mod tests {
         use Role::*;
         let path = Path::new("/etc/claimwatch/tokens");
         // (file text, operators or error words)
-        let cases: Vec<(String, Result<Vec<(&str, Role)>, &str>)> = vec![
+        let cases: Vec<(String, Want)> = vec![
             (String::new(), Ok(vec![])),
             (
                 format!("# compliance team\n\nalice={S1}\n  bob:viewer={S2}  \n"),
@@ -408,7 +411,7 @@ mod tests {
                 Err("/etc/claimwatch/tokens:2: the role must be"),
             ),
             (
-                format!("\n\nalice=tooshort\n"),
+                "\n\nalice=tooshort\n".to_string(),
                 Err("/etc/claimwatch/tokens:3: the secret must be"),
             ),
             (

@@ -20,8 +20,8 @@ const VIEWER: &str = "e2e-viewer-secret-0123456789";
 fn address(stderr: &str) -> SocketAddr {
     stderr
         .lines()
-        .filter_map(|l| l.strip_prefix("claimwatch: listening on http://"))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("claimwatch: listening on http://"))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no address in {stderr}"))
 }

@@ -331,7 +331,8 @@ async fn operators_are_named_and_viewers_only_read() {
     let confirm = json!({"state": "confirmed"});
     let attach = json!({"id": "shop-2", "source": "file:x.wav"});
     // (token, method, path, body, status)
-    let cases: Vec<(Option<&str>, Method, &str, Option<Value>, u16)> = vec![
+    type Case<'a> = (Option<&'a str>, Method, &'a str, Option<Value>, u16);
+    let cases: Vec<Case> = vec![
         (Some(BOB), Method::GET, "/alerts", None, 200),
         (Some(BOB), Method::GET, "/alerts.csv", None, 200),
         (Some(BOB), Method::GET, "/streams", None, 200),
