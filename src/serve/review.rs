@@ -1,7 +1,7 @@
 //! The review endpoints' handlers: `POST /alerts/{id}/review` (a decision in, the logged
 //! `review` event out) and `GET /alerts.csv` (the `/alerts` filters in, a CSV file out). The
-//! rules live in [`events::review`](crate::events::review), the file format in
-//! [`export`](super::export); this file only turns HTTP into calls to the bus and back.
+//! rules live in [`crate::events::review`], the file format in [`super::export`]; this file
+//! only turns HTTP into calls to the bus and back.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
