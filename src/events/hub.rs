@@ -1081,7 +1081,12 @@ mod tests {
                 (ReviewState::Escalated, 1)
             ])
         );
+        // `claimwatch log check` reads review lines as sound events of their own kind.
+        let report = crate::events::check::check(dir.path()).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+        assert_eq!(report.kinds.get("review"), Some(&4));
         // The rules apply to the rebuilt state too.
+
         let err = hub
             .review("a-1", decide(ReviewState::Acknowledged, "dave", None))
             .unwrap_err();

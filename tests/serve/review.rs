@@ -111,6 +111,20 @@ async fn reviews_are_logged_broadcast_listed_and_survive_a_restart() {
     assert_eq!(status, 201, "{body}");
     let (status, body) = review(&server, None, "shop-2-2", json!({"state": "escalated"})).await;
     assert_eq!(status, 201, "{body}");
+    // Answered only once it is in the log: the line is in a segment file before any close.
+    let logged: String = std::fs::read_dir(dir.path().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let reviews: Vec<Value> = logged
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["type"] == "review")
+        .collect();
+    assert_eq!(reviews.len(), 3, "{logged}");
+    assert_eq!(reviews[1]["body"]["note"], note);
 
     // Every open console hears each decision, in order; a stream's endpoint hears its own.
     let events = sse.take(3).await;
@@ -511,5 +525,37 @@ async fn the_csv_export_opens_in_excel_and_follows_the_filters() {
             );
         }
     }
+    server.stop().await;
+}
+
+/// Operators deciding at once are ordered: of many acknowledging one alert together, exactly one
+/// gets it and every other is told it is taken; the log holds one decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_simultaneous_acknowledgements_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Options::default()).await;
+    server.hub.publish("shop-1", alert(0)).unwrap();
+    let url = server.url("/alerts/shop-1-1/review");
+    let tries = (0..12).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let body = json!({"state": "acknowledged"});
+            send(Method::POST, &url, None, Some(body)).await.0
+        })
+    });
+    let mut codes = Vec::new();
+    for task in tries.collect::<Vec<_>>() {
+        codes.push(task.await.unwrap());
+    }
+    codes.sort_unstable();
+    let mut want = vec![409; 11];
+    want.insert(0, 201);
+    assert_eq!(codes, want);
+    let (_, metrics, _) = send(Method::GET, &server.url("/metrics"), None, None).await;
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains("claimwatch_reviews_total{state=\"acknowledged\"} 1\n"),
+        "{metrics}"
+    );
     server.stop().await;
 }
