@@ -40,9 +40,19 @@ pub struct ServeArgs {
         value_name = "ID=SOURCE[,origin=CC][,lang=ja|en|auto]"
     )]
     streams: Vec<String>,
-    /// Bearer token required on every request (16–256 visible ASCII characters).
-    #[arg(long, env = "CLAIMWATCH_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    /// Bearer token required on every request: SECRET (one unnamed reviewer) or
+    /// NAME[:ROLE]=SECRET (repeatable), ROLE viewer (read only) or reviewer (the default);
+    /// SECRET is 16–256 visible ASCII characters.
+    #[arg(
+        long = "token",
+        value_name = "[NAME[:ROLE]=]SECRET",
+        env = "CLAIMWATCH_TOKEN",
+        hide_env_values = true
+    )]
+    tokens: Vec<String>,
+    /// Operators from a file: one NAME[:ROLE]=SECRET per line, # comments.
+    #[arg(long, value_name = "PATH")]
+    tokens_file: Option<PathBuf>,
     /// POST every alert as JSON to this URL (retried with backoff, never blocks monitoring).
     #[arg(long)]
     webhook: Option<String>,
@@ -95,7 +105,8 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let config = ServeConfig {
         listen: args.listen,
-        token: args.token.clone(),
+        tokens: args.tokens.clone(),
+        tokens_file: args.tokens_file.clone(),
         data_dir: args.data_dir.clone(),
         webhook: args.webhook.clone(),
         max_sse_clients: args.max_sse_clients,
@@ -199,6 +210,16 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             eprintln!("claimwatch: shutting down");
             signal.cancel();
         });
+        if !config.operators.is_empty() {
+            // Names and roles only: which reading of each --token took effect, never a secret.
+            let who: Vec<String> = config
+                .operators
+                .list()
+                .iter()
+                .map(|o| format!("{} ({})", o.name, o.role.as_str()))
+                .collect();
+            eprintln!("claimwatch: operators: {}", who.join(", "));
+        }
         eprintln!("claimwatch: listening on http://{local}");
         let control: Arc<dyn StreamControl> = manager.clone();
         let served = crate::serve::run(

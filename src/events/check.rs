@@ -163,6 +163,7 @@ pub fn check(data_dir: &Path) -> std::io::Result<Report> {
                 EventKind::Transcript => "transcript",
                 EventKind::Status => "status",
                 EventKind::Health => "health",
+                EventKind::Review => "review",
             };
             *report.kinds.entry(kind).or_default() += 1;
             if !streams.contains(&event.stream) {

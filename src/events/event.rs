@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::detect::Alert;
+use crate::events::review::Review;
 use crate::events::round;
 use crate::transcribe::Segment;
 
@@ -32,6 +33,8 @@ pub enum EventBody {
     Transcript(Segment),
     Status(StreamStatus),
     Health(StreamHealth),
+    /// An operator's decision on an alert of the event's stream (see [`review`](super::review)).
+    Review(Review),
 }
 
 /// A broadcast's health changed: a condition (silence, source down, …) started or cleared. Sent
@@ -128,6 +131,7 @@ pub enum EventKind {
     Transcript,
     Status,
     Health,
+    Review,
 }
 
 impl EventKind {
@@ -137,7 +141,14 @@ impl EventKind {
             EventKind::Transcript => "transcript",
             EventKind::Status => "status",
             EventKind::Health => "health",
+            EventKind::Review => "review",
         }
+    }
+
+    /// Whether the log fsyncs this kind before the append returns: a client was or will be told
+    /// it happened (an alert it may have acted on, a review it was answered 201 for).
+    pub fn is_durable(self) -> bool {
+        matches!(self, EventKind::Alert | EventKind::Review)
     }
 }
 
@@ -148,6 +159,7 @@ impl EventBody {
             EventBody::Transcript(_) => EventKind::Transcript,
             EventBody::Status(_) => EventKind::Status,
             EventBody::Health(_) => EventKind::Health,
+            EventBody::Review(_) => EventKind::Review,
         }
     }
 
@@ -170,6 +182,7 @@ impl EventBody {
             .chain(s.gap_s.map(|g| ("gap_s", g)))
             .collect(),
             EventBody::Health(h) => vec![("stream_s", h.stream_s), ("value", h.value)],
+            EventBody::Review(_) => Vec::new(),
         };
         numbers
             .into_iter()
@@ -184,6 +197,7 @@ impl EventBody {
             EventBody::Transcript(s) => round::to_rounded_json(s),
             EventBody::Status(s) => round::to_rounded_json(s),
             EventBody::Health(h) => round::to_rounded_json(h),
+            EventBody::Review(r) => round::to_rounded_json(r),
         };
         // These types are plain structs of strings, numbers and options: serializing cannot fail.
         value.unwrap_or(Value::Null)
@@ -195,6 +209,7 @@ impl EventBody {
             EventKind::Transcript => EventBody::Transcript(serde_json::from_value(value)?),
             EventKind::Status => EventBody::Status(serde_json::from_value(value)?),
             EventKind::Health => EventBody::Health(serde_json::from_value(value)?),
+            EventKind::Review => EventBody::Review(serde_json::from_value(value)?),
         })
     }
 }
@@ -271,6 +286,7 @@ impl Event {
 pub(crate) mod tests {
     use super::*;
     use crate::detect::{Category, Lang, Severity};
+    use crate::events::review::ReviewState;
 
     pub(crate) fn sample_alert() -> Alert {
         Alert {
@@ -307,6 +323,14 @@ pub(crate) mod tests {
             EventBody::Alert(sample_alert()),
             EventBody::Transcript(Segment::new(0.5, 2.0, "みなさん\"こんばんは\"\n")),
             EventBody::Status(status),
+            EventBody::Review(Review {
+                alert_id: "shop-1-7".into(),
+                alert_event_id: 7,
+                from: ReviewState::New,
+                state: ReviewState::Confirmed,
+                by: "alice".into(),
+                note: Some("産地\"表示\"違反\n".into()),
+            }),
         ]
         .into_iter()
         .enumerate()
@@ -330,10 +354,16 @@ pub(crate) mod tests {
 
     #[test]
     fn wire_json_is_the_body_plus_envelope() {
-        let [alert, transcript, status]: [Event; 3] = events().try_into().unwrap();
+        let [alert, transcript, status, review]: [Event; 4] = events().try_into().unwrap();
         let a = alert.wire_json();
+        let r = review.wire_json();
         // (field, expected)
-        let cases: [(&Value, &str, Value); 8] = [
+        let cases: [(&Value, &str, Value); 13] = [
+            (&r, "type", "review".into()),
+            (&r, "alert_id", "shop-1-7".into()),
+            (&r, "from", "new".into()),
+            (&r, "state", "confirmed".into()),
+            (&r, "by", "alice".into()),
             (&a, "id", "a1".into()),
             (&a, "event_id", 7.into()),
             (&a, "type", "alert".into()),

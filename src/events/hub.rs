@@ -17,6 +17,13 @@
 //! Ordering: one mutex covers id assignment, the log write, the in-memory store and the
 //! broadcast send, so the broadcast order is the id order and a subscriber can take "everything
 //! stored" and "everything broadcast after" at one instant, with no gap or duplicate at the seam.
+//!
+//! Reviews: [`Hub::review`] checks a decision against the alert's current state and appends the
+//! `review` event under that same mutex, so two operators deciding at once are ordered and the
+//! second is checked against the first's result. The current state of each kept alert is its
+//! last `review` event, rebuilt by reading the log at open like everything else; it leaves
+//! memory with its alert. The last [`HubLimits::reviews`] review events stay in memory for
+//! replay.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -30,9 +37,10 @@ use tokio::sync::broadcast;
 use super::event::{alert_id, Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
 use super::retention::LogConfig;
+use super::review::{self, CurrentReview, Review, ReviewState};
 use super::segments;
 use super::{clips, clock};
-use super::{BusError, EventBus};
+use super::{AlertFilter, BusError, Decision, EventBus, ReviewError, ReviewedAlert};
 use crate::detect::Category;
 
 /// Bounds on what the hub keeps in memory, and how its log is cut and kept on disk.
@@ -44,6 +52,9 @@ pub struct HubLimits {
     pub transcripts: usize,
     pub transcripts_per_stream: usize,
     pub statuses_per_stream: usize,
+    /// Review events kept for replay, all streams together (each kept alert's current review
+    /// is kept with it regardless).
+    pub reviews: usize,
     /// Events the broadcast channel holds for the slowest subscriber before it lags (a lagging
     /// subscriber re-reads from memory, so this trades memory for fewer re-reads).
     pub channel: usize,
@@ -57,6 +68,7 @@ impl Default for HubLimits {
             transcripts: 100_000,
             transcripts_per_stream: 20_000,
             statuses_per_stream: 64,
+            reviews: 20_000,
             channel: 1024,
             log: LogConfig::default(),
         }
@@ -151,7 +163,7 @@ impl Hub {
     /// not sent, and its id is not used. An alert's `id` is replaced by
     /// [`alert_id`] (`STREAM-EVENTID`): a detector numbers its alerts per run, which repeats
     /// across streams and restarts.
-    pub fn publish(&self, stream: &str, mut body: EventBody) -> Result<Event, LogError> {
+    pub fn publish(&self, stream: &str, body: EventBody) -> Result<Event, LogError> {
         if let Some(field) = body.non_finite() {
             return Err(LogError::NonFinite {
                 kind: body.kind().as_str(),
@@ -159,6 +171,17 @@ impl Hub {
             });
         }
         let mut state = self.lock();
+        self.append(&mut state, stream, body)
+    }
+
+    /// Gives `body` the next id and the time, logs it, keeps it and broadcasts it; the caller
+    /// holds the lock.
+    fn append(
+        &self,
+        state: &mut State,
+        stream: &str,
+        mut body: EventBody,
+    ) -> Result<Event, LogError> {
         if let EventBody::Alert(alert) = &mut body {
             alert.id = alert_id(stream, state.next_id);
         }
@@ -174,6 +197,88 @@ impl Hub {
         // No receivers is fine: nobody is listening right now.
         let _ = self.inner.tx.send(event.clone());
         Ok(event)
+    }
+
+    /// Records `decision` on the kept alert `alert_id` (`STREAM-EVENTID`) as a `review` event of
+    /// the alert's stream, once it is durable in the log; the check against the alert's current
+    /// state and the append happen under one lock (see the module docs).
+    pub fn review(&self, alert_id: &str, decision: Decision) -> Result<Event, ReviewError> {
+        let not_found = || {
+            ReviewError::NotFound(format!(
+                "no alert {alert_id:?} (an id from GET /alerts; only the last {} alerts are kept)",
+                self.lock().store.limits.alerts
+            ))
+        };
+        let event_id = alert_id
+            .rsplit_once('-')
+            .and_then(|(_, n)| n.parse::<u64>().ok())
+            .ok_or_else(not_found)?;
+        let mut state = self.lock();
+        let alert = state
+            .store
+            .alerts
+            .contains_key(&event_id)
+            .then(|| state.store.events.get(&event_id))
+            .flatten()
+            .filter(|e| e.alert().is_some_and(|a| a.id == alert_id));
+        let Some(stream) = alert.map(|e| e.stream.clone()) else {
+            drop(state);
+            return Err(not_found());
+        };
+        let current = state.store.current_review(event_id);
+        review::check_transition(&current, decision.expected, decision.state)
+            .map_err(ReviewError::Refused)?;
+        let body = EventBody::Review(Review {
+            alert_id: alert_id.to_string(),
+            alert_event_id: event_id,
+            from: current.state,
+            state: decision.state,
+            by: decision.by,
+            note: decision.note,
+        });
+        Ok(self.append(&mut state, &stream, body)?)
+    }
+
+    /// Kept alerts with their current review, oldest first, as `filter` says.
+    pub fn reviewed_alerts(&self, filter: &AlertFilter) -> Vec<ReviewedAlert> {
+        let state = self.lock();
+        let from = filter.since_id.map_or(0, |id| id.saturating_add(1));
+        state
+            .store
+            .alerts
+            .range(from..)
+            .filter_map(|(id, _)| state.store.events.get(id))
+            .filter(|e| filter.stream.is_none_or(|s| e.stream == s))
+            .filter(|e| {
+                filter
+                    .category
+                    .is_none_or(|c| e.alert().is_some_and(|a| a.category == c))
+            })
+            .map(|e| ReviewedAlert {
+                review: state.store.current_review(e.id),
+                event: e.clone(),
+            })
+            .filter(|r| filter.review.is_empty() || filter.review.contains(&r.review.state))
+            .collect()
+    }
+
+    /// Review decisions ever recorded (restarts included), by the state decided.
+    pub fn review_counts(&self) -> BTreeMap<ReviewState, u64> {
+        self.lock().store.review_counts.clone()
+    }
+
+    /// Kept alerts by their current review state, every state present (0 when none).
+    pub fn review_states(&self) -> BTreeMap<ReviewState, u64> {
+        let state = self.lock();
+        let mut counts: BTreeMap<ReviewState, u64> =
+            ReviewState::ALL.into_iter().map(|s| (s, 0)).collect();
+        let reviewed = state.store.reviews.len() as u64;
+        for current in state.store.reviews.values() {
+            *counts.entry(current.state).or_default() += 1;
+        }
+        *counts.entry(ReviewState::New).or_default() +=
+            (state.store.alerts.len() as u64).saturating_sub(reviewed);
+        counts
     }
 
     /// Events of `stream` (all streams when `None`): first every kept event with id greater than
@@ -396,6 +501,22 @@ impl EventBus for Hub {
         Hub::next_id(self)
     }
 
+    fn reviewed_alerts(&self, filter: &AlertFilter) -> Vec<ReviewedAlert> {
+        Hub::reviewed_alerts(self, filter)
+    }
+
+    fn review(&self, alert_id: &str, decision: Decision) -> Result<Event, ReviewError> {
+        Hub::review(self, alert_id, decision)
+    }
+
+    fn review_counts(&self) -> BTreeMap<ReviewState, u64> {
+        Hub::review_counts(self)
+    }
+
+    fn review_states(&self) -> BTreeMap<ReviewState, u64> {
+        Hub::review_states(self)
+    }
+
     fn sync(&self) -> Result<(), BusError> {
         Ok(Hub::sync(self)?)
     }
@@ -476,6 +597,12 @@ struct Store {
     alerts: BTreeMap<u64, ()>,
     per_stream: HashMap<String, PerStream>,
     alert_counts: BTreeMap<(String, Category), u64>,
+    /// The current review of each kept alert that has one, by the alert's event id.
+    reviews: HashMap<u64, CurrentReview>,
+    /// Ids of kept review events, oldest first.
+    review_events: VecDeque<u64>,
+    /// Review decisions ever read or recorded, by the state decided.
+    review_counts: BTreeMap<ReviewState, u64>,
 }
 
 #[derive(Default)]
@@ -495,7 +622,18 @@ impl Store {
             alerts: BTreeMap::new(),
             per_stream: HashMap::new(),
             alert_counts: BTreeMap::new(),
+            reviews: HashMap::new(),
+            review_events: VecDeque::new(),
+            review_counts: BTreeMap::new(),
         }
+    }
+
+    /// The review of the alert with event id `alert`: its last decision, or `new`.
+    fn current_review(&self, alert: u64) -> CurrentReview {
+        self.reviews
+            .get(&alert)
+            .cloned()
+            .unwrap_or(CurrentReview::NEW)
     }
 
     fn insert(&mut self, event: Event) {
@@ -510,8 +648,32 @@ impl Store {
                     .or_default() += 1;
                 self.alerts.insert(id, ());
                 if self.alerts.len() > self.limits.alerts.max(1) {
-                    evicted.extend(self.alerts.pop_first().map(|(old, ())| old));
+                    if let Some((old, ())) = self.alerts.pop_first() {
+                        // Its review goes with it: no query can show the alert any more.
+                        self.reviews.remove(&old);
+                        evicted.push(old);
+                    }
                 }
+            }
+            EventBody::Review(r) => {
+                *self.review_counts.entry(r.state).or_default() += 1;
+                // The log is the truth: a review read back applies whatever it says, to an
+                // alert still kept (one evicted since has nothing to show it on).
+                if self.alerts.contains_key(&r.alert_event_id) {
+                    let current = CurrentReview {
+                        state: r.state,
+                        by: Some(r.by.clone()),
+                        at: Some(event.at.clone()),
+                        note: r.note.clone(),
+                        event_id: Some(id),
+                    };
+                    self.reviews.insert(r.alert_event_id, current);
+                }
+                evicted.extend(push_bounded(
+                    &mut self.review_events,
+                    id,
+                    self.limits.reviews,
+                ));
             }
             EventBody::Transcript(_) => {
                 evicted.extend(push_bounded(
@@ -577,6 +739,7 @@ mod tests {
     use crate::detect::Alert;
     use crate::events::event::tests::sample_alert;
     use crate::events::event::{SourceState, StreamStatus};
+    use crate::events::{AlertFilter, Decision, ReviewError};
     use crate::transcribe::Segment;
     use futures_util::StreamExt;
 
@@ -779,6 +942,7 @@ mod tests {
             transcripts: 100,
             transcripts_per_stream: 3,
             statuses_per_stream: 1,
+            reviews: 20_000,
             channel: 8,
             log: LogConfig::default(),
         };
@@ -842,6 +1006,183 @@ mod tests {
         assert_eq!(ids(&hub.transcript("b")), [6]);
         assert_eq!(ids(&hub.transcript("c")), [7, 8]);
         assert_eq!(hub.lock().store.events.len(), 5);
+    }
+
+    fn decide(state: ReviewState, by: &str, note: Option<&str>) -> Decision {
+        Decision {
+            state,
+            note: note.map(String::from),
+            by: by.into(),
+            expected: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn reviews_are_checked_logged_and_rebuilt_on_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        hub.publish("a", alert(Category::Efficacy)).unwrap(); // 1: a-1
+        hub.publish("b", alert(Category::Pricing)).unwrap(); // 2: b-2
+        let rx = hub.subscribe(None, None);
+        let first = hub
+            .review("a-1", decide(ReviewState::Acknowledged, "alice", None))
+            .unwrap();
+        assert_eq!((first.id, first.stream.as_str()), (3, "a"));
+        // (alert id, decision, error words or "" for recorded)
+        let cases = [
+            (
+                "a-1",
+                ReviewState::Acknowledged,
+                "already acknowledged by alice",
+            ),
+            ("a-1", ReviewState::New, "never goes back to new"),
+            ("a-1", ReviewState::Confirmed, ""),
+            ("a-1", ReviewState::Confirmed, ""),
+            ("b-1", ReviewState::Confirmed, "no alert \"b-1\""),
+            ("a-2", ReviewState::Confirmed, "no alert"),
+            ("b-3", ReviewState::Confirmed, "no alert"),
+            ("nonsense", ReviewState::Confirmed, "no alert"),
+            ("b-2", ReviewState::Escalated, ""),
+        ];
+        for (id, state, words) in cases {
+            match hub.review(id, decide(state, "bob", Some("理由"))) {
+                Ok(event) => assert!(words.is_empty(), "{id} {state:?}: {event:?}"),
+                Err(e) => assert!(
+                    !words.is_empty() && e.to_string().contains(words),
+                    "{id} {state:?}: {e}"
+                ),
+            }
+        }
+        // Refusals used no id; the recorded ones went out on the bus in order.
+        assert_eq!(hub.next_id(), 7);
+        let seen: Vec<(u64, String)> = take(rx, 4)
+            .await
+            .into_iter()
+            .map(|e| match e.body {
+                EventBody::Review(r) => {
+                    (e.id, format!("{}:{:?}>{:?}", r.alert_id, r.from, r.state))
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (3, "a-1:New>Acknowledged".to_string()),
+                (4, "a-1:Acknowledged>Confirmed".to_string()),
+                (5, "a-1:Confirmed>Confirmed".to_string()),
+                (6, "b-2:New>Escalated".to_string()),
+            ]
+        );
+        let stale = Decision {
+            expected: Some(ReviewState::New),
+            ..decide(ReviewState::Dismissed, "carol", None)
+        };
+        let err = hub.review("a-1", stale).unwrap_err();
+        assert!(
+            err.to_string().contains("confirmed by bob now, not new"),
+            "{err}"
+        );
+
+        let before: Vec<(u64, CurrentReview)> = hub
+            .reviewed_alerts(&AlertFilter::default())
+            .into_iter()
+            .map(|r| (r.event.id, r.review))
+            .collect();
+        assert_eq!(before[0].1.state, ReviewState::Confirmed);
+        assert_eq!(before[0].1.by.as_deref(), Some("bob"));
+        assert_eq!(before[0].1.note.as_deref(), Some("理由"));
+        assert_eq!(before[0].1.event_id, Some(5));
+        drop(hub);
+        let hub = Hub::open(dir.path()).unwrap();
+        let after: Vec<(u64, CurrentReview)> = hub
+            .reviewed_alerts(&AlertFilter::default())
+            .into_iter()
+            .map(|r| (r.event.id, r.review))
+            .collect();
+        assert_eq!(after, before);
+        assert_eq!(
+            hub.review_counts(),
+            BTreeMap::from([
+                (ReviewState::Acknowledged, 1),
+                (ReviewState::Confirmed, 2),
+                (ReviewState::Escalated, 1)
+            ])
+        );
+        // `claimwatch log check` reads review lines as sound events of their own kind.
+        let report = crate::events::check::check(dir.path()).unwrap();
+        assert!(report.is_sound(), "{:?}", report.problems);
+        assert_eq!(report.kinds.get("review"), Some(&4));
+        // The rules apply to the rebuilt state too.
+
+        let err = hub
+            .review("a-1", decide(ReviewState::Acknowledged, "dave", None))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("already confirmed by bob"),
+            "{err}"
+        );
+        // (review filter, alert ids)
+        let cases: [(Vec<ReviewState>, Vec<u64>); 3] = [
+            (vec![ReviewState::Escalated], vec![2]),
+            (vec![ReviewState::New, ReviewState::Confirmed], vec![1]),
+            (vec![ReviewState::New], vec![]),
+        ];
+        for (review, want) in cases {
+            let filter = AlertFilter {
+                review: review.clone(),
+                ..AlertFilter::default()
+            };
+            let got: Vec<u64> = hub
+                .reviewed_alerts(&filter)
+                .iter()
+                .map(|r| r.event.id)
+                .collect();
+            assert_eq!(got, want, "{review:?}");
+        }
+    }
+
+    #[test]
+    fn a_review_leaves_memory_with_its_alert() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = HubLimits {
+            alerts: 2,
+            reviews: 1,
+            ..HubLimits::default()
+        };
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        hub.publish("a", alert(Category::Efficacy)).unwrap(); // 1
+        hub.review("a-1", decide(ReviewState::Dismissed, "alice", None))
+            .unwrap(); // 2
+        hub.publish("a", alert(Category::Efficacy)).unwrap(); // 3
+        assert_eq!(
+            hub.review_states()[&ReviewState::Dismissed],
+            1,
+            "{:?}",
+            hub.review_states()
+        );
+        hub.publish("a", alert(Category::Efficacy)).unwrap(); // 4: alert 1 leaves
+        let states = hub.review_states();
+        assert_eq!(
+            (states[&ReviewState::New], states[&ReviewState::Dismissed]),
+            (2, 0)
+        );
+        let err = hub
+            .review("a-1", decide(ReviewState::Confirmed, "bob", None))
+            .unwrap_err();
+        assert!(matches!(err, ReviewError::NotFound(_)), "{err}");
+        hub.review("a-3", decide(ReviewState::Confirmed, "bob", None))
+            .unwrap(); // 5: review 2 leaves memory
+        assert_eq!(hub.lock().store.review_events.len(), 1);
+        // Reopened with the same bounds: the same picture; the count keeps every decision.
+        drop(hub);
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        let states = hub.review_states();
+        assert_eq!(
+            (states[&ReviewState::New], states[&ReviewState::Confirmed]),
+            (1, 1)
+        );
+        assert_eq!(hub.review_counts().values().sum::<u64>(), 2);
     }
 
     #[tokio::test]

@@ -5,8 +5,9 @@
 //! Input: events to append. Output on open: every stored event, streamed to a callback one at a
 //! time (never the whole log in memory), and the next id.
 //!
-//! Durability: an alert is fsynced before [`EventLog::append`] returns, so an alert a client or
-//! webhook has seen survives a crash or power loss. Transcript and status lines are written to the
+//! Durability: an alert or a review is fsynced before [`EventLog::append`] returns, so an alert
+//! a client or webhook has seen, or a review a client was answered for, survives a crash or
+//! power loss. Transcript and status lines are written to the
 //! OS at once (a process crash keeps them) but fsynced in batches, every [`SYNC_EVERY`] lines or
 //! with the next alert: losing the last few of those to a power cut is acceptable, an fsync per
 //! transcript segment is not worth the disk wear.
@@ -35,7 +36,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::event::{Event, EventKind};
+use super::event::Event;
 use super::retention::{self, LogConfig, SegmentInfo};
 use super::segments::{self, Gap, Lines, LEGACY_FILE, SEGMENT_DIR};
 
@@ -380,7 +381,7 @@ impl EventLog {
         &self.seg_dir
     }
 
-    /// Appends one event; fsyncs when it is an alert (see the module docs). On failure the file
+    /// Appends one event; fsyncs when it is an alert or a review (see the module docs). On failure the file
     /// is cut back to its last whole line, so a later append does not extend a broken line.
     pub fn append(&mut self, event: &Event) -> Result<(), LogError> {
         if event.id == u64::MAX {
@@ -400,7 +401,7 @@ impl EventLog {
         line.push('\n');
         let result = self.file.write_all(line.as_bytes()).and_then(|()| {
             self.unsynced += 1;
-            if event.kind() == EventKind::Alert || self.unsynced >= SYNC_EVERY {
+            if event.kind().is_durable() || self.unsynced >= SYNC_EVERY {
                 self.file.sync_data()?;
                 self.unsynced = 0;
             }

@@ -17,6 +17,7 @@
 //! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
 //! - [`clock`]: RFC 3339 timestamps.
 //! - [`round`]: numbers in payloads rounded to milliseconds.
+//! - [`review`]: the review workflow's states and transition rules (the `review` event).
 //!
 //! [`EventBus`] is the interface a second implementation (a cluster's shared history) satisfies
 //! too; the local [`Hub`] over `DATA_DIR/events/` is the default.
@@ -28,6 +29,7 @@ pub mod event;
 pub mod hub;
 pub mod log;
 pub mod retention;
+pub mod review;
 pub mod round;
 pub mod segments;
 
@@ -41,6 +43,7 @@ pub use event::{
 pub use hub::{Hub, HubLimits};
 pub use log::{EventLog, LogError};
 pub use retention::{LogConfig, Retain};
+pub use review::{CurrentReview, Review, ReviewState};
 
 use crate::detect::Category;
 
@@ -54,6 +57,47 @@ pub enum BusError {
         alert_id: String,
         source: std::io::Error,
     },
+}
+
+/// Which kept alerts a query wants; every field narrows, `None`/empty does not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertFilter<'a> {
+    pub stream: Option<&'a str>,
+    /// Alerts with an event id greater than this.
+    pub since_id: Option<u64>,
+    pub category: Option<Category>,
+    /// Alerts whose current review state is one of these.
+    pub review: Vec<ReviewState>,
+}
+
+/// A kept alert event and its current review (`new` when never reviewed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewedAlert {
+    pub event: Event,
+    pub review: CurrentReview,
+}
+
+/// An operator's decision, as checked by [`review::check_transition`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub state: ReviewState,
+    /// Already checked by [`review::check_note`].
+    pub note: Option<String>,
+    /// The operator's name.
+    pub by: String,
+    /// The state the operator last saw, when the client says.
+    pub expected: Option<ReviewState>,
+}
+
+/// Why a decision was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Refused(#[from] review::Refusal),
+    #[error(transparent)]
+    Log(#[from] LogError),
 }
 
 /// What every event bus offers. Publishing is synchronous because the pipeline publishes from
@@ -103,6 +147,20 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// The id the next event will get.
     fn next_id(&self) -> u64;
+
+    /// Kept alerts with their current review, oldest first, as `filter` says.
+    fn reviewed_alerts(&self, filter: &AlertFilter) -> Vec<ReviewedAlert>;
+
+    /// Records `decision` on the kept alert `alert_id` (`STREAM-EVENTID`) as a `review` event of
+    /// the alert's stream, checked against the alert's current state ([`review`]) and appended
+    /// atomically with that check. `Ok` only once the event is durable.
+    fn review(&self, alert_id: &str, decision: Decision) -> Result<Event, ReviewError>;
+
+    /// Review decisions ever recorded (restarts included), by the state decided.
+    fn review_counts(&self) -> BTreeMap<ReviewState, u64>;
+
+    /// Kept alerts by their current review state, `new` included.
+    fn review_states(&self) -> BTreeMap<ReviewState, u64>;
 
     /// Makes everything published so far durable (call on shutdown).
     fn sync(&self) -> Result<(), BusError>;

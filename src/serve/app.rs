@@ -27,10 +27,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::console;
 use super::metrics::{self, ServeMetrics};
+use super::operators::{Operator, Operators, Role};
 use super::paging::{self, Filters};
+use super::review;
 use super::sse_cap::{SseSlot, DEFAULT_MAX_SSE_CLIENTS};
 use crate::detect::Category;
-use crate::events::{self, Event, EventBus};
+use crate::events::{self, AlertFilter, Event, EventBus, ReviewState};
 use crate::live::{AttachRequest, ControlError, ProductRequest, StreamControl};
 
 /// Default limit on request bodies.
@@ -48,8 +50,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct AppState {
     pub bus: Arc<dyn EventBus>,
     pub control: Arc<dyn StreamControl>,
-    /// When set, every request needs `Authorization: Bearer <token>`.
-    pub token: Option<String>,
+    /// When not empty, every request needs `Authorization: Bearer <secret>` of one of them, and
+    /// every POST, PUT and DELETE the reviewer role.
+    pub operators: Arc<Operators>,
     /// Cancelled to stop the server; open SSE streams end when it is.
     pub shutdown: CancellationToken,
     pub metrics: Arc<ServeMetrics>,
@@ -67,7 +70,8 @@ const _: () = {
 };
 
 impl AppState {
-    /// A state with default metrics, body limit and heartbeat.
+    /// A state with default metrics, body limit and heartbeat; `token`, when set, is one
+    /// unnamed reviewer's (set [`AppState::operators`] for named ones).
     pub fn new(
         bus: Arc<dyn EventBus>,
         control: Arc<dyn StreamControl>,
@@ -77,7 +81,7 @@ impl AppState {
         AppState {
             bus,
             control,
-            token,
+            operators: Arc::new(Operators::single(token)),
             shutdown,
             metrics: Arc::new(ServeMetrics::default()),
             body_limit: DEFAULT_BODY_LIMIT,
@@ -103,6 +107,8 @@ pub fn app(state: AppState) -> Router {
         .route("/streams/{id}/transcript", get(transcript))
         .route("/alerts", get(alerts))
         .route("/alerts/{id}/clip", get(alert_clip))
+        .route("/alerts.csv", get(review::export))
+        .route("/alerts/{id}/review", post(review::review))
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
         .fallback(not_found)
@@ -168,7 +174,7 @@ impl From<ControlError> for ApiError {
     }
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
@@ -192,8 +198,14 @@ async fn blocking<T: Send + 'static>(
 /// Paths anyone may fetch: the login form and the stylesheet it uses.
 const PUBLIC_PATHS: [&str; 2] = ["/login", "/console/console.css"];
 
-async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(token) = &state.token {
+/// Finds the request's [`Operator`] (put in the request's extensions for the handlers): the
+/// one whose secret the bearer token — or the console's login cookie — is (401 without one,
+/// and the console page sends a browser to `/login`), or [`Operator::local`] on a server
+/// without tokens. A viewer gets 403 for anything but reading.
+async fn auth(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let operator = if state.operators.is_empty() {
+        Operator::local()
+    } else {
         if PUBLIC_PATHS.contains(&request.uri().path()) {
             return next.run(request).await;
         }
@@ -205,30 +217,50 @@ async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Re
         // The console's browser sends the login cookie; programs send the header.
         let from_cookie = bearer.is_none();
         let given = bearer.or_else(|| cookie(headers, console::TOKEN_COOKIE));
-        let valid = given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes()));
-        if valid && from_cookie && !request.method().is_safe() && !same_origin(headers) {
-            // A cookie rides along on any site's form post; a change must come from our page.
-            return ApiError(
-                StatusCode::FORBIDDEN,
-                "a change made with the console's login must come from the console's own page (Origin)".into(),
-            )
-            .into_response();
+        match given.and_then(|g| state.operators.authenticate(g)) {
+            Some(operator) => {
+                if from_cookie && !request.method().is_safe() && !same_origin(headers) {
+                    // A cookie rides along on any site's form post; a change must come from
+                    // the console's own page.
+                    return ApiError(
+                        StatusCode::FORBIDDEN,
+                        "a change made with the console's login must come from the console's own page (Origin)".into(),
+                    )
+                    .into_response();
+                }
+                operator.clone()
+            }
+            None if request.uri().path() == "/" && request.method() == Method::GET => {
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+            }
+            None => {
+                let mut response = ApiError(
+                    StatusCode::UNAUTHORIZED,
+                    "missing or wrong bearer token (send `Authorization: Bearer <token>`)".into(),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
         }
-        if !valid && request.uri().path() == "/" && request.method() == Method::GET {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
-        }
-        if !valid {
-            let mut response = ApiError(
-                StatusCode::UNAUTHORIZED,
-                "missing or wrong bearer token (send `Authorization: Bearer <token>`)".into(),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
-        }
+    };
+    let reads = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if operator.role == Role::Viewer && !reads {
+        return ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "operator {} is a viewer: reviews and changes to streams need the reviewer role",
+                operator.name
+            ),
+        )
+        .into_response();
     }
+    request.extensions_mut().insert(operator);
     next.run(request).await
 }
 
@@ -237,7 +269,7 @@ async fn auth(State(state): State<AppState>, request: Request, next: Next) -> Re
 /// origin. So without a token, only loopback host names are served and a foreign `Origin` is
 /// refused (403). With a token, the token is the guard.
 async fn local_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.token.is_none() {
+    if state.operators.is_empty() {
         let headers = request.headers();
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -303,18 +335,6 @@ fn bearer_credentials(value: &str) -> Option<&str> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then_some(token.trim())
-}
-
-/// Equality whose time does not depend on where the inputs first differ, so the token cannot be
-/// guessed byte by byte from response times.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= usize::from(x ^ y);
-    }
-    std::hint::black_box(diff) == 0
 }
 
 /// Rewrites any non-JSON error answer (axum's plain-text rejections, empty 404/405) as
@@ -479,12 +499,12 @@ async fn alert_clip(
     }
 }
 
-fn unknown_stream(id: &str) -> ApiError {
+pub(super) fn unknown_stream(id: &str) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, format!("no stream {id:?}"))
 }
 
 /// Whether `id` is attached now or has history on the bus.
-fn stream_known(state: &AppState, id: &str) -> bool {
+pub(super) fn stream_known(state: &AppState, id: &str) -> bool {
     state.bus.knows_stream(id) || state.control.list().iter().any(|s| s.id == id)
 }
 
@@ -525,20 +545,24 @@ fn check_stream_id(id: &str) -> Result<(), ApiError> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AlertsQuery {
+pub(super) struct AlertsQuery {
     stream: Option<String>,
     /// Alerts after this event id; `after` is the same cursor under the paging name.
     since: Option<u64>,
     after: Option<u64>,
     category: Option<String>,
     /// Alerts per page ([`paging`]); a `Link: <…>; rel="next"` header says how to get more.
-    limit: Option<usize>,
+    pub(super) limit: Option<usize>,
+    /// Current review states, comma-separated (`new,acknowledged`).
+    review: Option<String>,
 }
 
-async fn alerts(
-    State(state): State<AppState>,
-    Query(query): Query<AlertsQuery>,
-) -> Result<Response, ApiError> {
+/// The filter `query` asks for, checked: 400 for a bad category or review state, 404 for a
+/// stream never seen.
+pub(super) fn alert_filter<'q>(
+    state: &AppState,
+    query: &'q AlertsQuery,
+) -> Result<AlertFilter<'q>, ApiError> {
     let category = match query.category.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(name) => Some(Category::parse(name).ok_or_else(|| {
@@ -551,23 +575,40 @@ async fn alerts(
     };
     let stream = query.stream.as_deref().filter(|s| !s.is_empty());
     // An empty list would read as "no alerts" for a misspelled stream.
-    if let Some(id) = stream.filter(|id| !stream_known(&state, id)) {
+    if let Some(id) = stream.filter(|id| !stream_known(state, id)) {
         return Err(unknown_stream(id));
     }
-    let after = match (query.since, query.after) {
+    let since_id = match (query.since, query.after) {
         (Some(since), Some(after)) if since != after => {
             return Err(bad_request("since and after are the same cursor: give one"))
         }
         (since, after) => since.or(after),
     };
-    let limit = paging::limit(query.limit).map_err(bad_request)?;
-    let filters = Filters {
+    let review = ReviewState::parse_list(query.review.as_deref().unwrap_or_default())
+        .map_err(bad_request)?;
+    Ok(AlertFilter {
         stream,
-        category: category.map(|c| c.as_str()),
+        since_id,
+        category,
+        review,
+    })
+}
+
+async fn alerts(
+    State(state): State<AppState>,
+    Query(query): Query<AlertsQuery>,
+) -> Result<Response, ApiError> {
+    let filter = alert_filter(&state, &query)?;
+    let limit = paging::limit(query.limit).map_err(bad_request)?;
+    let review = review::filter_text(&filter.review);
+    let filters = Filters {
+        stream: filter.stream,
+        category: filter.category.map(|c| c.as_str()),
+        review: review.as_deref(),
     };
-    let events = state.bus.alerts(stream, after, category);
-    let (events, next) = paging::page(events, limit, |e| e.id, "/alerts", &filters);
-    let body: Vec<Value> = events.iter().map(Event::wire_json).collect();
+    let alerts = state.bus.reviewed_alerts(&filter);
+    let (alerts, next) = paging::page(alerts, limit, |a| a.event.id, "/alerts", &filters);
+    let body: Vec<Value> = alerts.iter().map(review::alert_json).collect();
     let mut response = Json(body).into_response();
     if let Some(link) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LINK, link);
@@ -600,7 +641,7 @@ async fn prometheus(State(state): State<AppState>) -> Response {
         &state.bus.alert_counts(),
         &state.metrics,
         state.bus.lag_recoveries(),
-    );
+    ) + &metrics::render_reviews(&state.bus.review_counts(), &state.bus.review_states());
     (
         [(
             header::CONTENT_TYPE,
@@ -974,21 +1015,6 @@ mod tests {
         ];
         let (status, text, _) = call(&guarded, "GET", "/healthz", &headers, "").await;
         assert_eq!(status, StatusCode::OK, "{text}");
-    }
-
-    #[test]
-    fn constant_time_eq_is_equality() {
-        // (a, b, equal)
-        let cases: [(&[u8], &[u8], bool); 5] = [
-            (b"", b"", true),
-            (b"abc", b"abc", true),
-            (b"abc", b"abd", false),
-            (b"abc", b"ab", false),
-            (b"", b"a", false),
-        ];
-        for (a, b, want) in cases {
-            assert_eq!(constant_time_eq(a, b), want, "{a:?} {b:?}");
-        }
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::detect::Category;
-use crate::events::{HealthCondition, SourceState};
+use crate::events::{HealthCondition, ReviewState, SourceState};
 use crate::live::StreamInfo;
 use crate::sinks::SinkStats;
 
@@ -178,6 +178,42 @@ pub fn render(
     out
 }
 
+/// The review families: decisions recorded by state (a counter, across restarts) and the kept
+/// alerts by their current state (a gauge: `new` is the backlog). Every state is listed, 0
+/// included, so a dashboard's series exist before the first review.
+pub fn render_reviews(
+    decisions: &BTreeMap<ReviewState, u64>,
+    current: &BTreeMap<ReviewState, u64>,
+) -> String {
+    let mut out = String::new();
+    let name = "claimwatch_reviews_total";
+    family(
+        &mut out,
+        name,
+        "Review decisions recorded, by the state decided (kept across restarts).",
+        "counter",
+    );
+    for state in ReviewState::ALL
+        .into_iter()
+        .filter(|&s| s != ReviewState::New)
+    {
+        let count = decisions.get(&state).copied().unwrap_or(0);
+        sample(&mut out, name, &[("state", state.as_str())], count as f64);
+    }
+    let name = "claimwatch_alerts_by_review_state";
+    family(
+        &mut out,
+        name,
+        "Alerts kept in memory (those GET /alerts lists), by their current review state.",
+        "gauge",
+    );
+    for state in ReviewState::ALL {
+        let count = current.get(&state).copied().unwrap_or(0);
+        sample(&mut out, name, &[("state", state.as_str())], count as f64);
+    }
+    out
+}
+
 fn family(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -284,6 +320,23 @@ mod tests {
             );
         }
         // Every sample line is `name{labels} value` or `name value`, every family typed once.
+        let text = text
+            + &render_reviews(
+                &BTreeMap::from([(ReviewState::Confirmed, 3), (ReviewState::Dismissed, 1)]),
+                &BTreeMap::from([(ReviewState::New, 5), (ReviewState::Confirmed, 2)]),
+            );
+        for line in [
+            "# TYPE claimwatch_reviews_total counter",
+            "claimwatch_reviews_total{state=\"confirmed\"} 3",
+            "claimwatch_reviews_total{state=\"dismissed\"} 1",
+            "claimwatch_reviews_total{state=\"escalated\"} 0",
+            "# TYPE claimwatch_alerts_by_review_state gauge",
+            "claimwatch_alerts_by_review_state{state=\"new\"} 5",
+            "claimwatch_alerts_by_review_state{state=\"acknowledged\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?}");
+        }
+        assert!(!text.contains("claimwatch_reviews_total{state=\"new\"}"));
         for l in text.lines().filter(|l| !l.starts_with('#')) {
             let name = l.split(['{', ' ']).next().unwrap();
             assert!(text.contains(&format!("# TYPE {name} ")), "{l}");

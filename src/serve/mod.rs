@@ -10,11 +10,16 @@
 //! - [`metrics`]: Prometheus exposition.
 //! - [`sse_cap`]: the cap on open SSE connections.
 //! - [`paging`]: pages of `GET /alerts`.
+//! - [`operators`]: named operators, their roles and their tokens.
+//! - [`review`]: the review and CSV export handlers; [`export`]: the CSV file.
 
 pub mod app;
 pub mod console;
+pub mod export;
 pub mod metrics;
+pub mod operators;
 pub mod paging;
+pub mod review;
 pub mod sse_cap;
 
 use std::net::SocketAddr;
@@ -27,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use app::{app, serve, ApiError, AppState};
 pub use metrics::ServeMetrics;
+pub use operators::{Operator, Operators, OperatorsError, Role};
 
 use crate::events::EventBus;
 use crate::live::StreamControl;
@@ -39,9 +45,19 @@ pub struct ServeConfig {
     /// Address to listen on; default 127.0.0.1:8080.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Bearer token every request must carry; required when `listen` is not loopback.
+    /// Bearer token every request must carry (one unnamed reviewer); a token or operators are
+    /// required when `listen` is not loopback.
     #[serde(default)]
     pub token: Option<String>,
+    /// Named operators: `NAME[:ROLE]=SECRET` each, or a bare secret ([`operators`]).
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    /// A file of `NAME[:ROLE]=SECRET` lines ([`operators`]).
+    #[serde(default)]
+    pub tokens_file: Option<PathBuf>,
+    /// Who may call: set by [`ServeConfig::build`] from `token`, `tokens` and `tokens_file`.
+    #[serde(skip)]
+    pub operators: Operators,
     /// Where the event log (`events/`) and the webhook's cursor (`sinks/`) live.
     pub data_dir: PathBuf,
     /// URL to POST each alert to.
@@ -74,6 +90,8 @@ pub enum ConfigError {
     PublicWithoutToken(SocketAddr),
     #[error("the token must be 16 to 256 visible ASCII characters without spaces")]
     BadToken,
+    #[error(transparent)]
+    Operators(#[from] OperatorsError),
     #[error("body limit {0} bytes: use 1 KiB to 16 MiB")]
     BodyLimit(usize),
     #[error("webhook {0:?}: must be an http:// or https:// URL")]
@@ -90,6 +108,9 @@ impl ServeConfig {
         ServeConfig {
             listen: default_listen(),
             token: None,
+            tokens: Vec::new(),
+            tokens_file: None,
+            operators: Operators::default(),
             data_dir: data_dir.into(),
             webhook: None,
             body_limit: default_body_limit(),
@@ -97,15 +118,20 @@ impl ServeConfig {
         }
     }
 
-    /// Validates: a non-loopback address requires a token; token, body limit and webhook URL are
-    /// sane.
-    pub fn build(self) -> Result<ServeConfig, ConfigError> {
+    /// Validates: a non-loopback address requires a token; tokens (the tokens file read here),
+    /// body limit and webhook URL are sane. Sets [`ServeConfig::operators`].
+    pub fn build(mut self) -> Result<ServeConfig, ConfigError> {
         if let Some(token) = &self.token {
             let visible = token.bytes().all(|b| b.is_ascii_graphic());
             if !(16..=256).contains(&token.len()) || !visible {
                 return Err(ConfigError::BadToken);
             }
-        } else if !self.listen.ip().is_loopback() {
+        }
+        // The single token is the first unnamed one; the same checks (unique names, unique
+        // secrets) then cover all of them.
+        let flags: Vec<String> = self.token.iter().chain(&self.tokens).cloned().collect();
+        self.operators = Operators::load(&flags, self.tokens_file.as_deref())?;
+        if self.operators.is_empty() && !self.listen.ip().is_loopback() {
             return Err(ConfigError::PublicWithoutToken(self.listen));
         }
         if !(1024..=16 << 20).contains(&self.body_limit) {
@@ -176,7 +202,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::from_std(listener).context("registering the listener")?;
-    let mut state = AppState::new(bus, control, config.token.clone(), shutdown.clone());
+    let mut state = AppState::new(bus, control, None, shutdown.clone());
+    state.operators = Arc::new(config.operators.clone());
     state.body_limit = config.body_limit;
     state.max_sse_clients = config.max_sse_clients;
     state.metrics = metrics;
@@ -265,6 +292,47 @@ mod tests {
             let listen = config.listen;
             assert_eq!(config.clone().build().err(), want, "{listen}");
         }
+        // Named operators stand in for the token, on any address.
+        let named = ServeConfig {
+            tokens: vec![
+                "alice=abcdef0123456789".into(),
+                "bob:viewer=fedcba9876543210".into(),
+            ],
+            ..config("0.0.0.0:8686", good_token)
+        }
+        .build()
+        .unwrap();
+        let names: Vec<(&str, Role)> = named
+            .operators
+            .list()
+            .into_iter()
+            .map(|o| (o.name.as_str(), o.role))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("operator", Role::Reviewer),
+                ("alice", Role::Reviewer),
+                ("bob", Role::Viewer)
+            ]
+        );
+        let err = ServeConfig {
+            tokens: vec!["bob:boss=fedcba9876543210".into()],
+            ..config("127.0.0.1:1", None)
+        }
+        .build()
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Operators(_)), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "carol:viewer=0123456789abcdef\n").unwrap();
+        let from_file = ServeConfig {
+            tokens_file: Some(file),
+            ..config("0.0.0.0:8686", None)
+        }
+        .build()
+        .unwrap();
+        assert_eq!(from_file.operators.list()[0].name, "carol");
         let err = config("0.0.0.0:8686", None)
             .build()
             .unwrap_err()

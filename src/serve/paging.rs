@@ -16,6 +16,8 @@ pub const MAX_LIMIT: usize = 1000;
 pub struct Filters<'a> {
     pub stream: Option<&'a str>,
     pub category: Option<&'a str>,
+    /// Review states, comma-separated.
+    pub review: Option<&'a str>,
 }
 
 /// Checks a requested page size: `None` → the default.
@@ -47,6 +49,9 @@ pub fn page<T>(
     }
     if let Some(category) = filters.category {
         query.append_pair("category", category);
+    }
+    if let Some(review) = filters.review {
+        query.append_pair("review", review);
     }
     query.append_pair("after", &last.to_string());
     query.append_pair("limit", &limit.to_string());
@@ -83,6 +88,7 @@ mod tests {
         let shop = Filters {
             stream: Some("shop-1"),
             category: Some("false_origin"),
+            review: Some("new,acknowledged"),
         };
         // (limit, filters, page, Link)
         let cases = [
@@ -98,7 +104,7 @@ mod tests {
                 1,
                 shop.clone(),
                 vec![3],
-                Some("</alerts?stream=shop-1&category=false_origin&after=3&limit=1>; rel=\"next\""),
+                Some("</alerts?stream=shop-1&category=false_origin&review=new%2Cacknowledged&after=3&limit=1>; rel=\"next\""),
             ),
         ];
         for (limit, filters, want, link) in cases {

@@ -17,7 +17,7 @@ fn each_alert_has_the_audio_around_its_words() {
     let root = tempdir();
     let source = clip("en_origin_false");
     let stream = format!("shop=file:{},lang=en,origin=CN", source.display());
-    let serve = Serve::start_with(root.path(), None, &[stream.clone()], &[], None);
+    let serve = Serve::start_with(root.path(), None, &[stream], &[], None);
     let events = serve
         .sse("/events", Some(0))
         .until("shop ended", ended("shop"));

@@ -9,6 +9,7 @@ mod health;
 mod looks;
 mod payloads;
 mod policy;
+mod review;
 pub mod serve;
 mod windows;
 

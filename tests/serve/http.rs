@@ -5,7 +5,7 @@ use claimwatch::events::SourceState;
 use claimwatch::live::StreamInfo;
 use serde_json::{json, Value};
 
-use super::{alert, transcript, Options, Server};
+use super::{alert, as_listed, transcript, Options, Server};
 
 async fn send(
     method: reqwest::Method,
@@ -126,10 +126,7 @@ async fn alerts_and_transcript_queries() {
         }
     };
     let all = get("/alerts").await;
-    assert_eq!(
-        all,
-        Value::Array(published.iter().map(|e| e.wire_json()).collect())
-    );
+    assert_eq!(all, Value::Array(published.iter().map(as_listed).collect()));
     let since = get(&format!("/alerts?since={}", published[3].id)).await;
     assert_eq!(since.as_array().unwrap().len(), 2);
     let shop2 = get("/alerts?stream=shop-2").await;
@@ -266,7 +263,7 @@ async fn alerts_come_in_pages_with_a_next_link() {
         (0..230)
             .map(|i| {
                 let stream = if i % 3 == 0 { "shop-2" } else { "shop-1" };
-                hub.publish(stream, alert(i)).unwrap().wire_json()
+                as_listed(&hub.publish(stream, alert(i)).unwrap())
             })
             .collect::<Vec<Value>>()
     })

@@ -4,6 +4,7 @@
 
 pub mod client;
 mod http;
+mod review;
 mod sse;
 mod webhook;
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 use claimwatch::detect::{Alert, Detector, Lang};
 use claimwatch::events::{EventBody, Hub, HubLimits, SourceState, StreamStatus};
 use claimwatch::live::{AttachRequest, ControlError, ProductRequest, StreamControl, StreamInfo};
-use claimwatch::serve::AppState;
+use claimwatch::serve::{AppState, Operators};
 use claimwatch::transcribe::Segment;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -70,6 +71,16 @@ pub fn status(state: SourceState) -> EventBody {
         gap_s: None,
         message: None,
     })
+}
+
+/// An alert event as `GET /alerts` lists it before any review: its wire JSON with
+/// `review.state` `new`.
+pub fn as_listed(event: &claimwatch::events::Event) -> serde_json::Value {
+    let mut json = event.wire_json();
+    json["review"] = serde_json::json!({
+        "state": "new", "by": null, "at": null, "note": null, "event_id": null
+    });
+    json
 }
 
 /// A stand-in for the pipeline: keeps stream records, runs nothing.
@@ -151,6 +162,8 @@ pub struct Server {
 
 pub struct Options {
     pub token: Option<String>,
+    /// Named operators; when set, `token` is ignored.
+    pub operators: Option<Operators>,
     pub limits: HubLimits,
     pub heartbeat: Duration,
     pub max_sse_clients: usize,
@@ -160,6 +173,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             token: None,
+            operators: None,
             limits: HubLimits::default(),
             heartbeat: Duration::from_secs(15),
             max_sse_clients: claimwatch::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS,
@@ -177,6 +191,9 @@ impl Server {
             options.token,
             shutdown.clone(),
         );
+        if let Some(operators) = options.operators {
+            state.operators = Arc::new(operators);
+        }
         state.heartbeat = options.heartbeat;
         state.max_sse_clients = options.max_sse_clients;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

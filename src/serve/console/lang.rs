@@ -91,7 +91,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("dropped_audio", "音声欠落", "audio dropped"),
     ("clipping", "音割れ", "clipping"),
     ("behind", "処理遅延", "behind"),
-    ("no_streams", "監視中の配信はありません", "No stream is monitored"),
+    (
+        "no_streams",
+        "監視中の配信はありません",
+        "No stream is monitored",
+    ),
     ("no_alerts", "アラートはありません", "No alerts"),
     ("filter", "絞り込み", "Filter"),
     ("all", "すべて", "all"),
@@ -108,7 +112,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("suggestion", "言い換え例", "Suggested wording"),
     ("evidence", "証拠音声", "Evidence"),
     ("no_clip", "音声はまだありません", "No clip yet"),
-    ("transcript", "前後の文字起こし（±30秒）", "Transcript (±30 s)"),
+    (
+        "transcript",
+        "前後の文字起こし（±30秒）",
+        "Transcript (±30 s)",
+    ),
     ("note", "メモ", "Note"),
     ("new", "未確認", "new"),
     ("acknowledged", "確認中", "acknowledged"),
@@ -126,7 +134,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("medium", "中", "medium"),
     ("low", "低", "low"),
     ("false_origin", "原産国の虚偽表示", "False origin"),
-    ("origin_claim", "原産国の表示（要確認）", "Origin claim (check)"),
+    (
+        "origin_claim",
+        "原産国の表示（要確認）",
+        "Origin claim (check)",
+    ),
     ("efficacy", "効能効果の標ぼう", "Efficacy claim"),
     ("exaggeration", "誇大・保証表現", "Exaggeration"),
     ("pricing", "価格・期限の表示", "Pricing / urgency"),
@@ -139,6 +151,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("token", "アクセストークン", "Access token"),
     ("wrong_token", "トークンが違います", "Wrong token"),
     ("logout", "ログアウト", "Log out"),
+    ("viewer", "閲覧のみ", "viewer"),
+    ("reviewer", "確認担当", "reviewer"),
 ];
 
 /// Every label in `lang`, as the JSON object the script reads (`{"streams": "配信", …}`).

@@ -14,11 +14,13 @@ use std::sync::OnceLock;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Form;
 use minijinja::{context, Environment};
 use serde::Deserialize;
 
-use super::app::{constant_time_eq, cookie, AppState};
+use super::app::{cookie, AppState};
+use super::operators::Operator;
 use lang::{labels, negotiate, UiLang};
 
 /// The cookie that carries the token for the console's requests.
@@ -102,15 +104,17 @@ fn render(name: &str, lang: UiLang, extra: minijinja::Value) -> Result<String, S
 /// without a login to `/login`).
 pub async fn page(
     State(state): State<AppState>,
+    Extension(operator): Extension<Operator>,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
     let lang = ui_lang(&query, &headers);
-    match render(
-        "console.html",
-        lang,
-        context! { logout => state.token.is_some() },
-    ) {
+    let context = context! {
+        logout => !state.operators.is_empty(),
+        operator => operator.name.clone(),
+        role => operator.role.as_str(),
+    };
+    match render("console.html", lang, context) {
         Ok(body) => html(StatusCode::OK, body, lang, query.lang.is_some()),
         Err(status) => status.into_response(),
     }
@@ -138,10 +142,8 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = ui_lang(&PageQuery { lang: None }, &headers);
-    let right = state
-        .token
-        .as_deref()
-        .is_none_or(|t| constant_time_eq(form.token.trim().as_bytes(), t.as_bytes()));
+    let right =
+        state.operators.is_empty() || state.operators.authenticate(form.token.trim()).is_some();
     if !right {
         return match render("login.html", lang, context! { wrong => true }) {
             Ok(body) => html(StatusCode::UNAUTHORIZED, body, lang, false),
@@ -149,7 +151,7 @@ pub async fn login(
         };
     }
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
-    if state.token.is_some() {
+    if !state.operators.is_empty() {
         // The token is visible ASCII (checked at startup), so it is a valid cookie value.
         let cookie = format!(
             "{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
@@ -200,7 +202,9 @@ mod tests {
     #[test]
     fn both_pages_render_in_both_languages() {
         for lang in [UiLang::Ja, UiLang::En] {
-            let page = render("console.html", lang, context! { logout => true }).unwrap();
+            let context = context! { logout => true, operator => "aiko", role => "reviewer" };
+            let page = render("console.html", lang, context).unwrap();
+            assert!(page.contains("aiko"));
             assert!(page.contains(&format!("<html lang=\"{}\">", lang.code())));
             assert!(page.contains(labels(lang)["alerts"].as_str().unwrap()));
             let login = render("login.html", lang, context! { wrong => true }).unwrap();

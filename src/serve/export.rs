@@ -1,0 +1,183 @@
+//! `GET /alerts.csv` (pure): reviewed alerts in, the bytes of a CSV file out: UTF-8 with a byte
+//! order mark (without it Excel reads the file as the local code page and Japanese turns into
+//! mojibake), a header row, one row per alert, quoted by the `csv` crate (commas, quotes and
+//! newlines in a transcript survive), CRLF line ends as Excel writes them.
+//!
+//! Spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
+//! run as a formula by Excel and LibreOffice. The text, the context and the note come from the
+//! seller being watched (through the transcript) or from an operator, so such a text cell gets a
+//! leading `'`, which spreadsheets show as text and do not display. Numbers are our own and
+//! left alone.
+
+use crate::events::{round, ReviewedAlert};
+
+/// The columns, in order.
+pub const COLUMNS: [&str; 17] = [
+    "alert_id",
+    "stream",
+    "said_at",
+    "start_s",
+    "end_s",
+    "category",
+    "severity",
+    "rule",
+    "text",
+    "context",
+    "declared_origin",
+    "spoken_origin",
+    "legal_basis",
+    "review_state",
+    "reviewer",
+    "reviewed_at",
+    "note",
+];
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The CSV file of `alerts`; alert events without an alert body are skipped.
+pub fn alerts_csv(alerts: &[ReviewedAlert]) -> Vec<u8> {
+    let mut out = BOM.to_vec();
+    let mut writer = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(&mut out);
+    // Writing to a Vec cannot fail, and every row has the header's length.
+    let _ = writer.write_record(COLUMNS);
+    for reviewed in alerts {
+        let Some(a) = reviewed.event.alert() else {
+            continue;
+        };
+        let seconds = |s: Option<f64>| s.map(|s| round::ms(s).to_string()).unwrap_or_default();
+        let text = |s: Option<&str>| safe_text(s.unwrap_or_default());
+        let review = &reviewed.review;
+        let row = [
+            text(Some(&a.id)),
+            text(Some(&reviewed.event.stream)),
+            text(a.said_at.as_deref()),
+            seconds(a.start_s),
+            seconds(a.end_s),
+            a.category.as_str().to_string(),
+            a.severity.as_str().to_string(),
+            text(Some(&a.rule)),
+            text(Some(&a.text)),
+            text(Some(&a.context)),
+            text(a.declared_origin.as_deref()),
+            text(a.spoken_origin.as_deref()),
+            text(Some(&a.legal_basis)),
+            review.state.as_str().to_string(),
+            text(review.by.as_deref()),
+            text(review.at.as_deref()),
+            text(review.note.as_deref()),
+        ];
+        let _ = writer.write_record(&row);
+    }
+    let _ = writer.flush();
+    drop(writer);
+    out
+}
+
+/// `text`, with a `'` in front when a spreadsheet would run it as a formula.
+pub fn safe_text(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::event::tests::sample_alert;
+    use crate::events::{CurrentReview, Event, EventBody, ReviewState};
+
+    fn reviewed(text: &str, review: CurrentReview) -> ReviewedAlert {
+        let mut alert = sample_alert();
+        alert.id = "shop-1-7".into();
+        alert.text = text.into();
+        alert.start_s = Some(11.080000000000002);
+        alert.said_at = Some("2026-11-27T03:26:24.123Z".into());
+        ReviewedAlert {
+            event: Event {
+                id: 7,
+                stream: "shop-1".into(),
+                at: "2026-11-27T03:26:25.000Z".into(),
+                body: EventBody::Alert(alert),
+            },
+            review,
+        }
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        // (cell, written as)
+        let cases = [
+            ("日本製", "日本製"),
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+81", "'+81"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ];
+        for (cell, want) in cases {
+            assert_eq!(safe_text(cell), want, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_excel_and_a_csv_reader_both_read_back() {
+        let confirmed = CurrentReview {
+            state: ReviewState::Confirmed,
+            by: Some("alice".into()),
+            at: Some("2026-11-27T04:00:00.000Z".into()),
+            note: Some("産地は中国、\"日本製\"は虚偽\n二行目".into()),
+            event_id: Some(9),
+        };
+        let rows = [
+            reviewed("これは日本製, です", CurrentReview::NEW),
+            reviewed("=1+1", confirmed),
+        ];
+        let bytes = alerts_csv(&rows);
+        assert!(bytes.starts_with(BOM), "no BOM");
+        let text = std::str::from_utf8(&bytes[3..]).unwrap();
+        assert!(text.starts_with("alert_id,stream,said_at,start_s,end_s,category,severity,"));
+        assert!(text.contains("\r\n"), "{text}");
+        let mut reader = ::csv::Reader::from_reader(&bytes[3..]);
+        assert_eq!(reader.headers().unwrap(), COLUMNS.as_slice());
+        let records: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        let field = |row: usize, column: &str| {
+            let at = COLUMNS.iter().position(|c| *c == column).unwrap();
+            records[row][at].to_string()
+        };
+        // (row, column, value)
+        let cases = [
+            (0, "alert_id", "shop-1-7"),
+            (0, "stream", "shop-1"),
+            (0, "said_at", "2026-11-27T03:26:24.123Z"),
+            (0, "start_s", "11.08"),
+            (0, "end_s", "12.5"),
+            (0, "category", "false_origin"),
+            (0, "severity", "critical"),
+            (0, "text", "これは日本製, です"),
+            (0, "declared_origin", "CN"),
+            (0, "spoken_origin", "JP"),
+            (0, "legal_basis", "景品表示法"),
+            (0, "review_state", "new"),
+            (0, "reviewer", ""),
+            (0, "note", ""),
+            (1, "text", "'=1+1"),
+            (1, "review_state", "confirmed"),
+            (1, "reviewer", "alice"),
+            (1, "reviewed_at", "2026-11-27T04:00:00.000Z"),
+            (1, "note", "産地は中国、\"日本製\"は虚偽\n二行目"),
+        ];
+        for (row, column, want) in cases {
+            assert_eq!(field(row, column), want, "row {row} {column}");
+        }
+        assert_eq!(
+            alerts_csv(&[]).len(),
+            3 + text.lines().next().unwrap().len() + 2
+        );
+    }
+}
