@@ -11,7 +11,8 @@ const STEPS: [f64; 15] = [
 
 /// Tick times from 0 to `duration_s` (inclusive when it falls on a step), at most `max_ticks + 1`.
 pub fn ticks(duration_s: f64, max_ticks: usize) -> Vec<f64> {
-    if !(duration_s > 0.0) || max_ticks == 0 {
+    // NaN, zero or negative: only the origin.
+    if duration_s.is_nan() || duration_s <= 0.0 || max_ticks == 0 {
         return vec![0.0];
     }
     let step = STEPS

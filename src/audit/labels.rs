@@ -97,6 +97,7 @@ impl Ui {
         };
         let t = self.severity(t);
         match (self, failing) {
+            _ if total == 0 => self.pick("指摘はありません", "No alerts").to_string(),
             (Ui::Ja, 0) => {
                 format!("「{t}」以上の指摘はありません（指摘 {total} 件はすべてそれ未満）")
             }
@@ -326,6 +327,8 @@ mod tests {
                 Some(High),
                 "判定基準なし（--fail-on never）。指摘 4 件",
             ),
+            (Ui::En, Some(Medium), 0, 0, None, "No alerts"),
+            (Ui::Ja, Some(Low), 0, 0, None, "指摘はありません"),
         ];
         for (ui, threshold, failing, total, worst, want) in cases {
             assert_eq!(ui.gate_reason(threshold, failing, total, worst), want);

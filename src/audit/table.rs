@@ -128,11 +128,14 @@ pub fn render_header(h: &Header, files: usize, ui: Ui) -> String {
                 .version
                 .as_deref()
                 .map_or(String::new(), |v| format!(" v{v}"));
-            format!(
-                "{}{version} {}",
-                p.id.as_deref().unwrap_or(&p.file),
-                short(&p.sha256)
-            )
+            // A pack without an id (the country lexicon) is named by its file.
+            let name = p.id.as_deref().unwrap_or_else(|| {
+                std::path::Path::new(&p.file)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(&p.file)
+            });
+            format!("{name}{version} {}", short(&p.sha256))
         })
         .collect();
     let _ = writeln!(out, "{} (sha256): {}", ui.rule_packs(), packs.join(", "));
