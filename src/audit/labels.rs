@@ -117,7 +117,7 @@ impl Ui {
         self.pick("判定基準", "Gate")
     }
     pub fn scope(self) -> &'static str {
-        self.pick("対象", "Audited files")
+        self.pick("対象", "Scope")
     }
     pub fn by_severity(self) -> &'static str {
         self.pick("重大度別", "By severity")
