@@ -1,17 +1,26 @@
-//! The offline HTML report: one self-contained file a compliance officer opens in a browser.
+//! The offline HTML report: one self-contained file a compliance officer opens in a browser,
+//! prints to PDF and files as evidence.
 //!
-//! Input: an [`AuditReport`] and, per file, the audio bytes to embed. Output: HTML with inline
-//! CSS and script and no external reference: per file a timeline with a marker per alert, the
-//! audio (embedded as a data URI, so the report survives being mailed), each alert with category,
-//! severity, legal basis, explanation and suggested rewrite, and the transcript with the claimed
-//! words highlighted. Clicking a marker, an alert's time or a transcript line plays from there.
+//! Input: an [`AuditReport`] (its [`Header`](super::header::Header) filled), per file the audio bytes to embed, the UI
+//! language and the Japanese morpheme reader (for cutting context at word edges). Output: HTML
+//! with inline CSS and script and no external reference. It opens with the verdict banner, the
+//! audit's facts (date, declared origin or a warning, versions, model and rule-pack hashes) and
+//! the counts; then per file the audio (a data URI, so the report survives being mailed), a
+//! timeline with numbered markers on a labelled time axis and a legend, one numbered card per
+//! alert (category and severity in words, the claim highlighted in whole-word context, legal
+//! basis, explanation, suggested rewrite), and the transcript with the claims highlighted. The
+//! report data itself is embedded as JSON (`#report-data`) for programs and tests.
 
 use std::fmt::Write;
 
 use base64::Engine;
 
-use super::{AuditReport, FileReport};
-use crate::detect::{Alert, Severity};
+use super::excerpt::{self, Excerpt};
+use super::header::{Outcome, SEVERITIES};
+use super::labels::Ui;
+use super::{axis, AuditReport, FileReport};
+use crate::detect::reading::Reader;
+use crate::detect::{Alert, Category, Lang, Severity};
 use crate::transcribe::output::clock;
 
 /// Audio embedded in the report, or why it is not.
@@ -61,67 +70,195 @@ impl EmbeddedAudio {
     }
 }
 
-const STYLE: &str = r#"
-body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#1d1d1f}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
-.summary{color:#555}.timeline{position:relative;height:34px;background:#eef;border-radius:4px;margin:.6em 0}
-.timeline .seg{position:absolute;top:12px;height:10px;background:#b8c4e6}
-.timeline .mark{position:absolute;top:2px;width:6px;height:30px;border-radius:2px;cursor:pointer}
-.critical{background:#b3001b;color:#fff}.high{background:#e0561b;color:#fff}
-.medium{background:#f0b400}.low{background:#8fb3d9}
-.alert{border:1px solid #ddd;border-left:6px solid #888;border-radius:4px;padding:.5em .8em;margin:.6em 0}
-.alert.sev-critical{border-left-color:#b3001b}.alert.sev-high{border-left-color:#e0561b}
-.alert.sev-medium{border-left-color:#f0b400}.alert.sev-low{border-left-color:#8fb3d9}
-.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-size:.85em;margin-right:.4em}
-.said{font-weight:600}.field{color:#555;font-size:.9em}.field b{color:#1d1d1f}
-.transcript p{margin:.2em 0}.t{color:#666;font-family:monospace;cursor:pointer;margin-right:.6em}
-mark{padding:0 2px;border-radius:2px}button.jump{cursor:pointer}.alert.focus{outline:2px solid #1d1d1f}
-"#;
+/// Stylesheet and script, kept as files for editing, embedded in the binary.
+const STYLE: &str = include_str!("templates/report.css");
+const SCRIPT: &str = include_str!("templates/report.js");
 
-// Clicking a time plays from there. Opening `report.html#file-0-a3` (a link an officer can send)
-// scrolls to that alert and cues the player without autoplay; `data-seeked-to` on the player
-// records where the browser actually seeked, which the headless-browser test reads back.
-const SCRIPT: &str = r#"
-function jump(el,play){var a=document.getElementById(el.dataset.player);
-if(!a)return;a.currentTime=parseFloat(el.dataset.t);if(play!==false)a.play();}
-document.addEventListener('click',function(e){var el=e.target.closest('[data-t]');if(el)jump(el);});
-document.querySelectorAll('audio').forEach(function(a){a.addEventListener('seeked',function(){
-a.dataset.seekedTo=a.currentTime.toFixed(2);});});
-function fromHash(){var card=location.hash&&document.getElementById(location.hash.slice(1));
-if(!card||!card.classList.contains('alert'))return;
-document.querySelectorAll('.alert.focus').forEach(function(c){c.classList.remove('focus');});
-card.classList.add('focus');card.scrollIntoView();var b=card.querySelector('[data-t]');if(b)jump(b,false);}
-window.addEventListener('hashchange',fromHash);fromHash();
-"#;
+/// Markers closer than this (percent of the timeline) go to separate rows.
+const MARKER_GAP_PERCENT: f64 = 2.8;
+/// Height of one marker row and of the segment bar, pixels.
+const LANE_PX: usize = 28;
 
 /// Renders the whole report; `audio[i]` belongs to `report.files[i]`.
-pub fn render(report: &AuditReport, audio: &[EmbeddedAudio]) -> String {
-    let total: usize = report.files.iter().map(|f| f.alerts.len()).sum();
+pub fn render(report: &AuditReport, audio: &[EmbeddedAudio], ui: Ui, reader: &Reader) -> String {
+    let title = match report.files.as_slice() {
+        [one] => format!("{} — {}", ui.title(), file_name(&one.file)),
+        _ => ui.title().to_string(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>claimwatch audit</title><style>{STYLE}</style></head><body>\n\
-         <h1>claimwatch audit</h1><p class=\"summary\">{} file(s), {total} alert(s).</p>",
-        report.files.len()
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head><body>",
+        lang = ui.code(),
+        title = escape(&title),
     );
+    render_header(&mut out, report, ui);
     for (index, file) in report.files.iter().enumerate() {
-        render_file(&mut out, index, file, audio.get(index));
+        render_file(&mut out, index, file, audio.get(index), ui, reader);
     }
-    out.push_str(&format!("<script>{SCRIPT}</script></body></html>\n"));
+    // The data behind the page, for programs (and the tests): `<` escaped so no string can close
+    // the script element.
+    let data = serde_json::to_string(report)
+        .unwrap_or_default()
+        .replace('<', "\\u003c");
+    let _ = write!(
+        out,
+        "<script type=\"application/json\" id=\"report-data\">{data}</script>\n\
+         <script>{SCRIPT}</script></body></html>\n"
+    );
     out
 }
 
-fn render_file(out: &mut String, index: usize, file: &FileReport, audio: Option<&EmbeddedAudio>) {
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// The verdict banner, the facts an auditor files, and the counts.
+fn render_header(out: &mut String, report: &AuditReport, ui: Ui) {
+    let h = &report.header;
+    out.push_str("<header class=\"report-head\">\n");
+    if let Some(v) = &h.verdict {
+        let passed = v.result == Outcome::Pass;
+        let _ = writeln!(
+            out,
+            "<div class=\"verdict {class}\" id=\"verdict\" data-verdict=\"{class}\">\
+             <span class=\"verdict-word\">{word}</span>\
+             <span class=\"verdict-why\">{why}</span>\
+             <span class=\"verdict-gate\">{gate}: --fail-on {fail_on}</span></div>",
+            class = if passed { "pass" } else { "fail" },
+            word = ui.pass_fail(passed),
+            why = escape(&ui.gate_reason(v.threshold, v.failing, h.counts.total, v.worst)),
+            gate = ui.gate(),
+            fail_on = escape(&v.fail_on),
+        );
+    }
+    if h.files_failed > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"warn\" id=\"files-failed\">{}</p>",
+            escape(&ui.files_failed(h.files_failed))
+        );
+    }
+    let _ = writeln!(out, "<h1>{}</h1><dl class=\"facts\">", ui.title());
+    let fact = |out: &mut String, label: &str, value: &str| {
+        let _ = writeln!(out, "<dt>{label}</dt><dd>{value}</dd>");
+    };
+    fact(
+        out,
+        ui.audited_at(),
+        &escape(&h.generated_at.replacen('T', " ", 1).replace('Z', " UTC")),
+    );
+    fact(
+        out,
+        ui.scope(),
+        &escape(&ui.total(h.counts.total, report.files.len())),
+    );
+    match &h.declared_origin {
+        Some(origin) => fact(
+            out,
+            ui.declared_origin(),
+            &format!(
+                "<span id=\"declared-origin\">{} ({})</span>",
+                escape(&origin.name),
+                escape(&origin.code)
+            ),
+        ),
+        None => fact(
+            out,
+            ui.declared_origin(),
+            &format!(
+                "<span class=\"warn\" id=\"no-origin\">⚠ {}</span>",
+                escape(&ui.no_origin(h.unchecked_origin_claims))
+            ),
+        ),
+    }
+    fact(out, ui.version(), &escape(&h.claimwatch_version));
+    let models: Vec<String> = h
+        .models
+        .iter()
+        .map(|m| {
+            format!(
+                "{} <span class=\"hash\">{:.1} MB, SHA-256 {}</span>",
+                escape(file_name(&m.path)),
+                m.bytes as f64 / 1e6,
+                escape(&m.sha256)
+            )
+        })
+        .collect();
+    fact(out, ui.model(), &models.join("<br>"));
+    let packs: Vec<String> = h
+        .rule_packs
+        .iter()
+        .map(|p| {
+            let name = p.id.as_deref().unwrap_or_else(|| file_name(&p.file));
+            let version = p
+                .version
+                .as_deref()
+                .map_or(String::new(), |v| format!(" v{}", escape(v)));
+            format!(
+                "<span>{}{version} <span class=\"hash\">{}</span></span>",
+                escape(name),
+                escape(p.sha256.get(..12).unwrap_or(&p.sha256))
+            )
+        })
+        .collect();
+    fact(
+        out,
+        ui.rule_packs(),
+        &format!(
+            "<div class=\"packs\">{}</div><div class=\"note\">{}</div>",
+            packs.join(""),
+            ui.packs_identified()
+        ),
+    );
+    out.push_str("</dl>\n<div class=\"counts\">");
+    out.push_str("<table id=\"counts-severity\">");
+    let _ = write!(out, "<tr><th colspan=\"2\">{}</th></tr>", ui.by_severity());
+    for severity in SEVERITIES {
+        let n = h.counts.by_severity.get(&severity).copied().unwrap_or(0);
+        let _ = write!(
+            out,
+            "<tr{zero}><td><span class=\"chip {id}\"></span>{label}</td><td class=\"n\">{n}</td></tr>",
+            zero = if n == 0 { " class=\"zero\"" } else { "" },
+            id = severity.as_str(),
+            label = ui.severity(severity),
+        );
+    }
+    out.push_str("</table><table id=\"counts-category\">");
+    let _ = write!(out, "<tr><th colspan=\"2\">{}</th></tr>", ui.by_category());
+    for category in Category::ALL {
+        let n = h.counts.by_category.get(&category).copied().unwrap_or(0);
+        let _ = write!(
+            out,
+            "<tr{zero}><td>{label}</td><td class=\"n\">{n}</td></tr>",
+            zero = if n == 0 { " class=\"zero\"" } else { "" },
+            label = ui.category(category),
+        );
+    }
+    out.push_str("</table></div>\n</header>\n");
+}
+
+fn render_file(
+    out: &mut String,
+    index: usize,
+    file: &FileReport,
+    audio: Option<&EmbeddedAudio>,
+    ui: Ui,
+    reader: &Reader,
+) {
     let player = format!("player-{index}");
     let _ = writeln!(
         out,
-        "<section class=\"file\" id=\"file-{index}\"><h2>{}</h2>\
-         <p class=\"summary\">language {}, {}, {} alert(s)</p>",
+        "<section class=\"file\" id=\"file-{index}\"><h2>{}</h2><p class=\"summary\">{}</p>",
         escape(&file.file),
-        escape(&file.language),
-        clock(file.duration_s, '.'),
-        file.alerts.len()
+        escape(&ui.file_summary(
+            &file.language,
+            // Whole seconds elapsed, as the player shows them.
+            &axis::label(file.duration_s.floor()),
+            file.alerts.len()
+        )),
     );
     match audio {
         Some(EmbeddedAudio::Data { mime, bytes }) => {
@@ -135,20 +272,28 @@ fn render_file(out: &mut String, index: usize, file: &FileReport, audio: Option<
             let _ = writeln!(
                 out,
                 "<audio id=\"{player}\" controls preload=\"metadata\" src=\"file://{}\"></audio>\
-                 <p class=\"field\">Audio not embedded (larger than {} MB): played from {}</p>",
+                 <p class=\"field\">{} {}</p>",
                 escape(path),
-                MAX_EMBED_BYTES >> 20,
+                escape(&ui.not_embedded(MAX_EMBED_BYTES >> 20)),
                 escape(path)
             );
         }
         None => {}
     }
-    render_timeline(out, file, &player);
-    out.push_str("<div class=\"alerts\">\n");
-    for alert in &file.alerts {
-        render_alert(out, alert, index, &player);
+    render_timeline(out, index, file, &player, ui);
+    if file.alerts.is_empty() {
+        let _ = writeln!(out, "<p class=\"summary\">{}</p>", ui.no_alerts());
     }
-    out.push_str("</div><h3>Transcript</h3><div class=\"transcript\">\n");
+    out.push_str("<ol class=\"alerts\">\n");
+    for (number, alert) in file.alerts.iter().enumerate() {
+        let said = excerpt::said(&file.segments, alert, reader);
+        render_alert(out, alert, number + 1, &said, index, &player, ui);
+    }
+    let _ = writeln!(
+        out,
+        "</ol><h3>{}</h3><div class=\"transcript\">",
+        ui.transcript()
+    );
     for segment in &file.segments {
         let alerts: Vec<&Alert> = file
             .alerts
@@ -166,10 +311,46 @@ fn render_file(out: &mut String, index: usize, file: &FileReport, audio: Option<
     out.push_str("</div></section>\n");
 }
 
-fn render_timeline(out: &mut String, file: &FileReport, player: &str) {
+/// The legend, the timeline (speech as bars, alerts as numbered markers matching the cards) and
+/// the time axis under it.
+fn render_timeline(out: &mut String, index: usize, file: &FileReport, player: &str, ui: Ui) {
     let duration = file.duration_s.max(0.001);
     let percent = |s: f64| (s / duration * 100.0).clamp(0.0, 100.0);
-    out.push_str("<div class=\"timeline\">");
+    let ticks = axis::ticks(file.duration_s, 10);
+    let starts: Vec<f64> = file
+        .alerts
+        .iter()
+        .map(|a| percent(a.start_s.unwrap_or(0.0)))
+        .collect();
+    let lanes = axis::lanes(&starts, MARKER_GAP_PERCENT);
+    let rows = lanes.iter().max().map_or(1, |m| m + 1);
+
+    let _ = write!(
+        out,
+        "<div class=\"timeline-block\"><h3>{}</h3><div class=\"legend\">",
+        ui.timeline()
+    );
+    for severity in SEVERITIES {
+        let _ = write!(
+            out,
+            "<span><span class=\"chip {}\"></span>{}</span>",
+            severity.as_str(),
+            ui.severity(severity)
+        );
+    }
+    let _ = write!(
+        out,
+        "<span>① ② … {}</span></div><div class=\"timeline\" style=\"height:{}px\">",
+        ui.legend_numbers(),
+        rows * LANE_PX + 16
+    );
+    for &t in &ticks {
+        let _ = write!(
+            out,
+            "<div class=\"gridline\" style=\"left:{:.3}%\"></div>",
+            percent(t)
+        );
+    }
     for segment in &file.segments {
         let _ = write!(
             out,
@@ -178,51 +359,107 @@ fn render_timeline(out: &mut String, file: &FileReport, player: &str) {
             percent(segment.end_s) - percent(segment.start_s)
         );
     }
-    for alert in &file.alerts {
+    for (number, (alert, lane)) in file.alerts.iter().zip(&lanes).enumerate() {
         let start = alert.start_s.unwrap_or(0.0);
         let _ = write!(
             out,
-            "<div class=\"mark {}\" style=\"left:{:.3}%\" title=\"{} {}: {}\" data-player=\"{player}\" data-t=\"{start:.2}\"></div>",
-            alert.severity.as_str(),
-            percent(start),
-            clock(start, '.'),
-            alert.category.as_str(),
-            escape(&alert.text)
+            "<a class=\"mark {sev}\" href=\"#file-{index}-{id}\" style=\"left:{left:.3}%;top:{top}px\" \
+             title=\"{at} {cat}: {text}\" data-player=\"{player}\" data-t=\"{start:.2}\">{n}</a>",
+            sev = alert.severity.as_str(),
+            id = escape(&alert.id),
+            left = percent(start),
+            top = 3 + lane * LANE_PX,
+            at = axis::label(start),
+            cat = ui.category(alert.category),
+            text = escape(&alert.text),
+            n = number + 1,
         );
     }
-    out.push_str("</div>\n");
+    out.push_str("</div><div class=\"axis\">");
+    for (i, &t) in ticks.iter().enumerate() {
+        let edge = if i == 0 {
+            " first"
+        } else if i + 1 == ticks.len() && percent(t) > 97.0 {
+            " last"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<span class=\"tick{edge}\" style=\"left:{:.3}%\">{}</span>",
+            percent(t),
+            axis::label(t)
+        );
+    }
+    out.push_str("</div></div>\n");
 }
 
-/// The card's id, `file-N-aK`, is unique across files so `report.html#file-0-a3` links to it.
-fn render_alert(out: &mut String, alert: &Alert, index: usize, player: &str) {
+/// Card `number` (the same number as its timeline marker). The card's id, `file-N-aK`, is unique
+/// across files so `report.html#file-0-a3` links to it.
+fn render_alert(
+    out: &mut String,
+    alert: &Alert,
+    number: usize,
+    said: &Excerpt,
+    index: usize,
+    player: &str,
+    ui: Ui,
+) {
     let start = alert.start_s.unwrap_or(0.0);
-    let origin = match (&alert.spoken_origin, &alert.declared_origin) {
-        (Some(spoken), Some(declared)) => {
-            format!("<div class=\"field\"><b>Origin:</b> said {spoken}, declared {declared}</div>")
+    let sev = alert.severity.as_str();
+    let origin = match &alert.spoken_origin {
+        Some(spoken) => format!(
+            "<div class=\"field\"><b>{}:</b> {}</div>",
+            ui.origin(),
+            escape(&ui.origin_said(spoken, alert.declared_origin.as_deref()))
+        ),
+        None => String::new(),
+    };
+    let relisten = if alert.second_listen {
+        format!("<div class=\"relisten\">{}</div>", ui.second_listen())
+    } else {
+        String::new()
+    };
+    let ellipsis = |cut: bool| {
+        if cut {
+            "<span class=\"ell\">…</span>"
+        } else {
+            ""
         }
-        (Some(spoken), None) => format!("<div class=\"field\"><b>Origin:</b> said {spoken}</div>"),
-        _ => String::new(),
     };
     let _ = writeln!(
         out,
-        "<div class=\"alert sev-{sev}\" id=\"file-{index}-{id}\" data-category=\"{cat}\">\
-         <button class=\"jump\" data-player=\"{player}\" data-t=\"{start:.2}\">▶ {at}</button> \
-         <span class=\"badge {sev}\">{sev}</span><span class=\"badge\">{cat}</span> \
-         <span class=\"said\">“{text}”</span>\
-         <div class=\"field\"><b>Said:</b> {context}</div>{origin}\
-         <div class=\"field\"><b>Legal basis:</b> {law}</div>\
-         <div class=\"field\"><b>Why:</b> {why}</div>\
-         <div class=\"field\"><b>Say instead:</b> {fix}</div>\
-         <div class=\"field\">rule {rule}</div></div>",
-        sev = alert.severity.as_str(),
+        "<li class=\"alert sev-{sev}\" id=\"file-{index}-{id}\" data-category=\"{cat_id}\" data-severity=\"{sev}\">\
+         <div class=\"card-head\"><span class=\"num {sev}\">{number}</span>\
+         <button class=\"jump\" data-player=\"{player}\" data-t=\"{start:.2}\"><span class=\"noprint\">▶ </span>{at}</button>\
+         <span class=\"badge {sev}\">{sev_label}</span><span class=\"cat\">{cat}</span></div>\
+         <p class=\"said\"><b>{said_label}:</b> {open}{cut_before}{before}<mark class=\"{sev}\">{claim}</mark>{after}{cut_after}{close}</p>\
+         {relisten}{origin}\
+         <div class=\"field\"><b>{law_label}:</b> {law}</div>\
+         <div class=\"field\"><b>{why_label}:</b> {why}</div>\
+         <div class=\"field\"><b>{fix_label}:</b> {fix}</div>\
+         <div class=\"field\">{rule_label}: <span class=\"hash\">{rule}</span></div></li>",
         id = escape(&alert.id),
-        cat = alert.category.as_str(),
-        at = clock(start, '.'),
-        text = escape(&alert.text),
-        context = escape(&alert.context),
+        cat_id = alert.category.as_str(),
+        at = axis::label(start),
+        sev_label = ui.severity(alert.severity),
+        cat = ui.category(alert.category),
+        said_label = ui.said(),
+        // Quoted as the speaker's language quotes.
+        open = if alert.lang == Lang::Ja { "「" } else { "“" },
+        close = if alert.lang == Lang::Ja { "」" } else { "”" },
+        cut_before = ellipsis(said.cut_before),
+        before = escape(&said.before),
+        claim = escape(&said.claim),
+        after = escape(&said.after),
+        cut_after = ellipsis(said.cut_after),
+        law_label = ui.legal_basis(),
         law = escape(&alert.legal_basis),
+        why_label = ui.why(),
         why = escape(&alert.explanation),
+        fix_label = ui.say_instead(),
         fix = escape(&alert.suggestion),
+        rule_label = ui.rule(),
         rule = escape(&alert.rule),
     );
 }

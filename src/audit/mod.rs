@@ -4,10 +4,16 @@
 //! Input: an audio or video file, a loaded Whisper session and the [`Detector`]. Output: a
 //! [`FileReport`] with the transcript and every alert, times in seconds from the start of the file.
 //! Renderers for the report live beside it: [`table`] (terminal), [`html`] (offline report for
-//! compliance officers); [`expect`] checks a report against a clip's sidecar expectation.
+//! compliance officers), both opening with the [`header`] facts, in words from [`labels`], with
+//! claims shown in context by [`excerpt`] and, in HTML, on a time [`axis`]; [`expect`] checks a
+//! report against a clip's sidecar expectation.
 
+pub mod axis;
+pub mod excerpt;
 pub mod expect;
+pub mod header;
 pub mod html;
+pub mod labels;
 pub mod second_listen;
 pub mod table;
 
@@ -39,9 +45,12 @@ pub struct FileReport {
     pub second_listens: Vec<Relistened>,
 }
 
-/// Every file of one `claimwatch audit` run.
+/// Every file of one `claimwatch audit` run, under the facts the report opens with (flattened
+/// into the JSON report's top level beside `files`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditReport {
+    #[serde(flatten)]
+    pub header: header::Header,
     pub files: Vec<FileReport>,
 }
 

@@ -7,12 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-use super::gate::{unchecked_origins, verdict, FailOn, DEFAULT_FAIL_ON};
+use super::gate::{self, unchecked_origins, verdict, FailOn, DEFAULT_FAIL_ON};
 use super::progress::AudioProgress;
 use super::transcribe::{default_threads, Lang};
+use crate::audit::header::{self, Counts, DeclaredOrigin, Header, Outcome, Verdict};
 use crate::audit::html::{self, EmbeddedAudio};
+use crate::audit::labels::Ui;
 use crate::audit::{self, table, AuditReport};
-use crate::detect::{self, Detector};
+use crate::detect::{self, Category, Detector};
 use crate::transcribe::model_path;
 use crate::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 
@@ -46,6 +48,11 @@ pub struct AuditArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Language of the report's words (HTML page, table header): ja or en. Default: the language
+    /// of the first audited file, so Japanese audio gets a Japanese report and a batch of mixed
+    /// languages follows its first file. JSON keys and ids do not change.
+    #[arg(long, value_enum)]
+    ui: Option<Ui>,
     /// Exit 1 when an alert is at or above this severity. The default, medium, is what is unlawful
     /// as said; low alerts need a fact check first (README: "Exit gate").
     #[arg(long, value_enum, default_value = DEFAULT_FAIL_ON)]
@@ -120,7 +127,10 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         ..DecodeOptions::default()
     };
 
-    let mut report = AuditReport { files: Vec::new() };
+    let mut report = AuditReport {
+        header: Header::default(),
+        files: Vec::new(),
+    };
     let mut failed = unreadable;
     for file in files {
         let progress = AudioProgress::new(
@@ -156,8 +166,63 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         }
     }
 
+    // The gate is judged before rendering: the reports open with its verdict.
+    let alerts = report.files.iter().flat_map(|f| &f.alerts);
+    let severities: Vec<_> = alerts.clone().map(|a| a.severity).collect();
+    let categories: Vec<_> = alerts.map(|a| a.category).collect();
+    let (code, why) = verdict(args.fail_on, &severities);
+    let ui = args
+        .ui
+        .unwrap_or_else(|| Ui::follow(report.files.iter().map(|f| f.language.as_str())));
+    let failing = gate::failing(args.fail_on, &severities);
+    report.header = Header {
+        generated_at: header::now(),
+        claimwatch_version: env!("CARGO_PKG_VERSION").to_string(),
+        ui_language: ui.code().to_string(),
+        verdict: Some(Verdict {
+            result: if failing == 0 {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            fail_on: args.fail_on.name().to_string(),
+            threshold: args.fail_on.threshold(),
+            failing,
+            worst: severities.iter().max().copied(),
+            reason: why.clone(),
+        }),
+        counts: Counts::of(&report.files),
+        declared_origin: origin.as_ref().map(|code| DeclaredOrigin {
+            name: detector.country_name(
+                code,
+                match ui {
+                    Ui::Ja => detect::Lang::Ja,
+                    Ui::En => detect::Lang::En,
+                },
+            ),
+            code: code.clone(),
+        }),
+        unchecked_origin_claims: if origin.is_none() {
+            categories
+                .iter()
+                .filter(|c| **c == Category::OriginClaim)
+                .count()
+        } else {
+            0
+        },
+        files_failed: failed,
+        models: vec![
+            header::fingerprint(&model_path).with_context(|| model_path.display().to_string())?
+        ],
+        rule_packs: detector
+            .files()
+            .iter()
+            .map(|p| header::pack_fingerprint(p).with_context(|| p.display().to_string()))
+            .collect::<Result<_>>()?,
+    };
+
     let rendered = match args.format {
-        ReportFormat::Table => table::render(&report, args.transcript),
+        ReportFormat::Table => table::render(&report, args.transcript, ui),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Html => {
             let audio = report
@@ -165,7 +230,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|f| EmbeddedAudio::for_file(Path::new(&f.file)))
                 .collect::<std::io::Result<Vec<_>>>()?;
-            html::render(&report, &audio)
+            // Morpheme edges, so Japanese context is never cut inside a word.
+            let reader = detect::reading::load_dictionary(&detect::default_dict_dir())?;
+            html::render(&report, &audio, ui, &reader)
         }
     };
     match &args.out {
@@ -184,13 +251,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let alerts = report.files.iter().flat_map(|f| &f.alerts);
-    let severities: Vec<_> = alerts.clone().map(|a| a.severity).collect();
-    let categories: Vec<_> = alerts.map(|a| a.category).collect();
     if let Some(warning) = unchecked_origins(origin.as_deref(), &categories) {
         eprintln!("claimwatch: {warning}");
     }
-    let (code, why) = verdict(args.fail_on, &severities);
     eprintln!("claimwatch: {why}");
     Ok(code)
 }

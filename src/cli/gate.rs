@@ -27,7 +27,8 @@ pub enum FailOn {
 pub const DEFAULT_FAIL_ON: &str = "medium";
 
 impl FailOn {
-    fn threshold(self) -> Option<Severity> {
+    /// The least severity that fails the gate; `None` for `never`.
+    pub fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Critical => Some(Severity::Critical),
             FailOn::High => Some(Severity::High),
@@ -37,7 +38,8 @@ impl FailOn {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The name as typed after `--fail-on`.
+    pub fn name(self) -> &'static str {
         match self {
             FailOn::Critical => "critical",
             FailOn::High => "high",
@@ -57,7 +59,7 @@ pub fn verdict(fail_on: FailOn, severities: &[Severity]) -> (ExitCode, String) {
             format!("exit 0: {} (--fail-on never)", alerts(total)),
         );
     };
-    let failing = severities.iter().filter(|s| **s >= threshold).count();
+    let failing = failing(fail_on, severities);
     if failing == 0 {
         let below = if total == 0 {
             String::new()
@@ -81,6 +83,14 @@ pub fn verdict(fail_on: FailOn, severities: &[Severity]) -> (ExitCode, String) {
             fail_on.name()
         ),
     )
+}
+
+/// How many of `severities` are at or above the gate (0 for `never`): the exit code and the
+/// reports' verdict both come from this count.
+pub fn failing(fail_on: FailOn, severities: &[Severity]) -> usize {
+    fail_on
+        .threshold()
+        .map_or(0, |t| severities.iter().filter(|s| **s >= t).count())
 }
 
 /// A stderr line when origin claims were found but no declared origin was given to check them

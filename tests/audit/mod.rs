@@ -2,6 +2,7 @@
 //! suite (`test-samples`) over every sample's `NAME.expect.toml`, with the real models.
 
 mod promises;
+mod report;
 mod second_listen;
 
 use std::process::{Command, Output};
@@ -103,6 +104,32 @@ fn json_report_and_exit_codes_gate_on_severity() {
         alerts[0]["end_s"].as_f64().unwrap(),
     );
     assert!(start - 1.5 <= 6.2 && 7.2 <= end + 1.5, "{start}..{end}");
+    // The header facts, for programs: the verdict the exit code gave, counts that add up to the
+    // alerts, when and with what the audit ran.
+    assert_eq!(report["verdict"]["result"], "fail");
+    assert_eq!(report["verdict"]["fail_on"], "medium");
+    assert_eq!(report["verdict"]["failing"], 1);
+    assert_eq!(report["verdict"]["worst"], "critical");
+    assert_eq!(report["counts"]["total"], alerts.len());
+    assert_eq!(report["counts"]["by_category"]["false_origin"], 1);
+    assert_eq!(report["counts"]["by_severity"]["critical"], 1);
+    assert_eq!(report["declared_origin"]["code"], "CN");
+    assert_eq!(report["claimwatch_version"], env!("CARGO_PKG_VERSION"));
+    let generated = humantime::parse_rfc3339(report["generated_at"].as_str().unwrap()).unwrap();
+    let age = std::time::SystemTime::now()
+        .duration_since(generated)
+        .unwrap();
+    assert!(age.as_secs() < 600, "generated {age:?} ago");
+    assert!(report["models"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("ggml-tiny.en-q8_0.bin"));
+    assert_eq!(report["models"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert!(report["rule_packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == "origin_en"));
 
     // The same file declared Japanese raises nothing: exit 0.
     let output = claimwatch(&[
@@ -162,7 +189,7 @@ fn html_report_is_self_contained() {
     for needle in [
         "data:audio/wav;base64,",
         "class=\"timeline\"",
-        "false_origin",
+        "data-category=\"false_origin\"",
         "<mark class=\"critical\">",
         "景品表示法",
     ] {
@@ -172,18 +199,34 @@ fn html_report_is_self_contained() {
     for external in ["http://", "https://", "<link", "src=\"/"] {
         assert!(!html.contains(external), "report references {external}");
     }
-    assert_eq!(html.matches("class=\"alert ").count(), 2);
 
-    // In a real browser: the alerts are on the rendered page, and a link to an alert seeks the
-    // embedded player to the alert's time.
-    let start = alert_start(&html, "file-0-a1");
+    // In a real browser: every alert of the embedded report data has its card on the rendered
+    // page (however many Whisper's words raised), the sidecar's categories are among them, and
+    // a link to an alert seeks the embedded player to the alert's time.
+    let report = report_data(&html);
+    let alerts = report["files"][0]["alerts"].as_array().unwrap();
+    assert!(!alerts.is_empty());
     let dom = browser::dump_dom(&out, "#file-0-a1");
-    assert_eq!(
-        dom.matches("class=\"alert sev-critical").count(),
-        2,
-        "{dom}"
-    );
+    for alert in alerts {
+        let card = card(&dom, 0, alert["id"].as_str().unwrap());
+        assert!(
+            card.contains(&format!(
+                "data-category=\"{}\"",
+                alert["category"].as_str().unwrap()
+            )),
+            "{card}"
+        );
+    }
+    let cards = dom.matches("<li class=\"alert ").count();
+    assert_eq!(cards, alerts.len(), "{dom}");
+    for category in promises::expected_categories("ja_origin_false") {
+        assert!(
+            alerts.iter().any(|a| a["category"] == category.as_str()),
+            "no {category} alert: {alerts:#?}"
+        );
+    }
     assert!(dom.contains("class=\"alert sev-critical focus\""), "{dom}");
+    let start = alert_start(&html, "file-0-a1");
     let seeked: f64 = attribute(&dom, "data-seeked-to")
         .unwrap_or_else(|| panic!("the player never seeked:\n{dom}"))
         .parse()
@@ -193,19 +236,36 @@ fn html_report_is_self_contained() {
         "seeked to {seeked}, alert at {start}"
     );
 
-    // The screenshot shows them: critical red (#b3001b) on the timeline marker, the badge,
-    // the card border and the highlighted words, and the page is not blank.
-    let shot = browser::screenshot(&out, dir.path());
-    let critical = shot.count(|[r, g, b]| r.abs_diff(0xb3) < 8 && g < 16 && b.abs_diff(0x1b) < 12);
-    assert!(
-        critical > 2_000,
-        "{critical} critical-red pixels in the screenshot"
-    );
-    let ink = shot.count(|[r, g, b]| r < 64 && g < 64 && b < 64);
+    // The screenshot: the page is not blank, and the top of it is the verdict banner in the
+    // failing colour (a false origin fails the default gate).
+    let shot = browser::screenshot(&out, &dir.path().join("report.png"), (1200, 1400));
+    let ink = shot.count(0..1400, |[r, g, b]| r < 64 && g < 64 && b < 64);
     assert!(
         ink > 5_000,
         "{ink} dark (text) pixels: the page looks blank"
     );
+    browser::assert_banner(&shot, FAIL_RED);
+}
+
+/// The verdict banner's colours (report.css `--fail`, `--pass`).
+pub(crate) const FAIL_RED: [u8; 3] = [0xb3, 0x00, 0x1b];
+pub(crate) const PASS_GREEN: [u8; 3] = [0x1a, 0x7f, 0x37];
+
+/// The report data the HTML report embeds (`#report-data`).
+pub(crate) fn report_data(html: &str) -> serde_json::Value {
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let from = html.find(open).expect("no embedded report data") + open.len();
+    let to = from + html[from..].find("</script>").unwrap();
+    serde_json::from_str(&html[from..to]).expect("embedded report data is JSON")
+}
+
+/// The HTML of alert card `file-{file}-{id}` in a rendered page.
+pub(crate) fn card(dom: &str, file: usize, id: &str) -> String {
+    let at = dom
+        .find(&format!("id=\"file-{file}-{id}\""))
+        .unwrap_or_else(|| panic!("no card for alert {id}:\n{dom}"));
+    let end = at + dom[at..].find("</li>").expect("card end");
+    dom[at..end].to_string()
 }
 
 /// `data-t` of the jump button inside the alert card `id`.
@@ -221,7 +281,8 @@ fn attribute<'a>(html: &'a str, name: &str) -> Option<&'a str> {
 
 /// Debian's headless Chromium, run on a report file. Missing Chromium fails the test: it is
 /// installed by scripts/install-deps.
-mod browser {
+pub(crate) mod browser {
+    use std::ops::Range;
     use std::path::Path;
     use std::process::Command;
 
@@ -268,37 +329,76 @@ mod browser {
         String::from_utf8(dom).unwrap()
     }
 
+    /// The report printed as Chromium's "Save as PDF" does (print stylesheet applied).
+    pub fn print_to_pdf(report: &Path, pdf: &Path) -> Vec<u8> {
+        let profile = tempfile::tempdir().unwrap();
+        let pdf_arg = format!("--print-to-pdf={}", pdf.display());
+        chromium(
+            &["--no-pdf-header-footer", &pdf_arg, &url(report, "")],
+            profile.path(),
+        );
+        std::fs::read(pdf).expect("chromium wrote no PDF")
+    }
+
     pub struct Screenshot {
+        pub width: usize,
         rgba: Vec<u8>,
     }
 
     impl Screenshot {
-        pub fn count(&self, pick: impl Fn([u8; 3]) -> bool) -> usize {
-            self.rgba
+        /// Pixels in rows `rows` that `pick` accepts.
+        pub fn count(&self, rows: Range<usize>, pick: impl Fn([u8; 3]) -> bool) -> usize {
+            let stride = self.width * 4;
+            let rows = rows.start * stride..(rows.end * stride).min(self.rgba.len());
+            self.rgba[rows]
                 .chunks_exact(4)
                 .filter(|p| pick([p[0], p[1], p[2]]))
                 .count()
         }
     }
 
-    pub fn screenshot(report: &Path, dir: &Path) -> Screenshot {
-        let png_path = dir.join("report.png");
+    /// `color` within a few levels (antialiasing, colour management).
+    pub fn near(color: [u8; 3]) -> impl Fn([u8; 3]) -> bool {
+        move |p| p.iter().zip(color).all(|(a, b)| a.abs_diff(b) < 12)
+    }
+
+    /// The verdict banner opens the page: the top 150 rows are for the most part the banner
+    /// in the verdict's colour (≥ 40 rows of a 1,100-pixel-wide bar), and hold none of the
+    /// other verdict's colour.
+    pub fn assert_banner(shot: &Screenshot, color: [u8; 3]) {
+        let other = if color == super::FAIL_RED {
+            super::PASS_GREEN
+        } else {
+            super::FAIL_RED
+        };
+        let banner = shot.count(0..150, near(color));
+        assert!(
+            banner > 40 * 1_000,
+            "{banner} pixels of the verdict colour {color:?} at the top of the page"
+        );
+        let wrong = shot.count(0..150, near(other));
+        assert!(wrong < 50, "{wrong} pixels of the other verdict's colour");
+    }
+
+    /// A `width`×`height` screenshot of the page, written to `png_path`.
+    pub fn screenshot(report: &Path, png_path: &Path, (width, height): (u32, u32)) -> Screenshot {
         let profile = tempfile::tempdir().unwrap();
         let shot_arg = format!("--screenshot={}", png_path.display());
-        chromium(
-            &["--window-size=1200,1400", &shot_arg, &url(report, "")],
-            profile.path(),
-        );
+        let size_arg = format!("--window-size={width},{height}");
+        chromium(&[&size_arg, &shot_arg, &url(report, "")], profile.path());
         let mut decoder = png::Decoder::new(std::io::BufReader::new(
-            std::fs::File::open(&png_path).expect("chromium wrote no screenshot"),
+            std::fs::File::open(png_path).expect("chromium wrote no screenshot"),
         ));
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
         let mut reader = decoder.read_info().unwrap();
         let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut rgba).unwrap();
-        assert_eq!((info.width, info.height), (1200, 1400));
+        assert_eq!((info.width, info.height), (width, height));
         rgba.truncate(info.buffer_size());
-        Screenshot { rgba }
+        Screenshot {
+            width: width as usize,
+            rgba,
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use super::{claimwatch, stdout};
 use crate::common;
 
 /// The categories a sample's sidecar says its clip must raise (known misses left out).
-fn expected_categories(name: &str) -> std::collections::BTreeSet<String> {
+pub(crate) fn expected_categories(name: &str) -> std::collections::BTreeSet<String> {
     let path = common::repo().join(format!("samples/{name}.expect.toml"));
     let expect: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     expect
@@ -20,8 +20,9 @@ fn expected_categories(name: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-/// README "Main job": the command exits 0 (`--fail-on never`), heads the table with the file,
-/// its language and duration, shows the transcript, and raises every category the clip's
+/// README "Main job": the command exits 0 (`--fail-on never`), opens with the verdict and the
+/// audit's facts, heads the file's block with the file, its language and duration, shows the
+/// transcript, and raises every category the clip's
 /// sidecar expects, each alert under a transcript line.
 #[test]
 fn the_main_command_prints_what_the_readme_shows() {
@@ -36,12 +37,17 @@ fn the_main_command_prints_what_the_readme_shows() {
     ]);
     let table = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let first = table.lines().next().unwrap_or_default();
+    // The header first (Japanese audio, Japanese words): the verdict at the gate.
     assert!(
-        first.starts_with("samples/ja_demo.wav  (ja, 44.2 s,") && first.ends_with("alerts)"),
+        table.starts_with("合格: 判定基準なし（--fail-on never）"),
         "{table}"
     );
     let lines: Vec<&str> = table.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.starts_with("samples/ja_demo.wav  (ja, 44.2 s,") && l.ends_with("alerts)"))
+        .unwrap_or_else(|| panic!("no file line:\n{table}"));
+    assert_eq!(lines[head - 1], "", "{table}");
     let transcript_lines = lines.iter().filter(|l| l.starts_with("  [")).count();
     assert!(transcript_lines >= 3, "{table}");
     let alerted: std::collections::BTreeSet<String> = lines
@@ -52,9 +58,9 @@ fn the_main_command_prints_what_the_readme_shows() {
     let want = expected_categories("ja_demo");
     assert!(want.len() >= 3, "{want:?}");
     assert!(alerted.is_superset(&want), "want {want:?}:\n{table}");
-    // An alert line follows a transcript line or another alert's lines, never the header.
+    // An alert line follows a transcript line or another alert's lines, never the file line.
     let first_alert = lines.iter().position(|l| l.trim_start().starts_with('▲'));
-    assert!(first_alert.is_some_and(|i| i > 1), "{table}");
+    assert!(first_alert.is_some_and(|i| i > head + 1), "{table}");
 }
 
 /// README: `--lang auto` (the default) detects the language per file: English speech is

@@ -6,6 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::audit::labels::Ui;
+use crate::detect::{Category, Severity};
+
 /// The console's two languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UiLang {
@@ -129,19 +132,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("escalate", "上長へ回す", "Escalate"),
     ("reviewed_by", "判断者", "Reviewed by"),
     ("close", "閉じる", "Close"),
-    ("critical", "重大", "critical"),
-    ("high", "高", "high"),
-    ("medium", "中", "medium"),
-    ("low", "低", "low"),
-    ("false_origin", "原産国の虚偽表示", "False origin"),
-    (
-        "origin_claim",
-        "原産国の表示（要確認）",
-        "Origin claim (check)",
-    ),
-    ("efficacy", "効能効果の標ぼう", "Efficacy claim"),
-    ("exaggeration", "誇大・保証表現", "Exaggeration"),
-    ("pricing", "価格・期限の表示", "Pricing / urgency"),
     ("connected", "接続中", "live"),
     ("reconnecting", "再接続中…", "reconnecting…"),
     ("error", "エラー", "Error"),
@@ -156,6 +146,7 @@ const WORDS: &[(&str, &str, &str)] = &[
 ];
 
 /// Every label in `lang`, as the JSON object the script reads (`{"streams": "配信", …}`).
+/// Category and severity names are the audit report's, so both say the same.
 pub fn labels(lang: UiLang) -> Value {
     let mut map = Map::new();
     for (key, ja, en) in WORDS {
@@ -164,6 +155,21 @@ pub fn labels(lang: UiLang) -> Value {
             UiLang::En => en,
         };
         map.insert((*key).to_string(), json!(word));
+    }
+    let report = match lang {
+        UiLang::Ja => Ui::Ja,
+        UiLang::En => Ui::En,
+    };
+    for category in Category::ALL {
+        map.insert(category.as_str().into(), json!(report.category(category)));
+    }
+    for severity in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ] {
+        map.insert(severity.as_str().into(), json!(report.severity(severity)));
     }
     Value::Object(map)
 }
@@ -205,5 +211,6 @@ mod tests {
             }
         }
         assert_eq!(labels(UiLang::Ja)["false_origin"], "原産国の虚偽表示");
+        assert_eq!(labels(UiLang::En)["critical"], "Critical");
     }
 }
