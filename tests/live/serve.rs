@@ -141,6 +141,11 @@ impl Serve {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `http://ADDR`, for a browser.
+    pub(crate) fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// `GET path` for a body that is not JSON: (status, content type, bytes).
     pub(crate) fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
         let mut request = self.http.get(self.url(path));
