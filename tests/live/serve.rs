@@ -232,7 +232,7 @@ fn file_stream(id: &str, name: &str, origin: Option<&str>) -> String {
 }
 
 /// The `at_s` of each expected alert of a sample, from its `NAME.expect.toml`.
-fn expected_times(name: &str, category: &str) -> Vec<f64> {
+pub(crate) fn expected_times(name: &str, category: &str) -> Vec<f64> {
     let path = common::repo().join(format!("samples/{name}.expect.toml"));
     let expect: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     expect["alert"]
@@ -385,7 +385,7 @@ impl Sse {
     }
 
     /// Reads until the server ends the response (after SIGTERM): true when it did in time.
-    fn ends(&mut self) -> bool {
+    pub(crate) fn ends(&mut self) -> bool {
         let deadline = Instant::now() + PATIENCE;
         while self.next(deadline).is_some() {}
         self.ended
@@ -1027,25 +1027,29 @@ fn token_guards_every_endpoint() {
 fn slow_client_does_not_block_others() {
     let _cores = common::whisper_lock();
     let root = tempdir();
-    // A history larger than both sockets' buffers can absorb, written through the library.
-    let buffers = socket_buffer_max();
-    // Long segments keep the count under the hub's 20 000 kept transcripts per stream, so the
+    // A history larger than both sockets' buffers can absorb, written through the library. The
+    // kernel's share is host-dependent (the server's send buffer autotunes up to tcp_wmem), so
+    // the number of events is fixed and each event's size grows with the buffers instead: the
+    // count stays far under the hub's 20 000 kept transcripts per stream on any host, so the
     // whole history replays from id 1.
-    let text = "filler words of an earlier stream ".repeat(80);
+    const SEGMENTS: usize = 2_000;
+    let buffers = socket_buffer_max();
+    let filler = "filler words of an earlier stream ";
+    let text = filler.repeat((2 * buffers).div_ceil(SEGMENTS) / filler.len() + 1);
     let hub = Hub::open(&root.path().join("data")).unwrap();
     let mut history = 0;
-    let mut n = 0;
-    while history < 2 * buffers {
+    let n = SEGMENTS;
+    for i in 0..n {
         let segment = Segment {
-            start_s: n as f64,
-            end_s: n as f64 + 1.0,
+            start_s: i as f64,
+            end_s: i as f64 + 1.0,
             text: text.clone(),
             token_times: Vec::new(),
         };
         let event = hub.publish("old", EventBody::Transcript(segment)).unwrap();
         history += event.wire_json().to_string().len();
-        n += 1;
     }
+    assert!(history > 2 * buffers, "{history} bytes of history");
     hub.sync().unwrap();
     drop(hub);
 
