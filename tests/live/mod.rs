@@ -7,6 +7,7 @@ mod looks;
 mod payloads;
 mod policy;
 pub mod serve;
+mod sources;
 mod windows;
 
 /// A stream's figures before its worker has run: what tests that drive a `StreamWorker` directly
