@@ -162,8 +162,10 @@ fn max_lag_drops_audio_and_keeps_the_lag_bounded() {
             .map(|s| s["lag_s"].as_f64().unwrap())
             .collect::<Vec<_>>()
     );
-    // Audio is read within a second or two and transcribed at no better than a few times real
-    // time, so most of it is beyond the bound when it arrives.
+    // The file is read far faster than any decoder transcribes it (a source chunk takes well
+    // under a millisecond, a decode tens of milliseconds or more), so whatever the machine, most
+    // of it is past the bound when it arrives. Measured: 91.3 of 109.1 s dropped, in 2 reports,
+    // with lag_s at most 5.0.
     assert!(
         dropped_s > stream_s / 2.0,
         "only {dropped_s} s dropped of {stream_s} s: {:#?}",
