@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use crate::common;
 use crate::serve::client::{parse_events, SseEvent};
+use crate::source::bounded::{join_within, output_within};
 use crate::source::server::{Gate, Reply, Server};
 
 /// Upper bound for anything a test waits for. Generous: two shared cores, other builds beside.
@@ -898,7 +899,7 @@ fn slow_attach_blocks_nobody_and_capacity_is_enforced() {
         204
     );
     drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
-    let code = slow.join().unwrap();
+    let code = join_within(slow, PATIENCE, "the slow attach, after DELETE");
     assert!(code == 409 || code == 400, "slow attach answered {code}");
     let (_, list) = serve.get("/streams");
     let ids: Vec<&str> = list
@@ -943,26 +944,29 @@ fn token_guards_every_endpoint() {
     // The SSE client sends the token; the raw socket without it gets a 401.
     let mut sse = serve.sse("/events", Some(0)).subscribed();
     let mut raw = TcpStream::connect(serve.addr).unwrap();
+    raw.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(
         raw,
         "GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
-    raw.read_to_string(&mut answer).unwrap();
+    raw.read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("no whole answer to /events without a token: {e}: {answer}"));
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     serve.stop();
     assert!(sse.ends());
 
     // Refused before binding, so port 0 is as good as any.
     let public = "0.0.0.0:0".to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .current_dir(common::repo())
-        .env_remove("CLAIMWATCH_TOKEN")
-        .args(["serve", "--listen", &public, "--data-dir"])
-        .arg(root.path().join("public"))
-        .output()
-        .unwrap();
+    let output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .env_remove("CLAIMWATCH_TOKEN")
+            .args(["serve", "--listen", &public, "--data-dir"])
+            .arg(root.path().join("public")),
+        PATIENCE,
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
@@ -1002,13 +1006,14 @@ fn token_guards_every_endpoint() {
         (args, says)
     });
     for (args, says) in cases {
-        let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-            .current_dir(common::repo())
-            .env_remove("CLAIMWATCH_TOKEN")
-            .arg("serve")
-            .args(&args)
-            .output()
-            .unwrap();
+        let output = output_within(
+            Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+                .current_dir(common::repo())
+                .env_remove("CLAIMWATCH_TOKEN")
+                .arg("serve")
+                .args(&args),
+            PATIENCE,
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
@@ -1410,34 +1415,17 @@ fn serve_log(root: &Path) -> String {
 fn a_second_server_on_the_same_data_dir_is_refused() {
     let root = tempdir();
     let first = Serve::start(root.path(), None, &[]);
-    let mut second = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .current_dir(common::repo())
-        .env_remove("CLAIMWATCH_TOKEN")
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(root.path().join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = second.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = second.kill();
-            panic!("the second server did not exit within {PATIENCE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    second
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    // Exits on its own at once; the limit only keeps a server that went on running from
+    // hanging the test.
+    let second = output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .env_remove("CLAIMWATCH_TOKEN")
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(root.path().join("data")),
+        PATIENCE,
+    );
+    let (status, stderr) = (second.status, String::from_utf8_lossy(&second.stderr));
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("another claimwatch process"), "{stderr}");

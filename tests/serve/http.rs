@@ -5,7 +5,8 @@ use claimwatch::events::SourceState;
 use claimwatch::live::StreamInfo;
 use serde_json::{json, Value};
 
-use super::{alert, transcript, Options, Server};
+use super::{alert, transcript, Options, Server, PATIENCE};
+use crate::source::bounded::join_within;
 
 async fn send(
     method: reqwest::Method,
@@ -269,9 +270,8 @@ async fn alerts_come_in_pages_with_a_next_link() {
                 hub.publish(stream, alert(i)).unwrap().wire_json()
             })
             .collect::<Vec<Value>>()
-    })
-    .join()
-    .unwrap();
+    });
+    let published = join_within(published, PATIENCE, "publishing 230 alerts");
     let client = reqwest::Client::new();
     // Every page from `first`, following Link headers; also the page sizes seen.
     let walk = |first: String| {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::client::{RawSse, SseClient};
 use super::{alert, demo_alerts, status, transcript, Options, Server, PATIENCE};
+use crate::source::bounded::join_within;
 
 fn ids(events: &[super::client::SseEvent]) -> Vec<u64> {
     events.iter().map(|e| e.id.expect("event id")).collect()
@@ -36,9 +37,8 @@ async fn events_round_trip_as_sse_with_the_alert_json() {
         );
         out.push(hub.publish("shop-1", status(SourceState::Down)).unwrap());
         out
-    })
-    .join()
-    .unwrap();
+    });
+    let published = join_within(published, PATIENCE, "publishing from a plain thread");
 
     let got = all.take(published.len()).await;
     assert_eq!(
@@ -191,9 +191,11 @@ async fn a_client_that_stops_reading_blocks_nobody_and_later_gets_everything() {
     // The reading client keeps up while the other is stuck, and publishing finishes.
     let live = reader.take(6_000).await;
     assert_eq!(ids(&live), (1..=6_000).collect::<Vec<_>>());
-    let alert_ids = tokio::task::spawn_blocking(move || publisher.join().unwrap())
-        .await
-        .unwrap();
+    let alert_ids = tokio::task::spawn_blocking(move || {
+        join_within(publisher, PATIENCE, "publishing while a client is stuck")
+    })
+    .await
+    .unwrap();
     assert_eq!(alert_ids.len(), 200);
 
     // The stalled client resumes and gets every event, alerts included, in order.
