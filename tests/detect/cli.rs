@@ -176,14 +176,16 @@ fn detect_gates_numbers_lines_and_streams() {
             }
         }
     });
-    let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut first,
-    )
-    .unwrap();
+    // The first line, read on a thread so a detect that never writes fails the test; stdout is
+    // dropped when that thread ends: the reader has gone away.
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
+        first
+    });
+    let first = join_within(reader, Duration::from_secs(60), "detect's first row");
     assert!(first.starts_with("id"), "{first}");
-    // stdout is dropped here: the reader has gone away.
     join_within(writer, Duration::from_secs(60), "writing to detect's stdin");
     let out = wait_within(
         child,
