@@ -34,7 +34,14 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 async fn get_json(url: &str) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    crate::serve::http()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn event_ids(alerts: &Value) -> Vec<u64> {

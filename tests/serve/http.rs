@@ -14,7 +14,7 @@ async fn send(
     token: Option<&str>,
     body: Option<String>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, url);
+    let mut request = super::http().request(method, url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -118,7 +118,9 @@ async fn alerts_and_transcript_queries() {
     let get = |path: &str| {
         let url = server.url(path);
         async move {
-            reqwest::get(url)
+            super::http()
+                .get(url)
+                .send()
                 .await
                 .unwrap()
                 .json::<Value>()
@@ -194,7 +196,7 @@ async fn a_token_is_required_on_every_endpoint_when_set() {
     )
     .await;
     assert_eq!(status, 401, "auth comes before parsing the body");
-    let events = reqwest::Client::new()
+    let events = super::http()
         .get(server.url("/events"))
         .bearer_auth(token)
         .send()
@@ -272,7 +274,7 @@ async fn alerts_come_in_pages_with_a_next_link() {
             .collect::<Vec<Value>>()
     });
     let published = join_within(published, PATIENCE, "publishing 230 alerts");
-    let client = reqwest::Client::new();
+    let client = super::http();
     // Every page from `first`, following Link headers; also the page sizes seen.
     let walk = |first: String| {
         let client = client.clone();

@@ -154,7 +154,9 @@ async fn every_alert_is_posted_in_order_with_its_key_despite_failures() {
     let metrics = server.state.metrics.clone();
     assert_eq!(metrics.webhook.sent.load(Ordering::Relaxed), 6);
     assert_eq!(metrics.webhook.failed.load(Ordering::Relaxed), 0);
-    let text = reqwest::get(server.url("/metrics"))
+    let text = super::http()
+        .get(server.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
