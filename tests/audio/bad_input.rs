@@ -3,10 +3,12 @@
 //! give what is there; NaN samples in good audio become 0.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use claimwatch::audio;
 
 use super::fixture;
+use crate::source::bounded::{join_within, output_within};
 
 /// `(input, expected reason)`: the error must read `"<path>: <reason>"` on one line.
 fn cases() -> Vec<(PathBuf, &'static str)> {
@@ -184,7 +186,7 @@ fn a_rate_that_is_not_audio_is_refused_in_one_line() {
             Default::default(),
         )
         .unwrap();
-        thread.join().unwrap();
+        join_within(thread, Duration::from_secs(60), "the stdin reader");
         let events: Vec<_> = rx.try_iter().collect();
         assert_eq!(
             events,
@@ -324,11 +326,13 @@ fn a_header_that_makes_the_decoder_panic_is_one_line_and_exit_2() {
             "{err}"
         );
     }
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .args(["transcribe", "--lang", "en"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let output = output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .args(["transcribe", "--lang", "en"])
+            .arg(&path),
+        // A hang guard: whatever it reads is at most a few seconds of audio for tiny.en.
+        Duration::from_secs(300),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     // Whichever way the reader takes it (an error, or audio it can read), never exit 101.
     assert_ne!(output.status.code(), Some(101), "{stderr}");

@@ -2,8 +2,10 @@
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use crate::common::{data, repo};
+use crate::source::bounded::{join_within, wait_within};
 
 fn claimwatch(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
@@ -185,16 +187,22 @@ fn detect_gates_numbers_lines_and_streams() {
             }
         }
     });
-    let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut first,
-    )
-    .unwrap();
+    // The first line, read on a thread so a detect that never writes fails the test; stdout is
+    // dropped when that thread ends: the reader has gone away.
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
+        first
+    });
+    let first = join_within(reader, Duration::from_secs(60), "detect's first row");
     assert!(first.starts_with("id"), "{first}");
-    // stdout is dropped here: the reader has gone away.
-    writer.join().unwrap();
-    let out = child.wait_with_output().unwrap();
+    join_within(writer, Duration::from_secs(60), "writing to detect's stdin");
+    let out = wait_within(
+        child,
+        Duration::from_secs(60),
+        "detect with its reader gone",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked") && !err.contains("error"), "{err}");

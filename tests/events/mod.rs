@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::common::data;
 use crate::serve::client::SseClient;
 use crate::serve::{alert, transcript, Options, Server};
+use crate::source::bounded::output_within;
 
 fn limits(segment_bytes: u64, retain: Retain) -> HubLimits {
     HubLimits {
@@ -33,7 +34,14 @@ fn segment_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 async fn get_json(url: &str) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    crate::serve::http()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn event_ids(alerts: &Value) -> Vec<u64> {
@@ -47,11 +55,12 @@ fn event_ids(alerts: &Value) -> Vec<u64> {
 
 /// `claimwatch log check DIR`: (exit code, stdout, stderr).
 fn log_check(dir: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .args(["log", "check"])
-        .arg(dir)
-        .output()
-        .unwrap();
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .args(["log", "check"])
+            .arg(dir),
+        Duration::from_secs(60),
+    );
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),
@@ -243,7 +252,8 @@ fn log_check_names_the_file_and_line_of_a_bad_middle_line() {
 fn a_bad_retain_value_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["30", "forever", "0d"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_claimwatch"));
+        command
             .args([
                 "serve",
                 "--listen",
@@ -252,9 +262,8 @@ fn a_bad_retain_value_is_a_one_line_error() {
                 bad,
                 "--data-dir",
             ])
-            .arg(dir.path())
-            .output()
-            .unwrap();
+            .arg(dir.path());
+        let out = output_within(&mut command, Duration::from_secs(60));
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");

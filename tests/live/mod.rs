@@ -12,6 +12,7 @@ mod payloads;
 mod policy;
 mod review;
 pub mod serve;
+mod sources;
 mod windows;
 
 /// A stream's figures before its worker has run: what tests that drive a `StreamWorker` directly

@@ -215,10 +215,12 @@ fn open_errors_do_not_say_what_exists() {
         assert!(log.contains(detail), "the log lacks {detail:?}: {log}");
     }
 
-    // A port nobody listens on: bound for its number, then closed.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port nobody listens on: a socket bound for the rest of the test and never listening, so
+    // connections are refused and no other process can take the port meanwhile (binding it,
+    // closing it and hoping it stays free raced with other tests).
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}/live.mp3", closed.local_addr().unwrap());
-    drop(closed);
     let (code, answer) = post(&serve, "closed", &url);
     assert_eq!(code, 201, "{answer}");
     let message = first_down_message(&serve, "closed");

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use crate::common;
 use crate::serve::client::{parse_events, SseEvent};
+use crate::source::bounded::{join_within, output_within};
 use crate::source::server::{Gate, Reply, Server};
 
 /// Upper bound for anything a test waits for. Generous: two shared cores, other builds beside.
@@ -111,7 +112,12 @@ impl Serve {
         let mut serve = Serve {
             child,
             addr,
-            token: token.map(str::to_string),
+            // `--token NAME=SECRET` names an operator; the bearer token is the secret.
+            token: token.map(|t| {
+                t.split_once('=')
+                    .map_or(t, |(_, secret)| secret)
+                    .to_string()
+            }),
             log,
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -256,7 +262,7 @@ fn file_stream(id: &str, name: &str, origin: Option<&str>) -> String {
 }
 
 /// The `at_s` of each expected alert of a sample, from its `NAME.expect.toml`.
-fn expected_times(name: &str, category: &str) -> Vec<f64> {
+pub(crate) fn expected_times(name: &str, category: &str) -> Vec<f64> {
     let path = common::repo().join(format!("samples/{name}.expect.toml"));
     let expect: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     expect["alert"]
@@ -409,7 +415,7 @@ impl Sse {
     }
 
     /// Reads until the server ends the response (after SIGTERM): true when it did in time.
-    fn ends(&mut self) -> bool {
+    pub(crate) fn ends(&mut self) -> bool {
         let deadline = Instant::now() + PATIENCE;
         while self.next(deadline).is_some() {}
         self.ended
@@ -922,7 +928,7 @@ fn slow_attach_blocks_nobody_and_capacity_is_enforced() {
         204
     );
     drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
-    let code = slow.join().unwrap();
+    let code = join_within(slow, PATIENCE, "the slow attach, after DELETE");
     assert!(code == 409 || code == 400, "slow attach answered {code}");
     let (_, list) = serve.get("/streams");
     let ids: Vec<&str> = list
@@ -967,26 +973,29 @@ fn token_guards_every_endpoint() {
     // The SSE client sends the token; the raw socket without it gets a 401.
     let mut sse = serve.sse("/events", Some(0)).subscribed();
     let mut raw = TcpStream::connect(serve.addr).unwrap();
+    raw.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(
         raw,
         "GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
-    raw.read_to_string(&mut answer).unwrap();
+    raw.read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("no whole answer to /events without a token: {e}: {answer}"));
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     serve.stop();
     assert!(sse.ends());
 
     // Refused before binding, so port 0 is as good as any.
     let public = "0.0.0.0:0".to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .current_dir(common::repo())
-        .env_remove("CLAIMWATCH_TOKEN")
-        .args(["serve", "--listen", &public, "--data-dir"])
-        .arg(root.path().join("public"))
-        .output()
-        .unwrap();
+    let output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .env_remove("CLAIMWATCH_TOKEN")
+            .args(["serve", "--listen", &public, "--data-dir"])
+            .arg(root.path().join("public")),
+        PATIENCE,
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
@@ -1026,13 +1035,14 @@ fn token_guards_every_endpoint() {
         (args, says)
     });
     for (args, says) in cases {
-        let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-            .current_dir(common::repo())
-            .env_remove("CLAIMWATCH_TOKEN")
-            .arg("serve")
-            .args(&args)
-            .output()
-            .unwrap();
+        let output = output_within(
+            Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+                .current_dir(common::repo())
+                .env_remove("CLAIMWATCH_TOKEN")
+                .arg("serve")
+                .args(&args),
+            PATIENCE,
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
@@ -1051,25 +1061,29 @@ fn token_guards_every_endpoint() {
 fn slow_client_does_not_block_others() {
     let _cores = common::whisper_lock();
     let root = tempdir();
-    // A history larger than both sockets' buffers can absorb, written through the library.
-    let buffers = socket_buffer_max();
-    // Long segments keep the count under the hub's 20 000 kept transcripts per stream, so the
+    // A history larger than both sockets' buffers can absorb, written through the library. The
+    // kernel's share is host-dependent (the server's send buffer autotunes up to tcp_wmem), so
+    // the number of events is fixed and each event's size grows with the buffers instead: the
+    // count stays far under the hub's 20 000 kept transcripts per stream on any host, so the
     // whole history replays from id 1.
-    let text = "filler words of an earlier stream ".repeat(80);
+    const SEGMENTS: usize = 2_000;
+    let buffers = socket_buffer_max();
+    let filler = "filler words of an earlier stream ";
+    let text = filler.repeat((2 * buffers).div_ceil(SEGMENTS) / filler.len() + 1);
     let hub = Hub::open(&root.path().join("data")).unwrap();
     let mut history = 0;
-    let mut n = 0;
-    while history < 2 * buffers {
+    let n = SEGMENTS;
+    for i in 0..n {
         let segment = Segment {
-            start_s: n as f64,
-            end_s: n as f64 + 1.0,
+            start_s: i as f64,
+            end_s: i as f64 + 1.0,
             text: text.clone(),
             token_times: Vec::new(),
         };
         let event = hub.publish("old", EventBody::Transcript(segment)).unwrap();
         history += event.wire_json().to_string().len();
-        n += 1;
     }
+    assert!(history > 2 * buffers, "{history} bytes of history");
     hub.sync().unwrap();
     drop(hub);
 
@@ -1430,34 +1444,17 @@ fn serve_log(root: &Path) -> String {
 fn a_second_server_on_the_same_data_dir_is_refused() {
     let root = tempdir();
     let first = Serve::start(root.path(), None, &[]);
-    let mut second = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .current_dir(common::repo())
-        .env_remove("CLAIMWATCH_TOKEN")
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(root.path().join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = second.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = second.kill();
-            panic!("the second server did not exit within {PATIENCE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    second
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    // Exits on its own at once; the limit only keeps a server that went on running from
+    // hanging the test.
+    let second = output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .env_remove("CLAIMWATCH_TOKEN")
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(root.path().join("data")),
+        PATIENCE,
+    );
+    let (status, stderr) = (second.status, String::from_utf8_lossy(&second.stderr));
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("another claimwatch process"), "{stderr}");

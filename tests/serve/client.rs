@@ -72,7 +72,12 @@ impl SseClient {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        let response = request.send().await.unwrap();
+        // Only the response head is bounded here (a whole-request timeout would cut the stream);
+        // each later read has its own limit.
+        let response = tokio::time::timeout(PATIENCE, request.send())
+            .await
+            .unwrap_or_else(|_| panic!("{url}: no response head within {PATIENCE:?}"))
+            .unwrap();
         assert_eq!(response.status(), 200, "{url}");
         assert_eq!(
             response.headers()["content-type"],

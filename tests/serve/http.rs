@@ -5,7 +5,8 @@ use claimwatch::events::SourceState;
 use claimwatch::live::StreamInfo;
 use serde_json::{json, Value};
 
-use super::{alert, as_listed, transcript, Options, Server};
+use super::{alert, as_listed, transcript, Options, Server, PATIENCE};
+use crate::source::bounded::join_within;
 
 async fn send(
     method: reqwest::Method,
@@ -13,7 +14,7 @@ async fn send(
     token: Option<&str>,
     body: Option<String>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, url);
+    let mut request = super::http().request(method, url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -117,7 +118,9 @@ async fn alerts_and_transcript_queries() {
     let get = |path: &str| {
         let url = server.url(path);
         async move {
-            reqwest::get(url)
+            super::http()
+                .get(url)
+                .send()
                 .await
                 .unwrap()
                 .json::<Value>()
@@ -190,7 +193,7 @@ async fn a_token_is_required_on_every_endpoint_when_set() {
     )
     .await;
     assert_eq!(status, 401, "auth comes before parsing the body");
-    let events = reqwest::Client::new()
+    let events = super::http()
         .get(server.url("/events"))
         .bearer_auth(token)
         .send()
@@ -266,10 +269,9 @@ async fn alerts_come_in_pages_with_a_next_link() {
                 as_listed(&hub.publish(stream, alert(i)).unwrap())
             })
             .collect::<Vec<Value>>()
-    })
-    .join()
-    .unwrap();
-    let client = reqwest::Client::new();
+    });
+    let published = join_within(published, PATIENCE, "publishing 230 alerts");
+    let client = super::http();
     // Every page from `first`, following Link headers; also the page sizes seen.
     let walk = |first: String| {
         let client = client.clone();

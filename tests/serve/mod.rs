@@ -27,6 +27,16 @@ use crate::common::repo;
 /// Upper bound for anything a test waits for; generous because the machine is shared.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// An HTTP client whose requests fail after [`PATIENCE`], so an endpoint that never answers
+/// fails its test instead of hanging it (reqwest's async client has no timeout by default).
+/// Not for SSE bodies read over time: [`client::SseClient`] bounds each read itself.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(PATIENCE)
+        .build()
+        .unwrap()
+}
+
 /// Real alerts with stream times: the scripts of the bundled demo clips, fed line by line (one
 /// line = one 5 s segment) through the shipped rule packs.
 pub fn demo_alerts() -> &'static [Alert] {

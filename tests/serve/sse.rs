@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::client::{RawSse, SseClient};
 use super::{alert, demo_alerts, status, transcript, Options, Server, PATIENCE};
+use crate::source::bounded::join_within;
 
 fn ids(events: &[super::client::SseEvent]) -> Vec<u64> {
     events.iter().map(|e| e.id.expect("event id")).collect()
@@ -36,9 +37,8 @@ async fn events_round_trip_as_sse_with_the_alert_json() {
         );
         out.push(hub.publish("shop-1", status(SourceState::Down)).unwrap());
         out
-    })
-    .join()
-    .unwrap();
+    });
+    let published = join_within(published, PATIENCE, "publishing from a plain thread");
 
     let got = all.take(published.len()).await;
     assert_eq!(
@@ -115,7 +115,9 @@ async fn a_restart_on_the_same_data_dir_keeps_alerts_and_ids() {
             .publish("shop-1", transcript(&format!("line {i}")))
             .unwrap();
     }
-    let before: Value = reqwest::get(server.url("/alerts"))
+    let before: Value = super::http()
+        .get(server.url("/alerts"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -125,14 +127,18 @@ async fn a_restart_on_the_same_data_dir_keeps_alerts_and_ids() {
     server.stop().await;
 
     let server = Server::start(dir.path(), Options::default()).await;
-    let after: Value = reqwest::get(server.url("/alerts"))
+    let after: Value = super::http()
+        .get(server.url("/alerts"))
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(after, before);
-    let transcript: Value = reqwest::get(server.url("/streams/shop-1/transcript"))
+    let transcript: Value = super::http()
+        .get(server.url("/streams/shop-1/transcript"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -143,7 +149,9 @@ async fn a_restart_on_the_same_data_dir_keeps_alerts_and_ids() {
     assert_eq!(next.id, 9);
     let mut replay = SseClient::connect(&server.url("/events"), &[("Last-Event-ID", "0")]).await;
     assert_eq!(ids(&replay.take(9).await), (1..=9).collect::<Vec<_>>());
-    let metrics = reqwest::get(server.url("/metrics"))
+    let metrics = super::http()
+        .get(server.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -191,9 +199,11 @@ async fn a_client_that_stops_reading_blocks_nobody_and_later_gets_everything() {
     // The reading client keeps up while the other is stuck, and publishing finishes.
     let live = reader.take(6_000).await;
     assert_eq!(ids(&live), (1..=6_000).collect::<Vec<_>>());
-    let alert_ids = tokio::task::spawn_blocking(move || publisher.join().unwrap())
-        .await
-        .unwrap();
+    let alert_ids = tokio::task::spawn_blocking(move || {
+        join_within(publisher, PATIENCE, "publishing while a client is stuck")
+    })
+    .await
+    .unwrap();
     assert_eq!(alert_ids.len(), 200);
 
     // The stalled client resumes and gets every event, alerts included, in order.
@@ -244,12 +254,17 @@ async fn shutdown_ends_open_streams_and_serve_returns() {
         .expect("shutdown does not hang on open SSE streams");
     assert_eq!(a.next().await, None);
     assert_eq!(b.next().await, None);
-    assert!(reqwest::get(url).await.is_err(), "no longer listening");
+    assert!(
+        super::http().get(url).send().await.is_err(),
+        "no longer listening"
+    );
 }
 
 /// The `claimwatch_sse_clients` gauge, read over HTTP.
 async fn sse_clients(server: &Server) -> u64 {
-    let text = reqwest::get(server.url("/metrics"))
+    let text = super::http()
+        .get(server.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -280,14 +295,18 @@ async fn sse_clients_are_capped_and_a_closed_client_frees_its_slot() {
     assert_eq!(sse_clients(&server).await, 2);
 
     for path in ["/events", "/streams/shop-1/events"] {
-        let refused = reqwest::get(server.url(path)).await.unwrap();
+        let refused = super::http().get(server.url(path)).send().await.unwrap();
         assert_eq!(refused.status(), 503, "{path}");
         assert_eq!(refused.headers()["retry-after"], "5", "{path}");
         let body: Value = refused.json().await.unwrap();
         let reason = body["error"].as_str().unwrap();
         assert!(reason.contains("too many SSE clients: 2 of 2"), "{reason}");
     }
-    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    let health = super::http()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200, "only event streams are capped");
     assert_eq!(
         sse_clients(&server).await,
@@ -317,7 +336,9 @@ async fn sse_clients_are_capped_and_a_closed_client_frees_its_slot() {
 async fn events_of_an_unknown_stream_are_404() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), Options::default()).await;
-    let ghost = reqwest::get(server.url("/streams/ghost/events"))
+    let ghost = super::http()
+        .get(server.url("/streams/ghost/events"))
+        .send()
         .await
         .unwrap();
     assert_eq!(ghost.status(), 404);

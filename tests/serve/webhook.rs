@@ -154,7 +154,9 @@ async fn every_alert_is_posted_in_order_with_its_key_despite_failures() {
     let metrics = server.state.metrics.clone();
     assert_eq!(metrics.webhook.sent.load(Ordering::Relaxed), 6);
     assert_eq!(metrics.webhook.failed.load(Ordering::Relaxed), 0);
-    let text = reqwest::get(server.url("/metrics"))
+    let text = super::http()
+        .get(server.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -169,11 +171,12 @@ async fn every_alert_is_posted_in_order_with_its_key_despite_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_is_down_gets_every_alert_once_it_is_back() {
-    // A port nothing listens on (yet): tries are refused.
-    let addr: SocketAddr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
+    // A port nothing listens on (yet): tries are refused. The socket stays bound, without
+    // listening, until the receiver comes back on it, so no other process can take the port in
+    // between (binding a port, closing it and binding it again raced with other tests).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr: SocketAddr = socket.local_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), Options::default()).await;
     let task = start_webhook(&server, fast(format!("http://{addr}/hook")), dir.path());
@@ -182,7 +185,7 @@ async fn a_receiver_that_is_down_gets_every_alert_once_it_is_back() {
         .collect();
 
     let receiver = Receiver::default();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let listener = socket.listen(128).unwrap();
     serve_on(listener, recording(&receiver));
     eventually("four alerts after the receiver came back", || {
         receiver.checked_ids() == sent

@@ -3,7 +3,7 @@
 //! Limits are generous bounds on a shared, loaded machine, never speed tests.
 
 use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,12 +27,18 @@ pub fn join_within<T: Send + 'static>(handle: JoinHandle<T>, limit: Duration, wh
 /// runs past `limit`. Stdin is closed so a child waiting for input ends instead of hanging.
 pub fn output_within(command: &mut Command, limit: Duration) -> Output {
     let what = format!("{command:?}");
-    let mut child = command
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    wait_within(child, limit, &what)
+}
+
+/// [`Child::wait_with_output`] with a limit: the child's stdout and stderr (where piped) are
+/// read to their end, and a child still running after `limit` is killed and fails the test.
+pub fn wait_within(mut child: Child, limit: Duration, what: &str) -> Output {
     // The pipes are drained on their own threads while we wait: a child that fills a pipe
     // buffer blocks until someone reads it, and would otherwise never exit.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {

@@ -62,37 +62,102 @@ fn json_output_has_file_language_duration_and_timed_segments() {
     }
     let script = std::fs::read_to_string(common::repo().join("samples/en_pricing.txt")).unwrap();
     let wer = eval::wer(&script, &text);
-    assert!(wer < 0.2, "WER {wer}: {text}");
+    // Measured 0.095 (2 words of 21, "grab yourself" for "grab yours now") with tiny.en q8_0 on
+    // 2 threads, as in tests/transcribe/samples.rs; 0.2 allows two more misheard words.
+    assert!(wer <= 0.2, "WER {wer}: {text}");
 }
 
+/// The default model for Japanese (base), written as SRT and as WebVTT: numbered cues (SRT),
+/// the `WEBVTT` header (VTT), times in each format's notation that lie inside the clip and never
+/// go backwards, the same cues in both files, and cue text close to the script. The text is
+/// Whisper's, so it is held to a character error rate, not to exact words.
 #[test]
 fn default_model_for_japanese_and_subtitle_formats() {
-    let srt = claimwatch(&[
-        "transcribe",
-        "samples/ja_origin_false.wav",
-        "--lang",
-        "ja",
-        "--format",
-        "srt",
-    ]);
-    assert!(srt.status.success(), "{}", stderr_line(&srt));
-    let srt = String::from_utf8(srt.stdout).unwrap();
-    assert!(srt.starts_with("1\n00:00:0"), "{srt}");
-    assert!(srt.contains(" --> "), "{srt}");
-    assert!(srt.contains("国産"), "{srt}");
+    let run = |format: &str| {
+        let output = claimwatch(&[
+            "transcribe",
+            "samples/ja_origin_false.wav",
+            "--lang",
+            "ja",
+            "--format",
+            format,
+        ]);
+        assert!(
+            output.status.success(),
+            "{format}: {}",
+            stderr_line(&output)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let srt = run("srt");
+    let vtt = run("vtt");
+    let srt_cues = cues(&srt, ',', true);
+    let vtt_body = vtt
+        .strip_prefix("WEBVTT\n\n")
+        .unwrap_or_else(|| panic!("no WEBVTT header: {vtt}"));
+    let vtt_cues = cues(vtt_body, '.', false);
+    assert_eq!(srt_cues, vtt_cues, "SRT and VTT of one decode disagree");
 
-    let vtt = claimwatch(&[
-        "transcribe",
-        "samples/ja_origin_false.wav",
-        "--lang",
-        "ja",
-        "--format",
-        "vtt",
-    ]);
-    assert!(vtt.status.success(), "{}", stderr_line(&vtt));
-    let vtt = String::from_utf8(vtt.stdout).unwrap();
-    assert!(vtt.starts_with("WEBVTT\n"), "{vtt}");
-    assert!(vtt.contains("国産"), "{vtt}");
+    // ffprobe: 10.61 s.
+    let duration = 10.61;
+    let mut previous_end = 0.0;
+    for (start, end, text) in &srt_cues {
+        assert!(
+            previous_end <= start + 0.05 && start <= end && *end <= duration + 0.05,
+            "cue {start}..{end} after {previous_end} in a {duration} s clip: {srt}"
+        );
+        assert!(!text.trim().is_empty(), "empty cue: {srt}");
+        previous_end = *end;
+    }
+    let text: Vec<&str> = srt_cues.iter().map(|(_, _, t)| t.as_str()).collect();
+    let script =
+        std::fs::read_to_string(common::repo().join("samples/ja_origin_false.txt")).unwrap();
+    let cer = eval::error_rate("ja", &script, &text.join(" "));
+    eprintln!("CER {cer:.3}: {srt}");
+    assert!(cer <= MAX_CER, "CER {cer:.3} > {MAX_CER}: {srt}");
+}
+
+/// Most character error allowed for ja_origin_false's subtitles. Measured 0.022 (日本性 for
+/// 日本製: one character of 46) with base q8_0 on the 2-core development machine, the same as the
+/// library decode in tests/transcribe/samples.rs; the margin (about 4 more characters) allows
+/// other CPUs' rounding, and a broken decode or subtitle writer is far past it.
+const MAX_CER: f64 = 0.12;
+
+/// The cues of an SRT (`numbered`, `,` before milliseconds) or WebVTT body (`.`): (start s, end
+/// s, text) in order. Fails the test on any line that breaks the format.
+fn cues(body: &str, millis: char, numbered: bool) -> Vec<(f64, f64, String)> {
+    let time = |t: &str| -> f64 {
+        let (hms, ms) = t
+            .split_once(millis)
+            .unwrap_or_else(|| panic!("{t:?}: no {millis:?} before the milliseconds"));
+        let parts: Vec<u32> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+        assert!(
+            parts.len() == 3 && ms.len() == 3 && hms.len() == 8,
+            "{t:?} is not HH:MM:SS{millis}mmm"
+        );
+        let ms: u32 = ms.parse().unwrap();
+        f64::from(parts[0] * 3600 + parts[1] * 60 + parts[2]) + f64::from(ms) / 1000.0
+    };
+    assert!(
+        body.ends_with("\n\n"),
+        "{body:?} does not end with a blank line"
+    );
+    body.trim_end_matches('\n')
+        .split("\n\n")
+        .enumerate()
+        .map(|(i, block)| {
+            let mut lines = block.lines();
+            if numbered {
+                assert_eq!(lines.next(), Some((i + 1).to_string().as_str()), "{body}");
+            }
+            let times = lines.next().unwrap_or_else(|| panic!("cue {i}: {body}"));
+            let (start, end) = times
+                .split_once(" --> ")
+                .unwrap_or_else(|| panic!("{times:?} has no \" --> \""));
+            let text: Vec<&str> = lines.collect();
+            (time(start), time(end), text.join("\n"))
+        })
+        .collect()
 }
 
 /// Bad input: exit code 2 and one line on stderr naming the problem; never a panic.

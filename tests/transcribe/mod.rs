@@ -3,10 +3,11 @@
 
 mod cli;
 mod formats;
-mod hallucination;
+pub mod hallucination;
 mod kept;
 mod relisten;
 mod samples;
+mod vocabulary;
 
 use std::collections::HashMap;
 use std::path::Path;
