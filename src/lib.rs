@@ -19,6 +19,7 @@ pub mod live;
 pub mod model;
 pub mod panic_guard;
 pub mod serve;
+pub mod sheet;
 pub mod sinks;
 pub mod source;
 pub mod transcribe;

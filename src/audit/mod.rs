@@ -15,6 +15,7 @@ pub mod header;
 pub mod html;
 pub mod labels;
 pub mod second_listen;
+pub mod spreadsheet;
 pub mod table;
 
 use std::path::Path;

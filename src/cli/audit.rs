@@ -23,6 +23,8 @@ pub enum ReportFormat {
     Table,
     Json,
     Html,
+    /// One row per alert, UTF-8 with a BOM for Excel.
+    Csv,
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,8 +39,8 @@ pub struct AuditArgs {
     #[arg(long, value_enum, default_value = "auto")]
     lang: Lang,
     /// Report format: a table for the terminal (the default, as every subcommand's is for a
-    /// person to read), JSON for programs, or one self-contained HTML file with the audio (use
-    /// with --out).
+    /// person to read), JSON for programs, one self-contained HTML file with the audio (use
+    /// with --out), or CSV for a spreadsheet (one row per alert, UTF-8 with a BOM).
     #[arg(long, value_enum, default_value = "table")]
     format: ReportFormat,
     /// Table format: print the transcript too, each alert under the segment it came from (json
@@ -234,6 +236,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             let reader = detect::reading::load_dictionary(&detect::default_dict_dir())?;
             html::render(&report, &audio, ui, &reader)
         }
+        ReportFormat::Csv => String::from_utf8(audit::spreadsheet::render(&report))?,
     };
     match &args.out {
         Some(path) => write_atomically(path, rendered.as_bytes())?,

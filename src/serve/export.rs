@@ -1,15 +1,10 @@
-//! `GET /alerts.csv` (pure): reviewed alerts in, the bytes of a CSV file out: UTF-8 with a byte
-//! order mark (without it Excel reads the file as the local code page and Japanese turns into
-//! mojibake), a header row, one row per alert, quoted by the `csv` crate (commas, quotes and
-//! newlines in a transcript survive), CRLF line ends as Excel writes them.
-//!
-//! Spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is
-//! run as a formula by Excel and LibreOffice. The text, the context and the note come from the
-//! seller being watched (through the transcript) or from an operator, so such a text cell gets a
-//! leading `'`, which spreadsheets show as text and do not display. Numbers are our own and
-//! left alone.
+//! `GET /alerts.csv` (pure): reviewed alerts in, the bytes of a CSV file out, one row per alert
+//! with its review, written as spreadsheets open it ([`sheet`]: BOM, CRLF, quoting). The text,
+//! the context and the note come from the seller being watched or from an operator, so they go
+//! through [`safe_text`] (no cell runs as a formula); numbers are our own and left alone.
 
 use crate::events::{round, ReviewedAlert};
+use crate::sheet::{self, safe_text};
 
 /// The columns, in order.
 pub const COLUMNS: [&str; 17] = [
@@ -32,20 +27,10 @@ pub const COLUMNS: [&str; 17] = [
     "note",
 ];
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
 /// The CSV file of `alerts`; alert events without an alert body are skipped.
 pub fn alerts_csv(alerts: &[ReviewedAlert]) -> Vec<u8> {
-    let mut out = BOM.to_vec();
-    let mut writer = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(&mut out);
-    // Writing to a Vec cannot fail, and every row has the header's length.
-    let _ = writer.write_record(COLUMNS);
-    for reviewed in alerts {
-        let Some(a) = reviewed.event.alert() else {
-            continue;
-        };
+    let rows = alerts.iter().filter_map(|reviewed| {
+        let a = reviewed.event.alert()?;
         let seconds = |s: Option<f64>| s.map(|s| round::ms(s).to_string()).unwrap_or_default();
         let text = |s: Option<&str>| safe_text(s.unwrap_or_default());
         let review = &reviewed.review;
@@ -68,19 +53,9 @@ pub fn alerts_csv(alerts: &[ReviewedAlert]) -> Vec<u8> {
             text(review.at.as_deref()),
             text(review.note.as_deref()),
         ];
-        let _ = writer.write_record(&row);
-    }
-    let _ = writer.flush();
-    drop(writer);
-    out
-}
-
-/// `text`, with a `'` in front when a spreadsheet would run it as a formula.
-pub fn safe_text(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
-    }
+        Some(row)
+    });
+    sheet::csv(&COLUMNS, rows)
 }
 
 #[cfg(test)]
@@ -138,7 +113,7 @@ mod tests {
             reviewed("=1+1", confirmed),
         ];
         let bytes = alerts_csv(&rows);
-        assert!(bytes.starts_with(BOM), "no BOM");
+        assert!(bytes.starts_with(crate::sheet::BOM), "no BOM");
         let text = std::str::from_utf8(&bytes[3..]).unwrap();
         assert!(text.starts_with("alert_id,stream,said_at,start_s,end_s,category,severity,"));
         assert!(text.contains("\r\n"), "{text}");

@@ -409,3 +409,43 @@ fn table_report_opens_with_the_verdict_and_the_facts() {
         );
     }
 }
+
+/// `--format csv`: a file Excel opens (BOM), one row per alert with the same alerts as the JSON
+/// report of the same run, Japanese text intact.
+#[test]
+fn csv_report_has_a_row_per_alert_for_a_spreadsheet() {
+    let args = [
+        "audit",
+        "samples/ja_origin_false.wav",
+        "--origin",
+        "CN",
+        "--format",
+        "csv",
+        "--fail-on",
+        "never",
+    ];
+    let output = claimwatch(&args);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stdout.starts_with(b"\xEF\xBB\xBF"), "no BOM");
+    let mut reader = csv::Reader::from_reader(&output.stdout[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, claimwatch::audit::spreadsheet::COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // 日本製 and 国産 said of a product declared CN (the sidecar's claims).
+    let origin_rows: Vec<&csv::StringRecord> =
+        rows.iter().filter(|r| &r[4] == "false_origin").collect();
+    assert!(!origin_rows.is_empty(), "{rows:?}");
+    for row in &rows {
+        assert_eq!(&row[0], "samples/ja_origin_false.wav");
+        assert_eq!(&row[15], "ja");
+        assert!(row[2].parse::<f64>().is_ok(), "{row:?}");
+    }
+    assert!(
+        origin_rows.iter().all(|r| &r[9] == "CN" && &r[10] == "JP"),
+        "{origin_rows:?}"
+    );
+    assert!(
+        origin_rows.iter().any(|r| r[11].contains("景品表示法")),
+        "{origin_rows:?}"
+    );
+}
