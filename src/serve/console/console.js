@@ -14,6 +14,7 @@ const state = {
   alerts: new Map(), // alert id -> alert (with .review)
   lastWords: new Map(), // stream -> text of its last transcript segment
   seen: 0, // highest event id applied
+  health: [], // health changes seen since the page opened, newest last
   open: null, // alert id shown in the detail dialog
 };
 
@@ -199,19 +200,43 @@ function matches(alert, f) {
   return true;
 }
 
+// A health change as a queue row: not an alert to review, but what an operator must see too
+// (a silent or broken broadcast). Shown unless the filters ask for alerts only.
+function healthRow(h) {
+  return el(
+    "tr",
+    { class: `health ${h.active ? "on" : "off"}`, "data-event": String(h.event_id) },
+    el("td", {}, localTime(h.at)),
+    el("td", {}, h.stream),
+    el("td", {}, el("span", { class: "chip health" }, word("health"))),
+    el("td", {}, word(h.condition)),
+    el("td", { class: "said" }, h.message),
+    el("td", {}, h.active ? "●" : "○")
+  );
+}
+
 function renderQueue() {
   const f = Object.fromEntries(new FormData($("filters")).entries());
   const shown = [...state.alerts.values()]
     .filter((a) => matches(a, f))
     .sort((a, b) => (b.event_id || 0) - (a.event_id || 0));
   $("alert-count").textContent = `${shown.length} / ${state.alerts.size}`;
+  const health =
+    f.category || f.severity || f.review
+      ? []
+      : state.health.filter((h) => !f.stream || h.stream === f.stream);
   const body = $("queue");
-  if (!shown.length) {
+  if (!shown.length && !health.length) {
     body.replaceChildren(el("tr", { class: "empty" }, el("td", { colSpan: 6 }, word("no_alerts"))));
     return;
   }
+  const rows = [
+    ...shown.map((a) => ({ id: a.event_id || 0, alert: a })),
+    ...health.map((h) => ({ id: h.event_id || 0, health: h })),
+  ].sort((a, b) => b.id - a.id);
   body.replaceChildren(
-    ...shown.map((a) => {
+    ...rows.map(({ alert: a, health: h }) => {
+      if (h) return healthRow(h);
       const row = el(
         "tr",
         { class: `alert sev-${a.severity}`, "data-alert": a.id, tabIndex: 0 },
@@ -378,7 +403,12 @@ function onEvent(kind, message) {
     if (tileWords) tileWords.textContent = body.text;
   } else if (kind === "review") {
     applyReview(body);
-  } else if (kind === "status" || kind === "health") {
+  } else if (kind === "health") {
+    state.health.push(body);
+    if (state.health.length > 200) state.health.shift();
+    renderQueue();
+    refreshStreams();
+  } else if (kind === "status") {
     refreshStreams();
   }
 }
