@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// being watched).
     #[arg(long)]
     allow_private_sources: bool,
+    /// Also trust the certificate authorities in this PEM file for https sources (repeatable),
+    /// e.g. a company's own CA for streams inside its network. The built-in roots stay trusted.
+    #[arg(long = "source-ca", value_name = "PEM")]
+    source_ca: Vec<PathBuf>,
     /// Most SSE connections open at once (1–65536); one more gets 503 with Retry-After.
     #[arg(long, default_value_t = crate::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS)]
     max_sse_clients: usize,
@@ -123,6 +127,17 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some(text) => text.parse::<Retain>()?,
         None => Retain::Forever,
     };
+    let mut net = if args.allow_private_sources {
+        NetPolicy::any_address()
+    } else {
+        NetPolicy::public_only()
+    };
+    for path in &args.source_ca {
+        let pem = std::fs::read(path).with_context(|| format!("--source-ca {}", path.display()))?;
+        net = net
+            .trusting(pem)
+            .map_err(|e| anyhow::anyhow!("--source-ca {}: {e}", path.display()))?;
+    }
     if !(0.0..=30.0).contains(&args.clip_margin) {
         bail!("--clip-margin {}: use 0 to 30 seconds", args.clip_margin);
     }
@@ -178,11 +193,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             retry: RetryConfig::default(),
             max_load: args.max_load,
             max_streams: args.max_streams,
-            net: if args.allow_private_sources {
-                NetPolicy::any_address()
-            } else {
-                NetPolicy::public_only()
-            },
+            net,
             allow_local_sources: args.allow_local_sources,
         },
         shutdown.clone(),

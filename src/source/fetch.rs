@@ -60,7 +60,11 @@ impl Fetcher {
             .build()
             .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
         let redirects = net.clone();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in net.extra_roots() {
+            builder = builder.add_root_certificate(root);
+        }
+        let client = builder
             .connect_timeout(CONNECT)
             .user_agent(concat!("claimwatch/", env!("CARGO_PKG_VERSION")))
             // A proxy would resolve and dial the host itself, past the resolver's check.

@@ -167,14 +167,36 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 #[error("{0}")]
 pub struct Refused(String);
 
-/// Which network addresses sources may connect to. The default allows public unicast only;
-/// `claimwatch serve --allow-private-sources` allows every address.
+/// Which network addresses sources may connect to, and which certificate authorities their
+/// https is checked against. The default allows public unicast only and trusts the built-in
+/// roots; `claimwatch serve --allow-private-sources` allows every address, `--source-ca` adds
+/// an authority (a company's own, for streams inside its network).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetPolicy {
     allowed: Vec<AddrClass>,
+    /// PEM files of extra root certificates, each checked when given.
+    extra_roots: Vec<Vec<u8>>,
 }
 
 impl NetPolicy {
+    /// Also trusts the certificates in `pem` (one or more PEM blocks) for https sources.
+    pub fn trusting(mut self, pem: Vec<u8>) -> Result<Self, String> {
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("not a PEM certificate: {e}"))?;
+        if certificates.is_empty() {
+            return Err("no PEM certificate in it".into());
+        }
+        self.extra_roots.push(pem);
+        Ok(self)
+    }
+
+    /// The extra root certificates, as given to [`Self::trusting`].
+    pub fn extra_roots(&self) -> impl Iterator<Item = reqwest::Certificate> + '_ {
+        self.extra_roots
+            .iter()
+            .flat_map(|pem| reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default())
+    }
+
     /// Public unicast addresses only.
     pub fn public_only() -> Self {
         Self::default()
@@ -189,6 +211,7 @@ impl NetPolicy {
     pub fn allowing(classes: &[AddrClass]) -> Self {
         Self {
             allowed: classes.to_vec(),
+            ..Self::default()
         }
     }
 

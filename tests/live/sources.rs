@@ -1,5 +1,5 @@
 //! `claimwatch serve` with sources the other serve tests do not attach: an HLS playlist served
-//! over HTTP on loopback, a file read far faster than it can be transcribed so `--max-lag` has
+//! over HTTP and over HTTPS (a private CA, `--source-ca`) on loopback, a file read far faster than it can be transcribed so `--max-lag` has
 //! to drop audio, and an HTTP source held mid-sentence so an early alert is never confirmed.
 //! The real binary, tiny.en, the shipped rules and real audio throughout.
 
@@ -27,9 +27,48 @@ fn claim_segment(i: usize) -> Vec<u8> {
 /// ends when the playlist does.
 #[test]
 fn hls_stream_through_serve_alerts_its_claim() {
+    hls_through_serve(false);
+}
+
+/// The same over https, the way live packagers serve HLS: the server's certificate is signed by
+/// a CA the built-in roots do not know, which `--source-ca` adds (and without which the source
+/// is refused, with the stream down rather than silently accepted).
+#[test]
+fn hls_over_https_through_serve_alerts_its_claim() {
+    hls_through_serve(true);
+    let root = tempdir();
+    let server = Server::start_tls(|_, _| Reply::Status(404));
+    let flag = format!("shop={},lang=en", server.url("/live/index.m3u8"));
+    let serve = Serve::start_with(
+        root.path(),
+        None,
+        &[flag],
+        &["--allow-private-sources"],
+        None,
+    );
+    let events = serve.sse("/events", Some(0)).until("shop down", |seen| {
+        seen.last().is_some_and(|e| {
+            e.event == "status" && e.json()["stream"] == "shop" && e.json()["state"] == "down"
+        })
+    });
+    assert!(!events.is_empty());
+    assert_eq!(
+        server.hits("/live/index.m3u8"),
+        0,
+        "no request without trust"
+    );
+    assert!(
+        serve.stderr().to_lowercase().contains("certificate"),
+        "{}",
+        serve.stderr()
+    );
+    serve.stop();
+}
+
+fn hls_through_serve(tls: bool) {
     let _cores = common::whisper_lock();
     let root = tempdir();
-    let server = Server::start(|path, nth| match path {
+    let playlist = |path: &str, nth: usize| match path {
         "/live/index.m3u8" => {
             let shown = nth.min(CLAIM_SEGMENTS);
             let first = shown.saturating_sub(3);
@@ -53,15 +92,19 @@ fn hls_stream_through_serve_alerts_its_claim() {
             Some(i) => Reply::Body("audio/aac", claim_segment(i)),
             None => Reply::Status(404),
         },
-    });
+    };
+    let server = if tls {
+        Server::start_tls(playlist)
+    } else {
+        Server::start(playlist)
+    };
     let flag = format!("shop={},lang=en,origin=CN", server.url("/live/index.m3u8"));
-    let serve = Serve::start_with(
-        root.path(),
-        None,
-        &[flag],
-        &["--allow-private-sources"],
-        None,
-    );
+    let ca = crate::source::server::test_ca().display().to_string();
+    let mut flags = vec!["--allow-private-sources"];
+    if tls {
+        flags.extend(["--source-ca", &ca]);
+    }
+    let serve = Serve::start_with(root.path(), None, &[flag], &flags, None);
     let mut all = serve.sse("/events", Some(0));
     let events = all.until("shop ended", ended("shop"));
 

@@ -1,11 +1,16 @@
 //! A real HTTP/1.1 server on 127.0.0.1:0 for the network sources, small enough to misbehave on
 //! purpose: each request goes to a handler that sees the path and how many times it was asked
-//! for, and may answer, fail with a status, cut the body mid-way, or never answer at all.
+//! for, and may answer, fail with a status, cut the body mid-way, or never answer at all. Plain
+//! HTTP, or HTTPS ([`Server::start_tls`]) with the test certificate of 127.0.0.1 in
+//! `tests/data/source/tls/` (signed by the test CA `ca.pem`, made by `make.sh` there).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub enum Reply {
     Body(&'static str, Vec<u8>),
@@ -51,29 +56,79 @@ type Handler = dyn Fn(&str, usize) -> Reply + Send + Sync;
 pub struct Server {
     addr: SocketAddr,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    tls: bool,
+}
+
+/// The test CA that signed the HTTPS server's certificate (for `serve --source-ca`).
+pub fn test_ca() -> std::path::PathBuf {
+    crate::common::repo().join("tests/data/source/tls/ca.pem")
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    let dir = crate::common::repo().join("tests/data/source/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    Arc::new(config)
 }
 
 impl Server {
     /// Serves until the test process ends; one thread per connection.
     pub fn start(handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::listen(handler, None)
+    }
+
+    /// As [`Server::start`], over TLS.
+    pub fn start_tls(handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::listen(handler, Some(tls_config()))
+    }
+
+    fn listen(
+        handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(Mutex::new(HashMap::new()));
         let handler: Arc<Handler> = Arc::new(handler);
         let counts = Arc::clone(&hits);
+        let is_tls = tls.is_some();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
                 let handler = Arc::clone(&handler);
                 let counts = Arc::clone(&counts);
-                std::thread::spawn(move || serve(conn, &*handler, &counts));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => serve(conn, &*handler, &counts),
+                    Some(config) => {
+                        let Ok(session) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(rustls::StreamOwned::new(session, conn), &*handler, &counts)
+                    }
+                });
             }
         });
-        Self { addr, hits }
+        Self {
+            addr,
+            hits,
+            tls: is_tls,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
     }
 
     pub fn hits(&self, path: &str) -> usize {
@@ -81,8 +136,8 @@ impl Server {
     }
 }
 
-fn serve(conn: TcpStream, handler: &Handler, hits: &Mutex<HashMap<String, usize>>) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
+fn serve(conn: impl Read + Write, handler: &Handler, hits: &Mutex<HashMap<String, usize>>) {
+    let mut reader = BufReader::new(conn);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
         return;
@@ -102,7 +157,8 @@ fn serve(conn: TcpStream, handler: &Handler, hits: &Mutex<HashMap<String, usize>
         *n += 1;
         *n
     };
-    let mut conn = conn;
+    // A GET has no body: nothing the reader buffered is lost by writing to the stream itself.
+    let conn = reader.get_mut();
     let head = |status: &str, content_type: &str, len: usize| {
         format!(
             "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\n\
