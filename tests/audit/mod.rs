@@ -9,13 +9,18 @@ use std::process::{Command, Output};
 
 use crate::common;
 
+/// Guards against a hung audit, not a speed check: the slowest here (the Japanese HTML report
+/// under a loaded machine) took about 2 minutes.
+const AUDIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(900);
+
 fn claimwatch(args: &[&str]) -> Output {
     let _cores = common::whisper_lock();
-    Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .current_dir(common::repo())
-        .args(args)
-        .output()
-        .expect("run claimwatch")
+    crate::source::bounded::output_within(
+        Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+            .current_dir(common::repo())
+            .args(args),
+        AUDIT_LIMIT,
+    )
 }
 
 fn stdout(output: &Output) -> String {

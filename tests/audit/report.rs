@@ -38,10 +38,10 @@ fn artefacts() -> PathBuf {
 
 /// `sha256sum FILE`, the check an auditor would run on the model or a pack.
 fn sha256sum(path: &str) -> String {
-    let output = std::process::Command::new("sha256sum")
-        .arg(common::repo().join(path))
-        .output()
-        .expect("run sha256sum");
+    let output = crate::source::bounded::output_within(
+        std::process::Command::new("sha256sum").arg(common::repo().join(path)),
+        std::time::Duration::from_secs(120),
+    );
     String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .next()

@@ -239,14 +239,15 @@ fn open_errors_do_not_say_what_exists() {
 #[test]
 fn the_command_line_needs_the_flag_for_private_addresses() {
     let root = tempdir();
-    let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_claimwatch"));
+    command
         .current_dir(common::repo())
         .env_remove("CLAIMWATCH_TOKEN")
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(root.path().join("data"))
-        .args(["--stream", "shop=http://127.0.0.1:9/live.mp3,lang=en"])
-        .output()
-        .unwrap();
+        .args(["--stream", "shop=http://127.0.0.1:9/live.mp3,lang=en"]);
+    let output =
+        crate::source::bounded::output_within(&mut command, std::time::Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let lines: Vec<&str> = stderr.lines().collect();

@@ -6,7 +6,7 @@
 //! The server's own behaviour with a fake pipeline is in tests/serve/review.rs.
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -152,15 +152,17 @@ fn bad_tokens_stop_the_binary_with_one_line() {
         ),
     ];
     for (args, words) in cases {
-        let output = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_claimwatch"));
+        command
             .current_dir(common::repo())
             .env_remove("CLAIMWATCH_TOKEN")
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(root.path().join("data"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .args(&args);
+        let output = crate::source::bounded::output_within(
+            &mut command,
+            std::time::Duration::from_secs(120),
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
