@@ -37,6 +37,8 @@ use crate::source::SourceEvent;
 use crate::transcribe::whisper::{DecodeOptions, WhisperModel, WhisperSession};
 use crate::transcribe::Segment;
 
+/// Most recent audio a stream keeps for evidence clips (7.7 MB at 16 kHz).
+const MAX_CLIP_AUDIO_S: f64 = 120.0;
 /// How often a status event reports lag and throughput when nothing else happens (and only if
 /// they moved); a status without a message is otherwise sent only when the state changes.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
@@ -115,8 +117,11 @@ impl StreamWorker {
             transcriber.listen_again_with(Box::new(self.detector.clone()));
         }
         // An alert can come a window (12 s) plus its context (6 s) and the lag bound after its
-        // words; its clip's start must still be there then.
-        let keep_s = self.live.max_lag_s + 30.0 + 2.0 * self.live.clip_margin_s;
+        // words; its clip's start must still be there then. Capped: with `--max-lag 600` that
+        // would be 41 MB per stream; a clip of an alert that late starts where the kept audio
+        // does.
+        let keep_s =
+            (self.live.max_lag_s + 30.0 + 2.0 * self.live.clip_margin_s).min(MAX_CLIP_AUDIO_S);
         let mut state = State {
             transcriber,
             clips: ClipRecorder::new(self.live.clip_margin_s, keep_s),
