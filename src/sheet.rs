@@ -8,6 +8,51 @@
 //! watched, so text cells go through [`safe_text`], which puts a `'` in front of such a cell
 //! (spreadsheets show it as text and do not display the quote).
 
+use crate::detect::Alert;
+use crate::events::round;
+
+/// The columns every alert export has, in this order ([`alert_cells`]); an export puts its own
+/// columns (file or stream, review) around them.
+pub const ALERT_COLUMNS: [&str; 10] = [
+    "start_s",
+    "end_s",
+    "category",
+    "severity",
+    "rule",
+    "text",
+    "context",
+    "declared_origin",
+    "spoken_origin",
+    "legal_basis",
+];
+
+/// The cells of [`ALERT_COLUMNS`] for `alert`: seconds to the millisecond, ids as they are,
+/// text through [`safe_text`].
+pub fn alert_cells(alert: &Alert) -> [String; 10] {
+    [
+        seconds(alert.start_s),
+        seconds(alert.end_s),
+        alert.category.as_str().to_string(),
+        alert.severity.as_str().to_string(),
+        safe_text(&alert.rule),
+        safe_text(&alert.text),
+        safe_text(&alert.context),
+        text(alert.declared_origin.as_deref()),
+        text(alert.spoken_origin.as_deref()),
+        safe_text(&alert.legal_basis),
+    ]
+}
+
+/// A time in seconds, rounded to the millisecond; empty when there is none.
+pub fn seconds(s: Option<f64>) -> String {
+    s.map(|s| round::ms(s).to_string()).unwrap_or_default()
+}
+
+/// An optional text cell through [`safe_text`]; empty when there is none.
+pub fn text(s: Option<&str>) -> String {
+    safe_text(s.unwrap_or_default())
+}
+
 /// UTF-8's byte order mark, which tells Excel the encoding.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -48,6 +93,9 @@ mod tests {
             ("-3 kg", "'-3 kg"),
             ("@SUM(A1)", "'@SUM(A1)"),
             ("日本製です", "日本製です"),
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("\tx", "'\tx"),
+            ("a=b", "a=b"),
             ("", ""),
         ];
         for (cell, want) in cases {

@@ -4,54 +4,32 @@
 //! verdict and the other header facts are in the table, JSON and HTML reports; a CSV holds rows.
 
 use super::AuditReport;
-use crate::events::round;
-use crate::sheet::{self, safe_text};
+use crate::sheet::{self, safe_text, text};
 
-/// The columns, in order (the live `/alerts.csv` has the same alert columns, with the stream's
-/// and the review's instead of the file's).
-pub const COLUMNS: [&str; 16] = [
-    "file",
-    "alert_id",
-    "start_s",
-    "end_s",
-    "category",
-    "severity",
-    "rule",
-    "text",
-    "context",
-    "declared_origin",
-    "spoken_origin",
-    "legal_basis",
-    "explanation",
-    "suggestion",
-    "second_listen",
-    "language",
-];
+/// The columns, in order: the file and the alert's id, the alert columns every export has
+/// ([`sheet::ALERT_COLUMNS`]; the live `/alerts.csv` has them too), then what an audit adds.
+pub fn columns() -> Vec<&'static str> {
+    [
+        &["file", "alert_id"][..],
+        &sheet::ALERT_COLUMNS,
+        &["explanation", "suggestion", "second_listen", "language"],
+    ]
+    .concat()
+}
 
 pub fn render(report: &AuditReport) -> Vec<u8> {
     let rows = report.files.iter().flat_map(|file| {
         file.alerts.iter().map(move |a| {
-            let seconds = |s: Option<f64>| s.map(|s| round::ms(s).to_string()).unwrap_or_default();
-            let text = |s: Option<&str>| safe_text(s.unwrap_or_default());
-            vec![
-                text(Some(&file.file)),
-                text(Some(&a.id)),
-                seconds(a.start_s),
-                seconds(a.end_s),
-                a.category.as_str().to_string(),
-                a.severity.as_str().to_string(),
-                text(Some(&a.rule)),
-                text(Some(&a.text)),
-                text(Some(&a.context)),
-                text(a.declared_origin.as_deref()),
-                text(a.spoken_origin.as_deref()),
-                text(Some(&a.legal_basis)),
-                text(Some(&a.explanation)),
-                text(Some(&a.suggestion)),
+            let mut row = vec![text(Some(&file.file)), text(Some(&a.id))];
+            row.extend(sheet::alert_cells(a));
+            row.extend([
+                safe_text(&a.explanation),
+                safe_text(&a.suggestion),
                 a.second_listen.to_string(),
                 file.language.clone(),
-            ]
+            ]);
+            row
         })
     });
-    sheet::csv(&COLUMNS, rows)
+    sheet::csv(&columns(), rows)
 }

@@ -3,59 +3,40 @@
 //! the context and the note come from the seller being watched or from an operator, so they go
 //! through [`safe_text`] (no cell runs as a formula); numbers are our own and left alone.
 
-use crate::events::{round, ReviewedAlert};
-use crate::sheet::{self, safe_text};
+use crate::events::ReviewedAlert;
+use crate::sheet::{self, text};
 
-/// The columns, in order.
-pub const COLUMNS: [&str; 17] = [
-    "alert_id",
-    "stream",
-    "said_at",
-    "start_s",
-    "end_s",
-    "category",
-    "severity",
-    "rule",
-    "text",
-    "context",
-    "declared_origin",
-    "spoken_origin",
-    "legal_basis",
-    "review_state",
-    "reviewer",
-    "reviewed_at",
-    "note",
-];
+/// The columns, in order: the alert's id, stream and when it was said, the alert columns every
+/// export has ([`sheet::ALERT_COLUMNS`]), then its review.
+pub fn columns() -> Vec<&'static str> {
+    [
+        &["alert_id", "stream", "said_at"][..],
+        &sheet::ALERT_COLUMNS,
+        &["review_state", "reviewer", "reviewed_at", "note"],
+    ]
+    .concat()
+}
 
 /// The CSV file of `alerts`; alert events without an alert body are skipped.
 pub fn alerts_csv(alerts: &[ReviewedAlert]) -> Vec<u8> {
     let rows = alerts.iter().filter_map(|reviewed| {
         let a = reviewed.event.alert()?;
-        let seconds = |s: Option<f64>| s.map(|s| round::ms(s).to_string()).unwrap_or_default();
-        let text = |s: Option<&str>| safe_text(s.unwrap_or_default());
         let review = &reviewed.review;
-        let row = [
+        let mut row = vec![
             text(Some(&a.id)),
             text(Some(&reviewed.event.stream)),
             text(a.said_at.as_deref()),
-            seconds(a.start_s),
-            seconds(a.end_s),
-            a.category.as_str().to_string(),
-            a.severity.as_str().to_string(),
-            text(Some(&a.rule)),
-            text(Some(&a.text)),
-            text(Some(&a.context)),
-            text(a.declared_origin.as_deref()),
-            text(a.spoken_origin.as_deref()),
-            text(Some(&a.legal_basis)),
+        ];
+        row.extend(sheet::alert_cells(a));
+        row.extend([
             review.state.as_str().to_string(),
             text(review.by.as_deref()),
             text(review.at.as_deref()),
             text(review.note.as_deref()),
-        ];
+        ]);
         Some(row)
     });
-    sheet::csv(&COLUMNS, rows)
+    sheet::csv(&columns(), rows)
 }
 
 #[cfg(test)]
@@ -82,24 +63,6 @@ mod tests {
     }
 
     #[test]
-    fn formulas_are_defused() {
-        // (cell, written as)
-        let cases = [
-            ("日本製", "日本製"),
-            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
-            ("+81", "'+81"),
-            ("-1", "'-1"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("a=b", "a=b"),
-            ("", ""),
-        ];
-        for (cell, want) in cases {
-            assert_eq!(safe_text(cell), want, "{cell:?}");
-        }
-    }
-
-    #[test]
     fn a_file_excel_and_a_csv_reader_both_read_back() {
         let confirmed = CurrentReview {
             state: ReviewState::Confirmed,
@@ -118,11 +81,11 @@ mod tests {
         assert!(text.starts_with("alert_id,stream,said_at,start_s,end_s,category,severity,"));
         assert!(text.contains("\r\n"), "{text}");
         let mut reader = ::csv::Reader::from_reader(&bytes[3..]);
-        assert_eq!(reader.headers().unwrap(), COLUMNS.as_slice());
+        assert_eq!(reader.headers().unwrap(), columns().as_slice());
         let records: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(records.len(), 2);
         let field = |row: usize, column: &str| {
-            let at = COLUMNS.iter().position(|c| *c == column).unwrap();
+            let at = columns().iter().position(|c| *c == column).unwrap();
             records[row][at].to_string()
         };
         // (row, column, value)

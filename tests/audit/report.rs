@@ -429,7 +429,7 @@ fn csv_report_has_a_row_per_alert_for_a_spreadsheet() {
     assert!(output.stdout.starts_with(b"\xEF\xBB\xBF"), "no BOM");
     let mut reader = csv::Reader::from_reader(&output.stdout[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header, claimwatch::audit::spreadsheet::COLUMNS);
+    assert_eq!(header, claimwatch::audit::spreadsheet::columns());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     // 日本製 and 国産 said of a product declared CN (the sidecar's claims).
     let origin_rows: Vec<&csv::StringRecord> =
