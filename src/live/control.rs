@@ -85,6 +85,29 @@ pub struct StreamInfo {
     pub level_dbfs: Option<f64>,
 }
 
+impl StreamInfo {
+    /// A stream just attached: nothing received, decoded or raised yet.
+    pub fn starting(id: &str, source: &str, lang: &str, origin: Option<String>) -> StreamInfo {
+        StreamInfo {
+            id: id.to_string(),
+            source: source.to_string(),
+            lang: lang.to_string(),
+            origin,
+            product: None,
+            state: SourceState::Starting,
+            stream_s: 0.0,
+            lag_s: 0.0,
+            rtf: 0.0,
+            dropped_s: 0.0,
+            load: 0.0,
+            alerts: BTreeMap::new(),
+            unconfirmed_alerts: 0,
+            health: Vec::new(),
+            level_dbfs: None,
+        }
+    }
+}
+
 /// Why a control call failed; the variant picks the HTTP status (404, 409, 400, 403, 503, 500).
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {

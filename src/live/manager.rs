@@ -386,23 +386,8 @@ impl StreamControl for StreamManager {
             return Err(ControlError::Conflict("the server is shutting down".into()));
         }
         let (lang, detect_lang, origin, spec) = self.validate(&request)?;
-        let info = StreamInfo {
-            id: request.id.clone(),
-            source: request.source.clone(),
-            lang: if detect_lang { "auto" } else { lang.as_str() }.to_string(),
-            origin: origin.clone(),
-            product: None,
-            state: SourceState::Starting,
-            stream_s: 0.0,
-            lag_s: 0.0,
-            rtf: 0.0,
-            dropped_s: 0.0,
-            load: 0.0,
-            unconfirmed_alerts: 0,
-            health: Vec::new(),
-            level_dbfs: None,
-            alerts: BTreeMap::new(),
-        };
+        let lang_shown = if detect_lang { AUTO } else { lang.as_str() };
+        let info = StreamInfo::starting(&request.id, &request.source, lang_shown, origin.clone());
         let shared = Arc::new(StreamShared {
             info: Mutex::new(info.clone()),
             origin_changes: Mutex::new(Vec::new()),

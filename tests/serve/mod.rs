@@ -8,7 +8,6 @@ mod review;
 mod sse;
 mod webhook;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -118,23 +117,8 @@ impl StreamControl for TestControl {
                 request.source
             )));
         }
-        let info = StreamInfo {
-            id: request.id,
-            source: request.source,
-            lang: request.lang.unwrap_or_else(|| "auto".into()),
-            origin: request.origin,
-            product: None,
-            state: SourceState::Starting,
-            stream_s: 0.0,
-            lag_s: 0.0,
-            rtf: 0.0,
-            dropped_s: 0.0,
-            load: 0.0,
-            alerts: BTreeMap::new(),
-            unconfirmed_alerts: 0,
-            health: Vec::new(),
-            level_dbfs: None,
-        };
+        let lang = request.lang.unwrap_or_else(|| "auto".into());
+        let info = StreamInfo::starting(&request.id, &request.source, &lang, request.origin);
         streams.push(info.clone());
         Ok(info)
     }
