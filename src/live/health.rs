@@ -114,34 +114,27 @@ const FULL_SCALE: f32 = 0.98;
 const BLOCK: usize = SAMPLE_RATE as usize;
 const RATE: f64 = SAMPLE_RATE as f64;
 
-/// The level meter: the loudest 100 ms frame of each whole second of stream time, in dBFS.
+/// The level meter: the loudest 100 ms frame of each whole second of stream time, in dBFS. Fed
+/// the frame levels the silence check measures anyway ([`HealthMonitor::audio`]).
 #[derive(Debug, Default)]
-pub struct LevelMeter {
+struct LevelMeter {
     current_second: Option<i64>,
     loudest: f32,
     last: Option<f64>,
 }
 
 impl LevelMeter {
-    /// Audio that arrived starting at stream time `at_s`.
-    pub fn audio(&mut self, at_s: f64, samples: &[f32]) {
-        let frame = BLOCK / 10;
-        for (i, chunk) in samples.chunks(frame).enumerate() {
-            let second = (at_s + (i * frame) as f64 / RATE).floor() as i64;
-            if self.current_second != Some(second) {
-                if self.current_second.is_some() {
-                    self.last = Some(f64::from(self.loudest.max(-120.0)));
-                }
-                self.current_second = Some(second);
-                self.loudest = f32::NEG_INFINITY;
+    /// A 100 ms frame starting at stream time `at_s` whose level is `dbfs`.
+    fn frame(&mut self, at_s: f64, dbfs: f32) {
+        let second = at_s.floor() as i64;
+        if self.current_second != Some(second) {
+            if self.current_second.is_some() {
+                self.last = Some(f64::from(self.loudest.max(-120.0)));
             }
-            self.loudest = self.loudest.max(level::loudest_frame_dbfs(chunk));
+            self.current_second = Some(second);
+            self.loudest = f32::NEG_INFINITY;
         }
-    }
-
-    /// The last whole second's level (floored at −120 dBFS), once a second has passed.
-    pub fn last_second_dbfs(&self) -> Option<f64> {
-        self.last
+        self.loudest = self.loudest.max(dbfs);
     }
 }
 
@@ -159,6 +152,7 @@ pub struct HealthMonitor {
     block_clipped: usize,
     block_len: usize,
     worst_share: f64,
+    level: LevelMeter,
 }
 
 impl HealthMonitor {
@@ -174,7 +168,14 @@ impl HealthMonitor {
             block_clipped: 0,
             block_len: 0,
             worst_share: 0.0,
+            level: LevelMeter::default(),
         }
+    }
+
+    /// The level meter: the last whole second's loudest 100 ms frame (floored at −120 dBFS),
+    /// once a second of audio has passed.
+    pub fn level_dbfs(&self) -> Option<f64> {
+        self.level.last
     }
 
     /// Conditions active now.
@@ -225,7 +226,9 @@ impl HealthMonitor {
         let frame = BLOCK / 10;
         for (i, chunk) in samples.chunks(frame).enumerate() {
             let t = at_s + (i * frame) as f64 / RATE;
-            if !level::is_silent(chunk) {
+            let dbfs = level::loudest_frame_dbfs(chunk);
+            self.level.frame(t, dbfs);
+            if dbfs >= level::SILENCE_DBFS {
                 self.last_sound_s = t + chunk.len() as f64 / RATE;
             }
         }
@@ -378,15 +381,15 @@ mod tests {
 
     #[test]
     fn the_meter_shows_the_last_whole_second() {
-        let mut m = LevelMeter::default();
+        let mut m = HealthMonitor::new(HealthConfig::default());
         m.audio(0.0, &tone(0.5, 0.5));
-        assert_eq!(m.last_second_dbfs(), None);
+        assert_eq!(m.level_dbfs(), None);
         m.audio(0.5, &tone(1.0, 0.05));
         // Second 0 held the loud half second: −9 dBFS.
-        assert!((m.last_second_dbfs().unwrap() + 9.03).abs() < 0.1);
+        assert!((m.level_dbfs().unwrap() + 9.03).abs() < 0.1);
         m.audio(1.5, &tone(1.0, 0.0));
         // Second 1: the quiet tone, then silence.
-        assert!((m.last_second_dbfs().unwrap() + 29.03).abs() < 0.1);
+        assert!((m.level_dbfs().unwrap() + 29.03).abs() < 0.1);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::live::control::StreamInfo;
 use crate::live::drop_report::{DropReport, DROP_REPORT_EVERY};
 use crate::live::early::Reconciler;
 use crate::live::evidence::{Clip, ClipRecorder};
-use crate::live::health::{HealthChange, HealthMonitor, LevelMeter};
+use crate::live::health::{HealthChange, HealthMonitor};
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::live::wall_clock::WallClock;
@@ -126,7 +126,6 @@ impl StreamWorker {
             transcriber,
             clips: ClipRecorder::new(self.live.clip_margin_s, keep_s),
             health: HealthMonitor::new(self.live.health),
-            level: LevelMeter::default(),
             lang: self.options.language.as_ref().map(|_| self.lang),
             detector: self
                 .detector
@@ -242,7 +241,6 @@ impl StreamWorker {
     fn receive(&self, state: &mut State, samples: &[f32]) {
         let at_s = state.transcriber.stats().received_s;
         let dropped = state.transcriber.push(samples);
-        state.level.audio(at_s, samples);
         let mut changes = state.health.audio(at_s, samples);
         changes.extend(state.health.dropped(dropped, at_s));
         self.publish_health(state, changes);
@@ -584,7 +582,7 @@ impl StreamWorker {
         info.rtf = stats.rtf;
         info.dropped_s = stats.dropped_s;
         info.load = self.shared.load.rate(Instant::now());
-        info.level_dbfs = state.level.last_second_dbfs();
+        info.level_dbfs = state.health.level_dbfs();
     }
 }
 
@@ -594,8 +592,6 @@ struct State {
     clips: ClipRecorder,
     /// Silence, source down, dropped audio, clipping, lag: what changed.
     health: HealthMonitor,
-    /// The loudness of the last second, for the level meter.
-    level: LevelMeter,
     /// None until a `lang=auto` stream's first words decide it.
     lang: Option<Lang>,
     detector: DetectorStream,
