@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -27,7 +27,7 @@ use crate::events::{check_stream_id, EventBody, EventBus, SourceState, StreamSta
 use crate::live::control::{
     AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
 };
-use crate::live::load::{self, admit, Admission, LoadMeter, StreamLoad};
+use crate::live::load::{self, admit, Admission, StreamLoad};
 use crate::live::runner::{StreamShared, StreamWorker};
 use crate::live::transcriber::LiveConfig;
 use crate::source::policy::{self, Refused};
@@ -388,12 +388,7 @@ impl StreamControl for StreamManager {
         let (lang, detect_lang, origin, spec) = self.validate(&request)?;
         let lang_shown = if detect_lang { AUTO } else { lang.as_str() };
         let info = StreamInfo::starting(&request.id, &request.source, lang_shown, origin.clone());
-        let shared = Arc::new(StreamShared {
-            info: Mutex::new(info.clone()),
-            origin_changes: Mutex::new(Vec::new()),
-            load: LoadMeter::new(Instant::now()),
-            detached: AtomicBool::new(false),
-        });
+        let shared = Arc::new(StreamShared::new(info.clone()));
         let cancel = self.shutdown.child_token();
         // The id is reserved (a `starting` stream without threads) before the slow part, so a
         // second attach of it is refused and nobody waits on the lock meanwhile.

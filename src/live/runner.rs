@@ -61,6 +61,16 @@ pub struct StreamShared {
 }
 
 impl StreamShared {
+    /// A stream's shared state, starting from `info`, its load measured from now.
+    pub fn new(info: StreamInfo) -> StreamShared {
+        StreamShared {
+            info: Mutex::new(info),
+            origin_changes: Mutex::new(Vec::new()),
+            load: LoadMeter::new(Instant::now()),
+            detached: AtomicBool::new(false),
+        }
+    }
+
     /// A copy of the stream's figures as they are now.
     pub fn snapshot(&self) -> StreamInfo {
         self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()

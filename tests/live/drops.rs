@@ -7,12 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use claimwatch::audio;
-use claimwatch::detect::{Detector, Lang};
 use claimwatch::events::{Hub, SourceState};
-use claimwatch::live::runner::{StreamShared, StreamWorker};
-use claimwatch::live::LiveConfig;
 use claimwatch::source::SourceEvent;
-use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -37,37 +33,7 @@ fn dropped_audio_is_reported_as_a_few_totals() {
     }
     tx.send(SourceEvent::Ended).unwrap();
 
-    let model = WhisperModel::load(
-        &common::model("ggml-tiny.en-q8_0.bin"),
-        LoadOptions::default(),
-    )
-    .unwrap();
-    let shared = Arc::new(StreamShared {
-        info: Mutex::new(super::starting_info()),
-        origin_changes: Mutex::new(Vec::new()),
-        load: claimwatch::live::load::LoadMeter::new(std::time::Instant::now()),
-        detached: Default::default(),
-    });
-    let worker = StreamWorker {
-        id: "shop".into(),
-        lang: Lang::En,
-        bus: Arc::new(hub.clone()),
-        model: Arc::new(model),
-        detector: Detector::load(&repo().join("rules"), &repo().join("models/ipadic")).unwrap(),
-        declared_origin: None,
-        options: DecodeOptions {
-            language: Some("en".into()),
-            threads: 1,
-            ..DecodeOptions::default()
-        },
-        live: LiveConfig {
-            max_lag_s: 5.0,
-            peek_step_s: 0.0,
-            ..LiveConfig::default()
-        },
-        decode_slot: Arc::new(Mutex::new(())),
-        shared: shared.clone(),
-    };
+    let (worker, shared) = super::english_worker(&hub, 5.0, Arc::new(Mutex::new(())));
     let started = Instant::now();
     worker.run(rx, CancellationToken::new());
     let took = started.elapsed();

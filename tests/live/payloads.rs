@@ -12,12 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use claimwatch::audio;
-use claimwatch::detect::{Detector, Lang};
 use claimwatch::events::{Hub, SourceState};
-use claimwatch::live::runner::{StreamShared, StreamWorker};
-use claimwatch::live::LiveConfig;
 use claimwatch::source::SourceEvent;
-use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -271,39 +267,9 @@ fn a_stream_waiting_for_the_decoder_shows_its_lag() {
     let sent = &speech[..25 * 16_000];
     let chunks: Vec<&[f32]> = sent.chunks(1_600).collect();
     let (tx, rx) = sync_channel(chunks.len() + 2);
-    let model = WhisperModel::load(
-        &common::model("ggml-tiny.en-q8_0.bin"),
-        LoadOptions::default(),
-    )
-    .unwrap();
-    let shared = Arc::new(StreamShared {
-        info: Mutex::new(super::starting_info()),
-        origin_changes: Mutex::new(Vec::new()),
-        load: claimwatch::live::load::LoadMeter::new(Instant::now()),
-        detached: Default::default(),
-    });
     let slot = Arc::new(Mutex::new(()));
-    let worker = StreamWorker {
-        id: "shop".into(),
-        lang: Lang::En,
-        bus: Arc::new(hub.clone()),
-        model: Arc::new(model),
-        detector: Detector::load(&repo().join("rules"), &repo().join("models/ipadic")).unwrap(),
-        declared_origin: None,
-        options: DecodeOptions {
-            language: Some("en".into()),
-            threads: 1,
-            ..DecodeOptions::default()
-        },
-        // No looks: they only happen when the decoder is free, which it never is here.
-        live: LiveConfig {
-            max_lag_s: 60.0,
-            peek_step_s: 0.0,
-            ..LiveConfig::default()
-        },
-        decode_slot: slot.clone(),
-        shared: shared.clone(),
-    };
+    // No looks: they only happen when the decoder is free, which it never is here.
+    let (worker, shared) = super::english_worker(&hub, 60.0, slot.clone());
     let held = slot.lock().unwrap();
     let cancel = CancellationToken::new();
     let thread = {
