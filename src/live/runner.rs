@@ -122,6 +122,8 @@ impl StreamWorker {
                 return;
             }
         };
+        let cancel = shutdown.clone();
+        session.stop_when(move || cancel.is_cancelled());
         let mut transcriber = LiveTranscriber::new(self.live.clone(), self.options.clone());
         if self.live.second_listen {
             transcriber.listen_again_with(Box::new(self.detector.clone()));
@@ -168,6 +170,8 @@ impl StreamWorker {
             if state.transcriber.ready() {
                 match self.required(&mut state, |t| t.step(&mut session)) {
                     Some(Ok(segments)) => self.publish_segments(&mut state, segments),
+                    // A decode given up because the stream is going away is not a failure.
+                    Some(Err(_)) if state.cancel.is_cancelled() => {}
                     Some(Err(err)) => {
                         self.status(Some(format!("transcription failed: {err:#}")), None)
                     }
@@ -179,6 +183,7 @@ impl StreamWorker {
                     match state.transcriber.peek(&mut session) {
                         Ok(Some(segments)) => self.publish_early(&mut state, &segments),
                         Ok(None) => {}
+                        Err(_) if state.cancel.is_cancelled() => {}
                         Err(err) => {
                             self.status(Some(format!("transcription failed: {err:#}")), None)
                         }

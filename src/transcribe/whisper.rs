@@ -130,6 +130,22 @@ pub struct WhisperSession {
     multilingual: bool,
     /// Token ids from here up are special (timestamps, language, task), not text.
     first_special_token: i32,
+    /// Asked between graph steps of every decode; `true` makes whisper.cpp give up the decode.
+    /// Boxed twice so whisper.cpp gets a thin pointer that stays put while the session moves.
+    stop: Option<Box<Box<StopWhen>>>,
+}
+
+type StopWhen = dyn Fn() -> bool + Send + Sync;
+
+/// whisper.cpp's abort callback: asks the session's [`WhisperSession::stop_when`] predicate.
+///
+/// # Safety
+/// `data` is the address of the `Box<StopWhen>` inside a live session's `stop`, which outlives
+/// the `full` call that passes it here.
+unsafe extern "C" fn ask_stop(data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: see above; the predicate is only read, and is Sync.
+    let stop = unsafe { &*(data as *const Box<StopWhen>) };
+    stop()
 }
 
 /// Frames of encoder context per second of audio (whisper: 1500 frames per 30 s).
@@ -230,6 +246,7 @@ impl WhisperModel {
             state,
             multilingual: self.is_multilingual(),
             first_special_token: self.ctx.token_eot(),
+            stop: None,
         })
     }
 }
@@ -240,6 +257,14 @@ pub fn is_known_language(code: &str) -> bool {
 }
 
 impl WhisperSession {
+    /// Makes every later decode give up within one graph step once `stop` returns `true` (a
+    /// live stream detached or the server stopping): a base-model decode of a full window takes
+    /// seconds on a busy machine, and the process must not exit while whisper.cpp is computing.
+    /// A decode given up this way is an error.
+    pub fn stop_when(&mut self, stop: impl Fn() -> bool + Send + Sync + 'static) {
+        self.stop = Some(Box::new(Box::new(stop)));
+    }
+
     /// Transcribes one window (≤ 30 s of 16 kHz mono audio).
     pub fn transcribe(&mut self, pcm: &[f32], options: &DecodeOptions) -> Result<WindowResult> {
         if pcm.is_empty() {
@@ -321,9 +346,21 @@ impl WhisperSession {
         if let Some(prompt) = prompt {
             params.set_initial_prompt(prompt);
         }
-        self.state
-            .full(params, pcm)
-            .map_err(|e| anyhow::anyhow!("whisper.cpp failed to transcribe ({e:?})"))?;
+        if let Some(stop) = &self.stop {
+            let data: *const Box<StopWhen> = &**stop;
+            // SAFETY: `ask_stop` reads `data` as the `Box<StopWhen>` it is; `self.stop` is not
+            // touched while `full` (below) runs, so the address stays valid for the whole call.
+            unsafe {
+                params.set_abort_callback(Some(ask_stop));
+                params.set_abort_callback_user_data(data as *mut std::ffi::c_void);
+            }
+        }
+        if let Err(e) = self.state.full(params, pcm) {
+            if self.stop.as_ref().is_some_and(|stop| stop()) {
+                bail!("decode stopped");
+            }
+            bail!("whisper.cpp failed to transcribe ({e:?})");
+        }
 
         let detected = if language == "auto" {
             let id = self.state.full_lang_id_from_state();

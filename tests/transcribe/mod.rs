@@ -7,6 +7,7 @@ pub mod hallucination;
 mod kept;
 mod relisten;
 mod samples;
+mod stop;
 mod vocabulary;
 
 use std::collections::HashMap;
