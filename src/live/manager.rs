@@ -3,7 +3,7 @@
 //!
 //! Each attached stream is two threads — its source ([`crate::source`]) and its worker
 //! ([`StreamWorker`]) — joined by a bounded channel. All streams share one loaded model per
-//! language ([`ModelCache`]) and take turns decoding (`decode_slot`), since one decode already
+//! language ([`ModelCache`]) and take turns decoding ([`DecodeTurns`], oldest audio first), since one decode already
 //! uses every core.
 //!
 //! Before a source opens, the [source policy](crate::source::policy) decides whether the
@@ -30,6 +30,7 @@ use crate::live::control::{
 use crate::live::load::{self, admit, Admission, StreamLoad};
 use crate::live::runner::{StreamShared, StreamWorker};
 use crate::live::transcriber::LiveConfig;
+use crate::live::turns::DecodeTurns;
 use crate::source::policy::{self, Refused};
 use crate::source::{self, NetPolicy, RetryConfig, SourceSpec};
 use crate::transcribe::model_path;
@@ -116,7 +117,7 @@ pub struct StreamManager {
     detector: Detector,
     models: ModelCache,
     config: ManagerConfig,
-    decode_slot: Arc<Mutex<()>>,
+    decode_turns: Arc<DecodeTurns>,
     shutdown: CancellationToken,
     /// Held only for quick bookkeeping, never across a model load or a source opening: `/healthz`
     /// and listing read it.
@@ -144,7 +145,7 @@ impl StreamManager {
             detector,
             models,
             config,
-            decode_slot: Arc::new(Mutex::new(())),
+            decode_turns: Arc::new(DecodeTurns::new()),
             shutdown,
             streams: Mutex::new(BTreeMap::new()),
             measured: Mutex::new(HashMap::new()),
@@ -276,7 +277,7 @@ impl StreamManager {
                 health: request.health.unwrap_or(self.config.live.health),
                 ..self.config.live.clone()
             },
-            decode_slot: self.decode_slot.clone(),
+            decode_turns: self.decode_turns.clone(),
             shared: shared.clone(),
         };
         let worker_cancel = cancel.clone();

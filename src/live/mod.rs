@@ -25,6 +25,7 @@ pub mod load;
 pub mod manager;
 pub mod runner;
 pub mod transcriber;
+pub mod turns;
 pub mod wall_clock;
 
 pub use crate::windowing::phrase::PhraseConfig;

@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,7 @@ use crate::live::evidence::{Clip, ClipRecorder};
 use crate::live::health::{HealthChange, HealthMonitor};
 use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
+use crate::live::turns::{DecodeTurns, Turn};
 use crate::live::wall_clock::WallClock;
 use crate::source::SourceEvent;
 use crate::transcribe::whisper::{DecodeOptions, WhisperModel, WhisperSession};
@@ -90,8 +91,8 @@ pub struct StreamWorker {
     pub declared_origin: Option<String>,
     pub options: DecodeOptions,
     pub live: LiveConfig,
-    /// Held while decoding: whisper already uses every core, so streams take turns.
-    pub decode_slot: Arc<Mutex<()>>,
+    /// Whisper already uses every core, so streams take turns at the decoder, oldest audio first.
+    pub decode_turns: Arc<DecodeTurns>,
     pub shared: Arc<StreamShared>,
 }
 
@@ -179,7 +180,7 @@ impl StreamWorker {
                 }
             } else if state.transcriber.can_peek() {
                 // Only when no stream is decoding: a look must never delay a commit.
-                if let Some(_turn) = free_slot(&self.decode_slot) {
+                if let Some(_turn) = self.decode_turns.spare() {
                     match state.transcriber.peek(&mut session) {
                         Ok(Some(segments)) => self.publish_early(&mut state, &segments),
                         Ok(None) => {}
@@ -511,10 +512,11 @@ impl StreamWorker {
     /// waiting as behind, not as healthy, and the lag bound keeps applying. The first event that
     /// is not audio is put aside with everything after it, so events keep their order. `None`
     /// when the stream is cancelled (detached, server stopping).
-    fn turn<'a>(&'a self, state: &mut State) -> Option<MutexGuard<'a, ()>> {
+    fn turn<'a>(&'a self, state: &mut State) -> Option<Turn<'a>> {
+        let waiter = self.decode_turns.wait(oldest_undecoded(state));
         loop {
-            if let Some(guard) = free_slot(&self.decode_slot) {
-                return Some(guard);
+            if let Some(turn) = waiter.try_take() {
+                return Some(turn);
             }
             if state.cancel.is_cancelled() {
                 return None;
@@ -530,6 +532,7 @@ impl StreamWorker {
                 Err(RecvTimeoutError::Disconnected) => state.deferred.push_back(SourceEvent::Ended),
             }
             self.update_figures(state);
+            waiter.update(oldest_undecoded(state));
         }
     }
 
@@ -627,24 +630,12 @@ struct State {
 }
 
 /// The decode slot if no stream holds it now.
-fn free_slot(slot: &Mutex<()>) -> Option<MutexGuard<'_, ()>> {
-    match slot.try_lock() {
-        Ok(guard) => Some(guard),
-        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-        Err(TryLockError::WouldBlock) => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decode_slot_taken_only_when_free() {
-        let slot = Mutex::new(());
-        let held = free_slot(&slot).expect("free");
-        assert!(free_slot(&slot).is_none());
-        drop(held);
-        assert!(free_slot(&slot).is_some());
-    }
+/// When the oldest audio the stream still has to decode was said: its place in the decoder's
+/// queue. (The lag bound may drop that audio while the stream waits, which moves it.)
+fn oldest_undecoded(state: &State) -> SystemTime {
+    let stats = state.transcriber.stats();
+    state
+        .clock
+        .said_at(stats.received_s - stats.lag_s())
+        .unwrap_or_else(SystemTime::now)
 }

@@ -3,11 +3,12 @@
 //! speech at once with a 5 s lag bound, as a source would when decoding has fallen far behind.
 
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use claimwatch::audio;
 use claimwatch::events::{Hub, SourceState};
+use claimwatch::live::turns::DecodeTurns;
 use claimwatch::source::SourceEvent;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +34,7 @@ fn dropped_audio_is_reported_as_a_few_totals() {
     }
     tx.send(SourceEvent::Ended).unwrap();
 
-    let (worker, shared) = super::english_worker(&hub, 5.0, Arc::new(Mutex::new(())));
+    let (worker, shared) = super::english_worker(&hub, 5.0, Arc::new(DecodeTurns::new()));
     let started = Instant::now();
     worker.run(rx, CancellationToken::new());
     let took = started.elapsed();

@@ -23,11 +23,11 @@ pub fn starting_info() -> claimwatch::live::StreamInfo {
 
 /// The worker of an English stream `shop` on tiny.en with one thread and no looks at
 /// unfinished phrases, publishing to `hub`: what tests that drive a `StreamWorker` directly run,
-/// with the lag bound and the decoder slot they need. Returns it with its shared figures.
+/// with the lag bound and the decoder queue they need. Returns it with its shared figures.
 pub fn english_worker(
     hub: &claimwatch::events::Hub,
     max_lag_s: f64,
-    decode_slot: std::sync::Arc<std::sync::Mutex<()>>,
+    decode_turns: std::sync::Arc<claimwatch::live::turns::DecodeTurns>,
 ) -> (
     claimwatch::live::runner::StreamWorker,
     std::sync::Arc<claimwatch::live::runner::StreamShared>,
@@ -64,7 +64,7 @@ pub fn english_worker(
             peek_step_s: 0.0,
             ..claimwatch::live::LiveConfig::default()
         },
-        decode_slot,
+        decode_turns,
         shared: shared.clone(),
     };
     (worker, shared)

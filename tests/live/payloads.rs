@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claimwatch::audio;
 use claimwatch::events::{Hub, SourceState};
+use claimwatch::live::turns::DecodeTurns;
 use claimwatch::source::SourceEvent;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -267,10 +268,10 @@ fn a_stream_waiting_for_the_decoder_shows_its_lag() {
     let sent = &speech[..25 * 16_000];
     let chunks: Vec<&[f32]> = sent.chunks(1_600).collect();
     let (tx, rx) = sync_channel(chunks.len() + 2);
-    let slot = Arc::new(Mutex::new(()));
+    let turns = Arc::new(DecodeTurns::new());
     // No looks: they only happen when the decoder is free, which it never is here.
-    let (worker, shared) = super::english_worker(&hub, 60.0, slot.clone());
-    let held = slot.lock().unwrap();
+    let (worker, shared) = super::english_worker(&hub, 60.0, turns.clone());
+    let held = turns.spare().unwrap();
     let cancel = CancellationToken::new();
     let thread = {
         let cancel = cancel.clone();

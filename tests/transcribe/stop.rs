@@ -34,7 +34,10 @@ fn a_decode_asked_to_stop_gives_up_part_way_and_the_session_goes_on() {
     let whole = session.transcribe(&pcm, &options).unwrap();
     let asks_for_whole = asked.swap(0, Ordering::SeqCst);
     assert!(!whole.segments.is_empty(), "the clip has speech");
-    assert!(asks_for_whole > 10, "asked {asks_for_whole} times in a whole decode");
+    assert!(
+        asks_for_whole > 10,
+        "asked {asks_for_whole} times in a whole decode"
+    );
 
     stop.store(true, Ordering::SeqCst);
     let err = session.transcribe(&pcm, &options).unwrap_err();
@@ -50,5 +53,9 @@ fn a_decode_asked_to_stop_gives_up_part_way_and_the_session_goes_on() {
     let words = |r: &claimwatch::transcribe::whisper::WindowResult| -> String {
         r.segments.iter().map(|s| s.text.as_str()).collect()
     };
-    assert_eq!(words(&again), words(&whole), "the session decodes as before");
+    assert_eq!(
+        words(&again),
+        words(&whole),
+        "the session decodes as before"
+    );
 }
