@@ -263,22 +263,32 @@ impl Expectation {
         let mut mismatches = Vec::new();
         let mut caught = 0;
         // Firm claims take their alerts first, so a known miss said in the same utterance as a
-        // firm claim cannot take the one alert the firm claim needs.
-        let firm_first = self
-            .alerts
-            .iter()
-            .filter(|e| !e.expected_miss)
-            .chain(self.alerts.iter().filter(|e| e.expected_miss));
-        for expected in firm_first {
-            let met = report
-                .alerts
-                .iter()
-                .enumerate()
-                .position(|(i, alert)| !used[i] && expected.met_by(alert, tolerance));
+        // firm claim cannot take the one alert the firm claim needs. Within each, an alert goes
+        // first to a claim its own span overlaps, and only then, widened by the tolerance, to a
+        // neighbour: otherwise a claim missed just before a caught one took that one's alert,
+        // and the report named the caught claim as the one missing.
+        let mut met: Vec<Option<usize>> = vec![None; self.alerts.len()];
+        for firm in [true, false] {
+            for widen in [0.0, tolerance] {
+                for (k, expected) in self.alerts.iter().enumerate() {
+                    if expected.expected_miss == firm || met[k].is_some() {
+                        continue;
+                    }
+                    met[k] = report
+                        .alerts
+                        .iter()
+                        .enumerate()
+                        .position(|(i, alert)| !used[i] && expected.met_by(alert, widen));
+                    if let Some(i) = met[k] {
+                        used[i] = true;
+                    }
+                }
+            }
+        }
+        for (expected, met) in self.alerts.iter().zip(met) {
             let (category, at_s, says) = (expected.category, expected.at_s, expected.says.clone());
             match met {
-                Some(i) => {
-                    used[i] = true;
+                Some(_) => {
                     caught += 1;
                     if expected.expected_miss {
                         mismatches.push(Mismatch::CaughtKnownMiss {
@@ -489,6 +499,33 @@ expected_miss = true
             .check(&report(vec![alert(Efficacy, 11.0, 12.0)]))
             .iter()
             .all(|m| !m.is_failure()));
+    }
+
+    #[test]
+    fn an_alert_meets_the_claim_it_overlaps_before_a_neighbour() {
+        let two_claims = r#"
+language = "en"
+[[alert]]
+category = "efficacy"
+at_s = 0.3
+until_s = 2.9
+says = "burn fat all day long"
+[[alert]]
+category = "efficacy"
+at_s = 2.9
+until_s = 6.8
+says = "lost twenty pounds in a month"
+"#;
+        let expectation = Expectation::parse(Path::new("x.expect.toml"), two_claims).unwrap();
+        let got = expectation.check(&report(vec![alert(Category::Efficacy, 3.4, 4.5)]));
+        let missing: Vec<f64> = got
+            .iter()
+            .filter_map(|m| match m {
+                Mismatch::Missing { at_s, .. } => Some(*at_s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(missing, vec![0.3], "{got:?}");
     }
 
     #[test]
