@@ -27,22 +27,34 @@ pub fn asks(text: &str, sentence: &Range<usize>) -> bool {
     let s = text[sentence.clone()].trim();
     let mut words = s
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase);
+        .filter(|w| !w.is_empty());
     let (Some(first), second) = (words.next(), words.next()) else {
         return false;
     };
-    if !AUXILIARIES.contains(&first.as_str()) {
+    if !AUXILIARIES.iter().any(|a| lower_is(first, a)) {
         return false;
     }
     // "Did you know it cures acne?", "Can you believe …": rhetorical, the claim is made.
-    if second.as_deref() == Some("you") {
+    if second.is_some_and(|w| lower_is(w, "you")) {
         let third = words.next();
-        if third.is_some_and(|w| matches!(w.as_str(), "know" | "believe" | "see" | "realize")) {
+        if third.is_some_and(|w| {
+            ["know", "believe", "see", "realize"]
+                .iter()
+                .any(|k| lower_is(w, k))
+        }) {
             return false;
         }
     }
-    s.ends_with(['?', '？']) || second.is_some_and(|w| SUBJECTS.contains(&w.as_str()))
+    s.ends_with(['?', '？']) || second.is_some_and(|w| SUBJECTS.iter().any(|s| lower_is(w, s)))
+}
+
+/// `word.to_lowercase() == lower`, without a string per word for ASCII words (most of them).
+fn lower_is(word: &str, lower: &str) -> bool {
+    if word.is_ascii() {
+        word.eq_ignore_ascii_case(lower)
+    } else {
+        word.to_lowercase() == lower
+    }
 }
 
 /// A negation cue made of "do" and "not" ("didn't", "does not") followed, past any "-ly" adverbs,

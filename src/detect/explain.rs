@@ -28,18 +28,22 @@ impl Detector {
             _ => &base.explanation,
         };
         // Explanations name countries as the speaker would ("中国", "China"), not as ISO codes.
-        let spoken = c
-            .country
-            .as_deref()
-            .map(|code| self.country_name(code, lang))
-            .unwrap_or_default();
-        let declared_name = declared
-            .map(|code| self.country_name(code, lang))
-            .unwrap_or_else(|| "?".to_string());
+        // Looked up only for a text with a placeholder (most have none).
+        let spoken = || {
+            c.country
+                .as_deref()
+                .map(|code| self.country_name(code, lang))
+                .unwrap_or_default()
+        };
+        let declared_name = || {
+            declared
+                .map(|code| self.country_name(code, lang))
+                .unwrap_or_else(|| "?".to_string())
+        };
         let fill = |s: &str| {
             if s.contains('{') {
-                s.replace("{spoken}", &spoken)
-                    .replace("{declared}", &declared_name)
+                s.replace("{spoken}", &spoken())
+                    .replace("{declared}", &declared_name())
             } else {
                 s.to_string()
             }

@@ -6,7 +6,7 @@
 //! an exact partner. A scan of one utterance turns the hits into at most one candidate claim per
 //! rule (per spoken country for origins), after the context guards in [`context`](super::context).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 
 use aho_corasick::AhoCorasick;
@@ -113,6 +113,17 @@ impl<R: PartialEq> Table<R> {
         }
     }
 
+    /// The index of `pattern`, added (with no roles) when new.
+    fn intern(&mut self, pattern: &str) -> u32 {
+        if let Some(&i) = self.index.get(pattern) {
+            return i as u32;
+        }
+        self.index.insert(pattern.to_string(), self.patterns.len());
+        self.patterns.push(pattern.to_string());
+        self.roles.push(Vec::new());
+        (self.patterns.len() - 1) as u32
+    }
+
     /// `None` when there is nothing to match (no automaton to run).
     fn build(self) -> anyhow::Result<Option<Automaton<R>>> {
         if self.patterns.is_empty() {
@@ -149,8 +160,10 @@ pub struct Matcher {
     reading: Option<(AhoCorasick, Vec<Vec<Role>>)>,
     /// Japanese readings one mora away from a term's: (role, two-mora term?).
     nearmiss: Option<Automaton<(Role, bool)>>,
-    /// English key text of patterns: (role, the normalized pattern).
-    phonetic: Option<Automaton<(Role, String)>>,
+    /// English key text of patterns: (role, index of the normalized pattern in `sound_patterns`).
+    phonetic: Option<Automaton<(Role, u32)>>,
+    /// The normalized patterns behind `phonetic`'s keys, each once.
+    sound_patterns: Vec<String>,
     /// Normalized context words per target (near misses of two-mora terms need one).
     context: Vec<Vec<String>>,
     /// Per target: its terms may be heard by sound (English), so an exact one is an anchor too.
@@ -191,7 +204,8 @@ impl Matcher {
         let mut surface = Table::default();
         let mut reading = Table::default();
         let mut near: Table<(Role, bool)> = Table::default();
-        let mut sound: Table<(Role, String)> = Table::default();
+        let mut sound: Table<(Role, u32)> = Table::default();
+        let mut sound_patterns: Table<()> = Table::default();
         let mut targets = Vec::new();
         let mut countries: Vec<String> = Vec::new();
         let mut context = Vec::new();
@@ -208,8 +222,9 @@ impl Matcher {
             if fuzzy && lang == Lang::En {
                 // Single-word phrases stand alone, with no partner to vouch for a sound-alike.
                 if matches!(role, Role::Term { .. }) || norm.contains(' ') {
+                    let p = sound_patterns.intern(&norm);
                     for key in phonetic::pattern_keys(&norm) {
-                        sound.add(key, (role, norm.clone()));
+                        sound.add(key, (role, p));
                     }
                 }
                 // A phrase heard by sound keeps one word as spelled: that word marks where to look.
@@ -351,6 +366,7 @@ impl Matcher {
             },
             nearmiss: near.build()?,
             phonetic: sound.build()?,
+            sound_patterns: sound_patterns.patterns,
             context,
             sounds,
             negation,
@@ -401,7 +417,9 @@ impl Matcher {
         let terminated = text
             .trim_end()
             .ends_with(['。', '！', '？', '!', '?', '.', '｡']);
-        let mut by_target: BTreeMap<u32, Vec<&Hit>> = BTreeMap::new();
+        // Hits per target, targets in order, each target's hits in the order found (one sorted
+        // list, not a map of lists: this runs on every utterance).
+        let mut by_target: Vec<(u32, &Hit)> = Vec::with_capacity(hits.len());
         let (mut before, mut after) = (Vec::new(), Vec::new());
         let (mut q_before, mut q_after) = (Vec::new(), Vec::new());
         for h in &hits {
@@ -410,10 +428,11 @@ impl Matcher {
                 (Role::NegAfter, _) => after.push(h.units.clone()),
                 (Role::QuestionBefore, _) => q_before.push(h.units.clone()),
                 (Role::QuestionAfter, _) => q_after.push(h.units.clone()),
-                (_, Some(t)) => by_target.entry(t).or_default().push(h),
+                (_, Some(t)) => by_target.push((t, h)),
                 _ => {}
             }
         }
+        by_target.sort_by_key(|(t, _)| *t);
         let sentence_of = |u: usize| norm.units[u].sentence;
         let cue_near = |span: &Range<usize>, before: &[Range<usize>], after: &[Range<usize>]| {
             let s = sentence_of(span.start);
@@ -446,21 +465,22 @@ impl Matcher {
                     && context::asks(text, &norm.sentences[sentence_of(span.end - 1) as usize]))
         };
         let mut out = Vec::new();
-        for (t, th) in by_target {
+        for group in by_target.chunk_by(|a, b| a.0 == b.0) {
+            let t = group[0].0;
+            let th = group.iter().map(|(_, h)| *h);
             let target = &self.targets[t as usize];
             let excepts: Vec<&Range<usize>> = th
-                .iter()
+                .clone()
                 .filter(|h| matches!(h.role, Role::Except(_)))
                 .map(|h| &h.orig)
                 .collect();
             let cancels: Vec<u32> = th
-                .iter()
+                .clone()
                 .filter(|h| matches!(h.role, Role::Cancel(_)))
                 .map(|h| sentence_of(h.units.start))
                 .collect();
             let is_origin = matches!(target.kind, Kind::Origin { .. });
             let usable: Vec<&Hit> = th
-                .into_iter()
                 .filter(|h| !matches!(h.role, Role::Except(_) | Role::Cancel(_)))
                 .filter(|h| {
                     !excepts.iter().any(|e| {
@@ -570,7 +590,7 @@ impl Matcher {
     /// Every pattern occurrence, on normalized text and (Japanese) on readings, that starts on a
     /// word boundary and stays within one sentence; near misses flagged as such.
     fn hits(&self, text: &str, norm: &Normalized, reader: Option<&Reader>) -> Vec<Hit> {
-        let mut hits = Vec::new();
+        let mut hits = Vec::with_capacity(64);
         let reading = reader
             .filter(|_| self.lang == Lang::Ja)
             .map(|r| r.reading(text));
@@ -579,16 +599,21 @@ impl Matcher {
         let one_sentence =
             |u: &Range<usize>| norm.units[u.start].sentence == norm.units[u.end - 1].sentence;
         for m in self.surface.0.find_overlapping_iter(&norm.text) {
+            // English word boundaries are bytes of the normalized text: checked before any lookup
+            // (most overlapping matches are inside longer words).
+            if self.lang == Lang::En
+                && !((m.start() == 0 || bytes[m.start() - 1] == b' ')
+                    && (m.end() == bytes.len() || bytes[m.end()] == b' '))
+            {
+                continue;
+            }
             let units = norm.units_of(m.range());
             if units.is_empty() || !one_sentence(&units) {
                 continue;
             }
             let orig = norm.orig_of(units.clone());
             let bounded = match self.lang {
-                Lang::En => {
-                    (m.start() == 0 || bytes[m.start() - 1] == b' ')
-                        && (m.end() == bytes.len() || bytes[m.end()] == b' ')
-                }
+                Lang::En => true,
                 Lang::Ja => morph_starts.is_none_or(|s| s.binary_search(&orig.start).is_ok()),
             };
             if !bounded {
@@ -673,10 +698,20 @@ impl Matcher {
                     continue;
                 }
                 let orig = norm.orig_of(units.clone());
-                for (role, pattern) in &roles[m.pattern().as_usize()] {
-                    if phonetic::accept(pattern, heard) {
+                // Keys of one pattern's words often serve several roles: judge each pattern once.
+                let mut judged: Option<(u32, bool)> = None;
+                for &(role, p) in &roles[m.pattern().as_usize()] {
+                    let ok = match judged {
+                        Some((q, ok)) if q == p => ok,
+                        _ => {
+                            let ok = phonetic::accept(&self.sound_patterns[p as usize], heard);
+                            judged = Some((p, ok));
+                            ok
+                        }
+                    };
+                    if ok {
                         hits.push(Hit {
-                            role: *role,
+                            role,
                             units: units.clone(),
                             orig: orig.clone(),
                             fuzz: Fuzz::Near,

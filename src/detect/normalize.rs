@@ -96,16 +96,28 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
                 brk = false;
             }
             match fold(raw, lang) {
-                Folded::Keep(chars) => units.extend(chars.map(|ch| Unit {
-                    ch,
-                    orig: range.clone(),
-                    sentence,
-                })),
-                Folded::Separator if lang == Lang::En => units.push(Unit {
-                    ch: ' ',
-                    orig: range.clone(),
-                    sentence,
-                }),
+                Folded::Keep(chars) => {
+                    for ch in chars {
+                        push_unit(
+                            &mut units,
+                            Unit {
+                                ch,
+                                orig: range.clone(),
+                                sentence,
+                            },
+                            lang,
+                        );
+                    }
+                }
+                Folded::Separator if lang == Lang::En => push_unit(
+                    &mut units,
+                    Unit {
+                        ch: ' ',
+                        orig: range.clone(),
+                        sentence,
+                    },
+                    lang,
+                ),
                 Folded::Separator | Folded::Vanish => {}
             }
             if brk {
@@ -118,15 +130,25 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
     if sentence_start < input.len() || sentences.is_empty() {
         sentences.push(sentence_start..input.len());
     }
+    // English spaces were collapsed as the units were pushed (`push_unit`); a trailing one goes.
+    if lang == Lang::En && units.last().is_some_and(|u| u.ch == ' ') {
+        units.pop();
+    }
     let units = match lang {
         Lang::Ja => numbers_ja(units),
-        Lang::En => numbers_en(collapse_spaces(units)),
+        Lang::En => units,
     };
-    let mut text = String::with_capacity(units.len() * 3);
-    let mut starts = Vec::with_capacity(units.len());
-    for u in &units {
-        starts.push(text.len());
-        text.push(u.ch);
+    let (text, starts) = text_of(&units);
+    // Most English utterances say no number in words: then the units are final.
+    if lang == Lang::En && says_number(&text) {
+        let units = numbers_en(units);
+        let (text, starts) = text_of(&units);
+        return Normalized {
+            text,
+            starts,
+            units,
+            sentences,
+        };
     }
     Normalized {
         text,
@@ -134,6 +156,38 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
         units,
         sentences,
     }
+}
+
+/// The text of `units`, and the byte offset of each unit in it.
+fn text_of(units: &[Unit]) -> (String, Vec<usize>) {
+    let mut text = String::with_capacity(units.len() * 3);
+    let mut starts = Vec::with_capacity(units.len());
+    for u in units {
+        starts.push(text.len());
+        text.push(u.ch);
+    }
+    (text, starts)
+}
+
+/// Appends a unit; English collapses runs of spaces on the way (and never starts with one).
+fn push_unit(units: &mut Vec<Unit>, u: Unit, lang: Lang) {
+    if lang == Lang::En {
+        let last_space = units.last().is_some_and(|p| p.ch == ' ');
+        // "100 %" → "100%": a percent sign belongs to its number.
+        if u.ch == '%' && last_space {
+            units.pop();
+        }
+        if u.ch == ' ' && (last_space || units.is_empty()) {
+            return;
+        }
+    }
+    units.push(u);
+}
+
+/// Whether space-separated normalized English text has a word `numbers_en` rewrites.
+fn says_number(text: &str) -> bool {
+    text.split(' ')
+        .any(|w| w == "percent" || w == "per" || en_number(w).is_some())
 }
 
 fn is_nfkc_stable(c: char) -> bool {
@@ -146,7 +200,9 @@ fn clusters(input: &str) -> Vec<(Range<usize>, &str)> {
     let mut out: Vec<(Range<usize>, &str)> = Vec::with_capacity(input.len());
     for (i, c) in input.char_indices() {
         let end = i + c.len_utf8();
-        let joins = is_combining_mark(c) || matches!(c, '\u{FF9E}' | '\u{FF9F}');
+        // Nothing below U+0300 combines (the check is a table lookup; most text is ASCII or kana).
+        let joins =
+            c >= '\u{300}' && (is_combining_mark(c) || matches!(c, '\u{FF9E}' | '\u{FF9F}'));
         match out.last_mut() {
             Some((r, s)) if joins => {
                 r.end = end;
@@ -216,26 +272,6 @@ fn fold(c: char, lang: Lang) -> Folded {
     } else {
         Folded::Separator
     }
-}
-
-fn collapse_spaces(units: Vec<Unit>) -> Vec<Unit> {
-    let mut out: Vec<Unit> = Vec::with_capacity(units.len());
-    for u in units {
-        let space = u.ch == ' ';
-        let prev_space = out.last().is_none_or(|p| p.ch == ' ');
-        // "100 %" → "100%": a percent sign belongs to its number.
-        if u.ch == '%' && out.last().is_some_and(|p| p.ch == ' ') {
-            out.pop();
-        }
-        if space && prev_space {
-            continue;
-        }
-        out.push(u);
-    }
-    if out.last().is_some_and(|u| u.ch == ' ') {
-        out.pop();
-    }
-    out
 }
 
 /// Replaces units `run` by the characters of `with`, each mapped to the whole run's source.
@@ -376,7 +412,8 @@ fn en_number(word: &str) -> Option<(u64, u8)> {
     }
 }
 
-/// English: number words → digits ("one hundred percent" → "100%", "twenty-five" → "25").
+/// English: number words → digits ("one hundred percent" → "100%", "twenty-five" → "25"). Run
+/// only on units that say a number in words ([`says_number`]).
 fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
     // Split into words (runs of non-space units) and rebuild.
     let mut words: Vec<Range<usize>> = Vec::new();
@@ -403,14 +440,6 @@ fn numbers_en(units: Vec<Unit>) -> Vec<Unit> {
         spans.push(start..joined.len());
     }
     let word_str = |i: usize| &joined[spans[i].clone()];
-    // Most utterances say no number in words: nothing to rebuild.
-    let says_number = (0..words.len()).any(|i| {
-        let w = word_str(i);
-        w == "percent" || w == "per" || en_number(w).is_some()
-    });
-    if !says_number {
-        return units;
-    }
     let mut out: Vec<Unit> = Vec::with_capacity(units.len());
     let mut w = 0;
     let space_before = |out: &mut Vec<Unit>, r: &Range<usize>| {
