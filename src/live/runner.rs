@@ -171,23 +171,16 @@ impl StreamWorker {
             if state.transcriber.ready() {
                 match self.required(&mut state, |t| t.step(&mut session)) {
                     Some(Ok(segments)) => self.publish_segments(&mut state, segments),
-                    // A decode given up because the stream is going away is not a failure.
-                    Some(Err(_)) if state.cancel.is_cancelled() => {}
-                    Some(Err(err)) => {
-                        self.status(Some(format!("transcription failed: {err:#}")), None)
-                    }
+                    Some(Err(err)) => self.decode_failed(&state, &err),
                     None => {} // cancelled while waiting for the decoder
                 }
             } else if state.transcriber.can_peek() {
-                // Only when no stream is decoding: a look must never delay a commit.
+                // Only when no stream decodes or waits to: a look must never delay a commit.
                 if let Some(_turn) = self.decode_turns.spare() {
                     match state.transcriber.peek(&mut session) {
                         Ok(Some(segments)) => self.publish_early(&mut state, &segments),
                         Ok(None) => {}
-                        Err(_) if state.cancel.is_cancelled() => {}
-                        Err(err) => {
-                            self.status(Some(format!("transcription failed: {err:#}")), None)
-                        }
+                        Err(err) => self.decode_failed(&state, &err),
                     }
                 }
             }
@@ -566,6 +559,13 @@ impl StreamWorker {
         state.last_status = Instant::now();
     }
 
+    /// Says a decode failed, unless it was given up because the stream is going away.
+    fn decode_failed(&self, state: &State, err: &anyhow::Error) {
+        if !state.cancel.is_cancelled() {
+            self.status(Some(format!("transcription failed: {err:#}")), None);
+        }
+    }
+
     fn status(&self, message: Option<String>, gap_s: Option<f64>) {
         let info = self.shared.snapshot();
         let _ = self.publish(EventBody::Status(StreamStatus {
@@ -629,7 +629,6 @@ struct State {
     clock: WallClock,
 }
 
-/// The decode slot if no stream holds it now.
 /// When the oldest audio the stream still has to decode was said: its place in the decoder's
 /// queue. (The lag bound may drop that audio while the stream waits, which moves it.)
 fn oldest_undecoded(state: &State) -> SystemTime {
