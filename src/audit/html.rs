@@ -556,6 +556,8 @@ mod tests {
                 spoken_origin: None,
                 second_listen: false,
                 said_at: None,
+                source: crate::detect::AlertSource::Speech,
+                comment: None,
             };
             assert_eq!(highlight(text, &[&alert]), want);
         }

@@ -49,6 +49,10 @@ impl Ui {
                 self.pick("誇大・根拠のない表現", "Exaggerated or unproven claim")
             }
             Category::Pricing => self.pick("価格・限定の表示", "Pricing or scarcity claim"),
+            Category::Threat => self.pick("脅迫・危害予告", "Threat"),
+            Category::Abuse => self.pick("誹謗中傷・嫌がらせ", "Abuse or harassment"),
+            Category::Scam => self.pick("詐欺・外部誘導", "Scam or off-platform lure"),
+            Category::PersonalInfo => self.pick("個人情報の書き込み", "Personal information"),
         }
     }
 

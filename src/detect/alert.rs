@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Claim category (the contract's five names, serde snake_case).
+/// Alert category (shared/domain.md's names, serde snake_case): the five spoken-claim
+/// categories, then the four of viewer comments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -12,15 +13,45 @@ pub enum Category {
     Efficacy,
     Exaggeration,
     Pricing,
+    /// Threats of violence, incitement to self-harm.
+    Threat,
+    /// Insults, harassment, slurs, sexual harassment aimed at a person.
+    Abuse,
+    /// Off-platform contact or payment, fake giveaways, phishing links.
+    Scam,
+    /// Phone numbers, addresses, emails posted in chat.
+    PersonalInfo,
 }
 
 impl Category {
+    /// The spoken-claim categories (what reports of recordings count).
     pub const ALL: [Category; 5] = [
         Category::FalseOrigin,
         Category::OriginClaim,
         Category::Efficacy,
         Category::Exaggeration,
         Category::Pricing,
+    ];
+
+    /// The viewer-comment categories.
+    pub const COMMENT: [Category; 4] = [
+        Category::Threat,
+        Category::Abuse,
+        Category::Scam,
+        Category::PersonalInfo,
+    ];
+
+    /// Every category, spoken then comment.
+    pub const EVERY: [Category; 9] = [
+        Category::FalseOrigin,
+        Category::OriginClaim,
+        Category::Efficacy,
+        Category::Exaggeration,
+        Category::Pricing,
+        Category::Threat,
+        Category::Abuse,
+        Category::Scam,
+        Category::PersonalInfo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,19 +61,28 @@ impl Category {
             Category::Efficacy => "efficacy",
             Category::Exaggeration => "exaggeration",
             Category::Pricing => "pricing",
+            Category::Threat => "threat",
+            Category::Abuse => "abuse",
+            Category::Scam => "scam",
+            Category::PersonalInfo => "personal_info",
         }
     }
 
     pub fn parse(s: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s)
+        Category::EVERY.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether this is a viewer-comment category.
+    pub fn is_comment(self) -> bool {
+        Category::COMMENT.contains(&self)
     }
 
     /// Severity a rule gets when its pack does not say (shared/domain.md).
     pub fn default_severity(self) -> Severity {
         match self {
-            Category::FalseOrigin => Severity::Critical,
-            Category::Efficacy => Severity::High,
-            Category::Exaggeration => Severity::Medium,
+            Category::FalseOrigin | Category::Threat => Severity::Critical,
+            Category::Efficacy | Category::Abuse | Category::Scam => Severity::High,
+            Category::Exaggeration | Category::PersonalInfo => Severity::Medium,
             Category::OriginClaim | Category::Pricing => Severity::Low,
         }
     }
@@ -134,6 +174,48 @@ impl std::fmt::Display for Lang {
     }
 }
 
+/// Where an alert's words came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSource {
+    /// The seller's speech (transcribed) or plain text given to `detect`.
+    #[default]
+    Speech,
+    /// A chat comment (a viewer's, or the seller's own pinned text).
+    Comment,
+}
+
+impl AlertSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSource::Speech => "speech",
+            AlertSource::Comment => "comment",
+        }
+    }
+}
+
+/// The comment behind a comment alert, and how many comments the alert stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentRef {
+    /// The platform's comment id.
+    pub id: String,
+    /// The platform's user name or id of whoever posted it.
+    pub user: String,
+    /// The platform's time of the comment, as it gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The seller's own text (pinned or posted by the seller), checked by the claims rules.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_seller: bool,
+    /// Comments of this user and category the alert stands for (1, then more as it escalates).
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
 /// One detected claim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -167,6 +249,12 @@ pub struct Alert {
     /// in logs written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub said_at: Option<String>,
+    /// Speech or a chat comment; `speech` in logs written before comments existed.
+    #[serde(default)]
+    pub source: AlertSource,
+    /// The comment behind a comment alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<CommentRef>,
 }
 
 /// An alert of `category` at `start_s..end_s` with placeholder words, for the tests of code
@@ -190,6 +278,8 @@ pub(crate) fn example_alert(category: Category, start_s: f64, end_s: f64) -> Ale
         spoken_origin: None,
         second_listen: false,
         said_at: None,
+        source: AlertSource::Speech,
+        comment: None,
     }
 }
 
@@ -216,8 +306,9 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for c in Category::ALL {
+        for c in Category::EVERY {
             assert_eq!(Category::parse(c.as_str()), Some(c));
+            assert_eq!(c.is_comment(), Category::COMMENT.contains(&c));
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
         }
         assert!(Severity::Critical > Severity::High && Severity::Medium > Severity::Low);

@@ -3,7 +3,7 @@
 //! them.
 
 use super::matcher::{Candidate, Kind};
-use super::{Alert, Category, Detector, Lang};
+use super::{Alert, AlertSource, Category, Detector, Lang};
 
 impl Detector {
     /// Turns a candidate found in `text` into an alert.
@@ -70,6 +70,8 @@ impl Detector {
             spoken_origin: c.country.clone(),
             second_listen: false,
             said_at: None,
+            source: AlertSource::Speech,
+            comment: None,
         }
     }
 }

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-pub use alert::{Alert, Category, Lang, Severity};
+pub use alert::{Alert, AlertSource, Category, CommentRef, Lang, Severity};
 pub use assets::{default_dict_dir, default_rules_dir};
 pub use stream::DetectorStream;
 pub use utterance::{TokenTime, Utterance};

@@ -306,6 +306,8 @@ pub(crate) mod tests {
             spoken_origin: Some("JP".into()),
             second_listen: false,
             said_at: None,
+            source: crate::detect::AlertSource::Speech,
+            comment: None,
         }
     }
 

@@ -566,7 +566,7 @@ pub(super) fn alert_filter<'q>(
     let category = match query.category.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(name) => Some(Category::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+            let known: Vec<&str> = Category::EVERY.iter().map(|c| c.as_str()).collect();
             bad_request(format!(
                 "unknown category {name:?} (known: {})",
                 known.join(", ")

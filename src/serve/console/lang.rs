@@ -160,7 +160,7 @@ pub fn labels(lang: UiLang) -> Value {
         UiLang::Ja => Ui::Ja,
         UiLang::En => Ui::En,
     };
-    for category in Category::ALL {
+    for category in Category::EVERY {
         map.insert(category.as_str().into(), json!(report.category(category)));
     }
     for severity in [
