@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::event::{Event, EventKind};
+use super::event::Event;
 use super::log::QUARANTINE_FILE;
 use super::segments::{self, Lines, GAPS_FILE, LEGACY_FILE, SEGMENT_DIR};
 
@@ -158,13 +158,7 @@ pub fn check(data_dir: &Path) -> std::io::Result<Report> {
             report.first_id.get_or_insert(event.id);
             report.last_id = Some(event.id);
             report.events += 1;
-            let kind = match event.kind() {
-                EventKind::Alert => "alert",
-                EventKind::Transcript => "transcript",
-                EventKind::Status => "status",
-                EventKind::Health => "health",
-                EventKind::Review => "review",
-            };
+            let kind = event.kind().as_str();
             *report.kinds.entry(kind).or_default() += 1;
             if !streams.contains(&event.stream) {
                 streams.insert(event.stream);

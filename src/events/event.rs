@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::detect::Alert;
+use crate::detect::{Alert, Severity};
 use crate::events::review::Review;
 use crate::events::round;
 use crate::transcribe::Segment;
@@ -35,6 +35,39 @@ pub enum EventBody {
     Health(StreamHealth),
     /// An operator's decision on an alert of the event's stream (see [`review`](super::review)).
     Review(Review),
+    /// A chat comment taken in (`POST /streams/{id}/comments` or a stream's comment feed).
+    Comment(ChatComment),
+    /// A comment alert grew: its user posted another comment of its category (see
+    /// [`Escalation`]).
+    Escalation(Escalation),
+}
+
+/// A chat comment as stored: the platform's fields. `posted_at` is the platform's `at` (the
+/// event's own `at` is when claimwatch took it in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatComment {
+    pub id: String,
+    pub user: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_seller: bool,
+}
+
+/// One more comment joined a comment alert: `count` comments of that user and category now
+/// stand behind the alert, and its severity may have risen. Queries show the alert with these
+/// figures; the alert event itself is never rewritten.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The alert's id (`STREAM-EVENTID`).
+    pub alert_id: String,
+    pub alert_event_id: u64,
+    pub count: u32,
+    pub severity: Severity,
+    /// The comment that joined it.
+    pub comment_id: String,
+    pub user: String,
 }
 
 /// A broadcast's health changed: a condition (silence, source down, …) started or cleared. Sent
@@ -132,6 +165,8 @@ pub enum EventKind {
     Status,
     Health,
     Review,
+    Comment,
+    Escalation,
 }
 
 impl EventKind {
@@ -142,13 +177,19 @@ impl EventKind {
             EventKind::Status => "status",
             EventKind::Health => "health",
             EventKind::Review => "review",
+            EventKind::Comment => "comment",
+            EventKind::Escalation => "escalation",
         }
     }
 
     /// Whether the log fsyncs this kind before the append returns: a client was or will be told
     /// it happened (an alert it may have acted on, a review it was answered 201 for).
+    /// Comments come in batches: the batch is synced once before it is answered.
     pub fn is_durable(self) -> bool {
-        matches!(self, EventKind::Alert | EventKind::Review)
+        matches!(
+            self,
+            EventKind::Alert | EventKind::Review | EventKind::Escalation
+        )
     }
 }
 
@@ -160,6 +201,8 @@ impl EventBody {
             EventBody::Status(_) => EventKind::Status,
             EventBody::Health(_) => EventKind::Health,
             EventBody::Review(_) => EventKind::Review,
+            EventBody::Comment(_) => EventKind::Comment,
+            EventBody::Escalation(_) => EventKind::Escalation,
         }
     }
 
@@ -182,7 +225,7 @@ impl EventBody {
             .chain(s.gap_s.map(|g| ("gap_s", g)))
             .collect(),
             EventBody::Health(h) => vec![("stream_s", h.stream_s), ("value", h.value)],
-            EventBody::Review(_) => Vec::new(),
+            EventBody::Review(_) | EventBody::Comment(_) | EventBody::Escalation(_) => Vec::new(),
         };
         numbers
             .into_iter()
@@ -198,6 +241,8 @@ impl EventBody {
             EventBody::Status(s) => round::to_rounded_json(s),
             EventBody::Health(h) => round::to_rounded_json(h),
             EventBody::Review(r) => round::to_rounded_json(r),
+            EventBody::Comment(c) => round::to_rounded_json(c),
+            EventBody::Escalation(e) => round::to_rounded_json(e),
         };
         // These types are plain structs of strings, numbers and options: serializing cannot fail.
         value.unwrap_or(Value::Null)
@@ -210,6 +255,8 @@ impl EventBody {
             EventKind::Status => EventBody::Status(serde_json::from_value(value)?),
             EventKind::Health => EventBody::Health(serde_json::from_value(value)?),
             EventKind::Review => EventBody::Review(serde_json::from_value(value)?),
+            EventKind::Comment => EventBody::Comment(serde_json::from_value(value)?),
+            EventKind::Escalation => EventBody::Escalation(serde_json::from_value(value)?),
         })
     }
 }
@@ -285,7 +332,7 @@ impl Event {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::detect::{Category, Lang, Severity};
+    use crate::detect::{Category, Lang};
     use crate::events::review::ReviewState;
 
     pub(crate) fn sample_alert() -> Alert {
@@ -333,6 +380,21 @@ pub(crate) mod tests {
                 by: "alice".into(),
                 note: Some("産地\"表示\"違反\n".into()),
             }),
+            EventBody::Comment(ChatComment {
+                id: "c-991".into(),
+                user: "viewer\"1".into(),
+                text: "し ね\u{200b}😡".into(),
+                posted_at: Some("2026-11-27T03:26:20Z".into()),
+                from_seller: false,
+            }),
+            EventBody::Escalation(Escalation {
+                alert_id: "shop-1-8".into(),
+                alert_event_id: 8,
+                count: 3,
+                severity: Severity::Critical,
+                comment_id: "c-993".into(),
+                user: "viewer\"1".into(),
+            }),
         ]
         .into_iter()
         .enumerate()
@@ -356,7 +418,13 @@ pub(crate) mod tests {
 
     #[test]
     fn wire_json_is_the_body_plus_envelope() {
-        let [alert, transcript, status, review]: [Event; 4] = events().try_into().unwrap();
+        let [alert, transcript, status, review, comment, _]: [Event; 6] =
+            events().try_into().unwrap();
+        let c = comment.wire_json();
+        assert_eq!(c["type"], "comment");
+        assert_eq!(c["id"], "c-991");
+        assert_eq!(c["posted_at"], "2026-11-27T03:26:20Z");
+        assert_eq!(c["at"], "2026-11-27T03:26:24.123Z");
         let a = alert.wire_json();
         let r = review.wire_json();
         // (field, expected)

@@ -25,7 +25,7 @@
 //! memory with its alert. The last [`HubLimits::reviews`] review events stay in memory for
 //! replay.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,7 +34,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::event::{alert_id, Event, EventBody, EventKind};
+use super::event::{alert_id, ChatComment, Escalation, Event, EventBody, EventKind};
 use super::log::{EventLog, LogError};
 use super::retention::LogConfig;
 use super::review::{self, CurrentReview, Review, ReviewState};
@@ -53,8 +53,11 @@ pub struct HubLimits {
     pub transcripts_per_stream: usize,
     pub statuses_per_stream: usize,
     /// Review events kept for replay, all streams together (each kept alert's current review
-    /// is kept with it regardless).
+    /// is kept with it regardless). Escalation events are kept the same way, with the same bound.
     pub reviews: usize,
+    /// Comment events kept per stream; a comment whose id is among them is a repeat and is not
+    /// taken again.
+    pub comments_per_stream: usize,
     /// Events the broadcast channel holds for the slowest subscriber before it lags (a lagging
     /// subscriber re-reads from memory, so this trades memory for fewer re-reads).
     pub channel: usize,
@@ -69,6 +72,7 @@ impl Default for HubLimits {
             transcripts_per_stream: 20_000,
             statuses_per_stream: 64,
             reviews: 20_000,
+            comments_per_stream: 20_000,
             channel: 1024,
             log: LogConfig::default(),
         }
@@ -199,6 +203,48 @@ impl Hub {
         Ok(event)
     }
 
+    /// Records a chat comment unless one with its id is among the stream's kept comments
+    /// (`Ok(None)`: a platform re-sending a batch). Not fsynced one by one: the caller syncs a
+    /// batch before saying it was taken.
+    pub fn publish_comment(
+        &self,
+        stream: &str,
+        comment: ChatComment,
+    ) -> Result<Option<Event>, LogError> {
+        let mut state = self.lock();
+        let repeat = state
+            .store
+            .per_stream
+            .get(stream)
+            .is_some_and(|p| p.comment_ids.contains(&comment.id));
+        if repeat {
+            return Ok(None);
+        }
+        self.append(&mut state, stream, EventBody::Comment(comment))
+            .map(Some)
+    }
+
+    /// Comments ever taken in (restarts included), by stream.
+    pub fn comment_counts(&self) -> BTreeMap<String, u64> {
+        self.lock().store.comment_counts.clone()
+    }
+
+    /// Kept comments of `stream`, oldest first.
+    pub fn comments(&self, stream: &str) -> Vec<Event> {
+        let state = self.lock();
+        state
+            .store
+            .per_stream
+            .get(stream)
+            .map(|s| {
+                s.comments
+                    .iter()
+                    .filter_map(|id| state.store.events.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Records `decision` on the kept alert `alert_id` (`STREAM-EVENTID`) as a `review` event of
     /// the alert's stream, once it is durable in the log; the check against the alert's current
     /// state and the append happen under one lock (see the module docs).
@@ -256,7 +302,7 @@ impl Hub {
             })
             .map(|e| ReviewedAlert {
                 review: state.store.current_review(e.id),
-                event: e.clone(),
+                event: state.store.shown(e),
             })
             .filter(|r| filter.review.is_empty() || filter.review.contains(&r.review.state))
             .collect()
@@ -329,7 +375,7 @@ impl Hub {
             .filter_map(|(id, _)| state.store.events.get(id))
             .filter(|e| stream.is_none_or(|s| e.stream == s))
             .filter(|e| category.is_none_or(|c| e.alert().is_some_and(|a| a.category == c)))
-            .cloned()
+            .map(|e| state.store.shown(e))
             .collect()
     }
 
@@ -481,6 +527,22 @@ impl EventBus for Hub {
         Hub::transcript(self, stream)
     }
 
+    fn publish_comment(
+        &self,
+        stream: &str,
+        comment: ChatComment,
+    ) -> Result<Option<Event>, BusError> {
+        Ok(Hub::publish_comment(self, stream, comment)?)
+    }
+
+    fn comments(&self, stream: &str) -> Vec<Event> {
+        Hub::comments(self, stream)
+    }
+
+    fn comment_counts(&self) -> BTreeMap<String, u64> {
+        Hub::comment_counts(self)
+    }
+
     fn latest_status(&self, stream: &str) -> Option<Event> {
         Hub::latest_status(self, stream)
     }
@@ -603,6 +665,12 @@ struct Store {
     review_events: VecDeque<u64>,
     /// Review decisions ever read or recorded, by the state decided.
     review_counts: BTreeMap<ReviewState, u64>,
+    /// The latest escalation of each kept comment alert that has one, by the alert's event id.
+    escalations: HashMap<u64, Escalation>,
+    /// Ids of kept escalation events, oldest first.
+    escalation_events: VecDeque<u64>,
+    /// Comments ever taken in (restarts included), by stream.
+    comment_counts: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -610,6 +678,9 @@ struct PerStream {
     transcripts: VecDeque<u64>,
     statuses: VecDeque<u64>,
     health: VecDeque<u64>,
+    /// Event ids of kept comments, oldest first, and the platform ids they carry.
+    comments: VecDeque<u64>,
+    comment_ids: HashSet<String>,
 }
 
 impl Store {
@@ -625,7 +696,25 @@ impl Store {
             reviews: HashMap::new(),
             review_events: VecDeque::new(),
             review_counts: BTreeMap::new(),
+            escalations: HashMap::new(),
+            escalation_events: VecDeque::new(),
+            comment_counts: BTreeMap::new(),
         }
+    }
+
+    /// A kept event as queries show it: a comment alert with its latest escalation applied
+    /// (count and severity), everything else as published.
+    fn shown(&self, event: &Event) -> Event {
+        let mut event = event.clone();
+        if let (EventBody::Alert(alert), Some(up)) =
+            (&mut event.body, self.escalations.get(&event.id))
+        {
+            alert.severity = up.severity;
+            if let Some(comment) = &mut alert.comment {
+                comment.count = up.count;
+            }
+        }
+        event
     }
 
     /// The review of the alert with event id `alert`: its last decision, or `new`.
@@ -651,6 +740,7 @@ impl Store {
                     if let Some((old, ())) = self.alerts.pop_first() {
                         // Its review goes with it: no query can show the alert any more.
                         self.reviews.remove(&old);
+                        self.escalations.remove(&old);
                         evicted.push(old);
                     }
                 }
@@ -705,6 +795,31 @@ impl Store {
                     &mut per.statuses,
                     id,
                     self.limits.statuses_per_stream,
+                ));
+            }
+            EventBody::Comment(comment) => {
+                *self
+                    .comment_counts
+                    .entry(event.stream.clone())
+                    .or_default() += 1;
+                per.comment_ids.insert(comment.id.clone());
+                if let Some(old) =
+                    push_bounded(&mut per.comments, id, self.limits.comments_per_stream)
+                {
+                    if let Some(EventBody::Comment(c)) = self.events.get(&old).map(|e| &e.body) {
+                        per.comment_ids.remove(&c.id);
+                    }
+                    evicted.push(old);
+                }
+            }
+            EventBody::Escalation(e) => {
+                if self.alerts.contains_key(&e.alert_event_id) {
+                    self.escalations.insert(e.alert_event_id, e.clone());
+                }
+                evicted.extend(push_bounded(
+                    &mut self.escalation_events,
+                    id,
+                    self.limits.reviews,
                 ));
             }
             // Changes only (a handful per hour), bounded like statuses.
@@ -934,6 +1049,93 @@ mod tests {
         }
     }
 
+    fn comment(id: &str) -> ChatComment {
+        ChatComment {
+            id: id.into(),
+            user: "u1".into(),
+            text: "hello".into(),
+            posted_at: None,
+            from_seller: false,
+        }
+    }
+
+    #[test]
+    fn a_repeated_comment_id_is_taken_once_even_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = HubLimits {
+            comments_per_stream: 2,
+            ..HubLimits::default()
+        };
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        // (stream, comment id, taken)
+        let cases = [
+            ("a", "c1", true),
+            ("a", "c1", false),
+            ("b", "c1", true), // ids are the platform's, per stream
+            ("a", "c2", true),
+            ("a", "c3", true), // c1 of stream a leaves memory: the bound is 2 per stream
+            ("a", "c3", false),
+        ];
+        for (stream, id, taken) in cases {
+            let got = hub.publish_comment(stream, comment(id)).unwrap();
+            assert_eq!(got.is_some(), taken, "{stream} {id}");
+        }
+        assert_eq!(hub.comments("a").len(), 2);
+        drop(hub);
+        let hub = Hub::open_with(dir.path(), limits).unwrap();
+        assert!(hub.publish_comment("a", comment("c2")).unwrap().is_none());
+        assert!(hub.publish_comment("b", comment("c1")).unwrap().is_none());
+        assert!(hub.publish_comment("b", comment("c9")).unwrap().is_some());
+        let counts = hub.comment_counts();
+        assert_eq!((counts["a"], counts["b"]), (3, 2));
+    }
+
+    #[test]
+    fn queries_show_a_comment_alert_with_its_latest_escalation() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let first = Alert {
+            category: Category::Abuse,
+            severity: crate::detect::Severity::High,
+            source: crate::detect::AlertSource::Comment,
+            comment: Some(crate::detect::CommentRef {
+                id: "c1".into(),
+                user: "u1".into(),
+                at: None,
+                from_seller: false,
+                count: 1,
+            }),
+            ..sample_alert()
+        };
+        let published = hub.publish("s", EventBody::Alert(first)).unwrap();
+        let alert_id = published.alert().unwrap().id.clone();
+        for count in [2, 3] {
+            hub.publish(
+                "s",
+                EventBody::Escalation(Escalation {
+                    alert_id: alert_id.clone(),
+                    alert_event_id: published.id,
+                    count,
+                    severity: crate::detect::Severity::Critical,
+                    comment_id: format!("c{count}"),
+                    user: "u1".into(),
+                }),
+            )
+            .unwrap();
+        }
+        let check = |hub: &Hub| {
+            let shown = hub.alerts(None, None, None);
+            let alert = shown[0].alert().unwrap();
+            assert_eq!(alert.comment.as_ref().unwrap().count, 3);
+            assert_eq!(alert.severity, crate::detect::Severity::Critical);
+            let reviewed = hub.reviewed_alerts(&AlertFilter::default());
+            assert_eq!(reviewed[0].event, shown[0]);
+        };
+        check(&hub);
+        drop(hub);
+        check(&Hub::open(dir.path()).unwrap());
+    }
+
     #[test]
     fn memory_keeps_only_the_last_alerts_transcripts_and_statuses() {
         let dir = tempfile::tempdir().unwrap();
@@ -943,6 +1145,7 @@ mod tests {
             transcripts_per_stream: 3,
             statuses_per_stream: 1,
             reviews: 20_000,
+            comments_per_stream: 20_000,
             channel: 8,
             log: LogConfig::default(),
         };

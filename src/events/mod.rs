@@ -38,7 +38,8 @@ use std::collections::BTreeMap;
 use futures_util::stream::BoxStream;
 
 pub use event::{
-    Event, EventBody, EventKind, HealthCondition, SourceState, StreamHealth, StreamStatus,
+    ChatComment, Escalation, Event, EventBody, EventKind, HealthCondition, SourceState,
+    StreamHealth, StreamStatus,
 };
 pub use hub::{Hub, HubLimits};
 pub use log::{EventLog, LogError};
@@ -132,6 +133,18 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Kept transcript events of `stream`, oldest first.
     fn transcript(&self, stream: &str) -> Vec<Event>;
+
+    /// Records a chat comment of `stream`, or `Ok(None)` when a kept comment of that stream
+    /// has its id (a platform sending a batch again). Not durable until [`sync`](EventBus::sync):
+    /// whoever takes a batch syncs once before saying it was taken.
+    fn publish_comment(&self, stream: &str, comment: ChatComment)
+        -> Result<Option<Event>, BusError>;
+
+    /// Kept comment events of `stream`, oldest first.
+    fn comments(&self, stream: &str) -> Vec<Event>;
+
+    /// Comments ever taken in (restarts included), by stream.
+    fn comment_counts(&self) -> BTreeMap<String, u64>;
 
     /// The latest status event of `stream`.
     fn latest_status(&self, stream: &str) -> Option<Event>;
