@@ -12,6 +12,7 @@
 pub mod audio;
 pub mod audit;
 pub mod cli;
+pub mod comments;
 pub mod detect;
 pub mod eval;
 pub mod events;

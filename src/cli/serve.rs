@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::transcribe::default_threads;
+use crate::comments::CommentDetector;
 use crate::detect::{self, Detector};
 use crate::events::{EventBus, Hub, HubLimits, LogConfig, Retain};
 use crate::live::{
@@ -33,7 +34,8 @@ pub struct ServeArgs {
     /// segment is always kept. Default: keep everything.
     #[arg(long, value_name = "SIZE|AGE")]
     retain: Option<String>,
-    /// A stream to monitor from the start: ID=SOURCE[,origin=CC][,lang=ja|en|auto] (repeatable).
+    /// A stream to monitor from the start: ID=SOURCE[,origin=CC][,lang=ja|en|auto][,comments=FEED]
+    /// (repeatable). FEED: the stream's chat as JSON lines, a file, - or an http(s) URL.
     /// SOURCE: device:NAME, -, http(s)://…, …m3u8, file:PATH?realtime.
     #[arg(
         long = "stream",
@@ -159,6 +161,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some(dir) => Detector::load(dir, &detect::default_dict_dir())?,
         None => Detector::load_default()?,
     };
+    let rules_dir = args.rules.clone().unwrap_or_else(detect::default_rules_dir);
+    let comments = CommentDetector::load(&rules_dir)?;
     let listener = crate::serve::bind(&config)?;
     let local = listener
         .local_addr()
@@ -186,6 +190,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let manager = Arc::new(StreamManager::new(
         bus.clone(),
         detector,
+        comments,
         ModelCache::new(args.model_ja.clone(), args.model_en.clone()),
         ManagerConfig {
             threads: args.threads.unwrap_or_else(default_threads),
@@ -282,21 +287,24 @@ async fn wait_for_signal() {
 
 /// `ID=SOURCE[,origin=CC][,lang=ja|en|auto]`. Options are taken from the end, so a source may itself
 /// contain commas and equals signs (URL queries).
+const STREAM_FLAG: &str = "ID=SOURCE[,origin=CC][,lang=ja|en|auto][,comments=FEED]";
+
 fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
     let (id, mut rest) = flag.split_once('=').with_context(|| {
-        format!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en|auto]")
+        format!("--stream {flag:?}: expected {STREAM_FLAG}")
     })?;
-    let (mut origin, mut lang) = (None, None);
+    let (mut origin, mut lang, mut comments) = (None, None, None);
     while let Some((head, last)) = rest.rsplit_once(',') {
         match last.split_once('=') {
             Some(("origin", v)) if origin.is_none() => origin = Some(v.to_string()),
             Some(("lang", v)) if lang.is_none() => lang = Some(v.to_string()),
+            Some(("comments", v)) if comments.is_none() => comments = Some(v.to_string()),
             _ => break,
         }
         rest = head;
     }
     if id.is_empty() || rest.is_empty() {
-        bail!("--stream {flag:?}: expected ID=SOURCE[,origin=CC][,lang=ja|en|auto]");
+        bail!("--stream {flag:?}: expected {STREAM_FLAG}");
     }
     Ok(AttachRequest {
         id: id.to_string(),
@@ -304,6 +312,7 @@ fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
         origin,
         lang,
         health: None,
+        comments,
         by: Requester::Operator,
     })
 }
@@ -353,5 +362,10 @@ mod tests {
             });
             assert_eq!(got, want, "{flag}");
         }
+        let fed = parse_stream_flag("s1=-,comments=chat.jsonl,lang=ja").unwrap();
+        assert_eq!(
+            (fed.source.as_str(), fed.comments.as_deref()),
+            ("-", Some("chat.jsonl"))
+        );
     }
 }

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::comments::Comment;
 use crate::events::{HealthCondition, SourceState};
+use crate::live::comments::Taken;
 use crate::live::health::HealthConfig;
 
 /// `POST /streams` body: start monitoring `source` under the name `id`.
@@ -24,6 +26,10 @@ pub struct AttachRequest {
     /// Health thresholds (silence, lag, clipping); defaults for what is not given.
     #[serde(default)]
     pub health: Option<HealthConfig>,
+    /// The stream's chat as JSON lines (a file, `-` or an http(s) URL), read into its comment
+    /// desk as `POST /streams/{id}/comments` batches are.
+    #[serde(default)]
+    pub comments: Option<String>,
     /// Who asks. Never read from or written to JSON, so a request body is always an API
     /// client's; only the command line builds [`Requester::Operator`] requests.
     #[serde(skip)]
@@ -134,4 +140,6 @@ pub trait StreamControl: Send + Sync + 'static {
     fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError>;
     fn detach(&self, id: &str) -> Result<(), ControlError>;
     fn set_product(&self, id: &str, request: ProductRequest) -> Result<StreamInfo, ControlError>;
+    /// Takes a batch of chat comments for stream `id` (see [`crate::live::comments`]).
+    fn post_comments(&self, id: &str, batch: Vec<Comment>) -> Result<Taken, ControlError>;
 }

@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
+use crate::comments::{Comment, CommentDetector};
 use crate::detect::{Detector, Lang};
+use crate::live::comment_feed::{self, FeedSpec};
+use crate::live::comments::{check_batch, CommentDesk, Taken};
 use crate::events::{check_stream_id, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::{
     AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
@@ -107,6 +110,7 @@ pub struct ManagerConfig {
 struct Attached {
     lang: Lang,
     shared: Arc<StreamShared>,
+    desk: Arc<CommentDesk>,
     cancel: CancellationToken,
     threads: Vec<JoinHandle<()>>,
 }
@@ -115,6 +119,7 @@ struct Attached {
 pub struct StreamManager {
     bus: Arc<dyn EventBus>,
     detector: Detector,
+    comments: CommentDetector,
     models: ModelCache,
     config: ManagerConfig,
     decode_turns: Arc<DecodeTurns>,
@@ -136,6 +141,7 @@ impl StreamManager {
     pub fn new(
         bus: Arc<dyn EventBus>,
         detector: Detector,
+        comments: CommentDetector,
         models: ModelCache,
         config: ManagerConfig,
         shutdown: CancellationToken,
@@ -143,6 +149,7 @@ impl StreamManager {
         StreamManager {
             bus,
             detector,
+            comments,
             models,
             config,
             decode_turns: Arc::new(DecodeTurns::new()),
@@ -180,6 +187,7 @@ impl StreamManager {
         id: &str,
         lang: Lang,
         shared: &Arc<StreamShared>,
+        desk: &Arc<CommentDesk>,
         cancel: &CancellationToken,
     ) -> Result<(), ControlError> {
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
@@ -232,6 +240,7 @@ impl StreamManager {
             Attached {
                 lang,
                 shared: shared.clone(),
+                desk: desk.clone(),
                 cancel: cancel.clone(),
                 threads: Vec::new(),
             },
@@ -250,7 +259,9 @@ impl StreamManager {
         detect_lang: bool,
         origin: Option<String>,
         spec: SourceSpec,
+        feed: Option<FeedSpec>,
         shared: &Arc<StreamShared>,
+        desk: &Arc<CommentDesk>,
         cancel: &CancellationToken,
     ) -> Result<Vec<JoinHandle<()>>, ControlError> {
         let model = self
@@ -285,7 +296,35 @@ impl StreamManager {
             .name(format!("stream-{}", request.id))
             .spawn(move || worker.run(rx, worker_cancel))
             .map_err(|e| ControlError::Internal(format!("cannot start a thread: {e}")))?;
-        Ok(vec![source_thread, worker_thread])
+        let mut threads = vec![source_thread, worker_thread];
+        if let Some(feed) = feed {
+            let thread = comment_feed::spawn(
+                feed,
+                desk.clone(),
+                shared.clone(),
+                self.config.net.clone(),
+                cancel.clone(),
+                request.id.clone(),
+            )
+            .map_err(|e| ControlError::Internal(format!("cannot start a thread: {e}")))?;
+            threads.push(thread);
+        }
+        Ok(threads)
+    }
+
+    /// The request's comment feed, parsed and checked against the source policy.
+    fn feed(&self, request: &AttachRequest) -> Result<Option<FeedSpec>, ControlError> {
+        let Some(text) = request.comments.as_deref() else {
+            return Ok(None);
+        };
+        let id = &request.id;
+        let feed: FeedSpec = text
+            .parse()
+            .map_err(|e| ControlError::BadRequest(format!("stream {id}: {e}")))?;
+        let allow_local = request.by == Requester::Operator || self.config.allow_local_sources;
+        feed.check(allow_local, &self.config.net)
+            .map_err(|refused| refusal(request, &refused))?;
+        Ok(Some(feed))
     }
 
     /// Keeps what a stream that is going away was measured to need, for admitting the next one.
@@ -387,14 +426,32 @@ impl StreamControl for StreamManager {
             return Err(ControlError::Conflict("the server is shutting down".into()));
         }
         let (lang, detect_lang, origin, spec) = self.validate(&request)?;
+        let feed = self.feed(&request)?;
         let lang_shown = if detect_lang { AUTO } else { lang.as_str() };
         let info = StreamInfo::starting(&request.id, &request.source, lang_shown, origin.clone());
         let shared = Arc::new(StreamShared::new(info.clone()));
+        let desk = Arc::new(CommentDesk::new(
+            &request.id,
+            (!detect_lang).then_some(lang),
+            self.bus.clone(),
+            self.comments.clone(),
+            self.detector.clone(),
+        ));
         let cancel = self.shutdown.child_token();
         // The id is reserved (a `starting` stream without threads) before the slow part, so a
         // second attach of it is refused and nobody waits on the lock meanwhile.
-        self.reserve(&request.id, lang, &shared, &cancel)?;
-        let started = self.start(&request, lang, detect_lang, origin, spec, &shared, &cancel);
+        self.reserve(&request.id, lang, &shared, &desk, &cancel)?;
+        let started = self.start(
+            &request,
+            lang,
+            detect_lang,
+            origin,
+            spec,
+            feed,
+            &shared,
+            &desk,
+            &cancel,
+        );
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         let ours = streams
             .get(&request.id)
@@ -484,5 +541,19 @@ impl StreamControl for StreamManager {
         info.origin = origin;
         info.product = request.name.clone();
         Ok(info.clone())
+    }
+
+    fn post_comments(&self, id: &str, batch: Vec<Comment>) -> Result<Taken, ControlError> {
+        check_batch(&batch).map_err(|e| ControlError::BadRequest(format!("stream {id}: {e}")))?;
+        // The desk and the origin now, then the work without the streams lock.
+        let (desk, origin) = {
+            let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+            let attached = streams
+                .get(id)
+                .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
+            (attached.desk.clone(), attached.shared.snapshot().origin)
+        };
+        desk.take(batch, origin.as_deref())
+            .map_err(|e| ControlError::Internal(format!("stream {id}: cannot record comments: {e}")))
     }
 }

@@ -12,10 +12,14 @@
 //!   [event bus](crate::events).
 //! - [`control`]: what the pipeline offers its controller ([`StreamControl`]: list, attach, …).
 //! - [`load`]: how much of the shared decoder each stream needs, and whether one more fits (pure).
+//! - [`comments`]: a stream's chat: comments recorded once, checked, alerted or escalated.
+//! - [`comment_feed`]: a stream's JSON-lines comment feed (file, stdin or HTTP) into its desk.
 //! - [`manager`]: the streams of a `claimwatch serve` process; implements [`StreamControl`].
 //!
 //! The pipeline publishes to [`crate::events::EventBus`] and never imports the HTTP layer.
 
+pub mod comment_feed;
+pub mod comments;
 pub mod control;
 mod drop_report;
 pub mod early;

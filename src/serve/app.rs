@@ -31,12 +31,16 @@ use super::operators::{Operator, Operators, Role};
 use super::paging::{self, Filters};
 use super::review;
 use super::sse_cap::{SseSlot, DEFAULT_MAX_SSE_CLIENTS};
+use crate::comments::Comment;
 use crate::detect::Category;
 use crate::events::{self, AlertFilter, Event, EventBus, ReviewState};
 use crate::live::{AttachRequest, ControlError, ProductRequest, StreamControl};
 
 /// Default limit on request bodies.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Limit on a `POST /streams/{id}/comments` body: a full batch of chat-sized comments.
+pub const COMMENTS_BODY_LIMIT: usize = 1 << 20;
 
 /// Default interval between SSE heartbeats.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -105,6 +109,12 @@ pub fn app(state: AppState) -> Router {
         .route("/streams/{id}/events", get(stream_events))
         .route("/streams/{id}/product", put(set_product))
         .route("/streams/{id}/transcript", get(transcript))
+        .route(
+            "/streams/{id}/comments",
+            post(post_comments)
+                .get(comments)
+                .layer(DefaultBodyLimit::max(COMMENTS_BODY_LIMIT)),
+        )
         .route("/alerts", get(alerts))
         .route("/alerts/{id}/clip", get(alert_clip))
         .route("/alerts.csv", get(review::export))
@@ -537,6 +547,30 @@ async fn set_product(
     Ok(rounded(&info))
 }
 
+/// `POST /streams/{id}/comments`: a JSON array of comments; answers what was taken, repeated,
+/// alerted and escalated once all of it is durable.
+async fn post_comments(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(batch): Json<Vec<Comment>>,
+) -> Result<Response, ApiError> {
+    let control = state.control.clone();
+    let taken = blocking(move || control.post_comments(&id, batch)).await?;
+    Ok(Json(taken).into_response())
+}
+
+/// `GET /streams/{id}/comments`: the stream's kept comments, oldest first.
+async fn comments(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    if !stream_known(&state, &id) {
+        return Err(unknown_stream(&id));
+    }
+    let events = state.bus.comments(&id);
+    Ok(Json(events.iter().map(Event::wire_json).collect()))
+}
+
 fn check_stream_id(id: &str) -> Result<(), ApiError> {
     events::check_stream_id(id).map_err(bad_request)
 }
@@ -695,6 +729,19 @@ mod tests {
         fn detach(&self, id: &str) -> Result<(), ControlError> {
             match id {
                 "shop-1" => Ok(()),
+                _ => Err(ControlError::NotFound(format!("no stream {id}"))),
+            }
+        }
+        fn post_comments(
+            &self,
+            id: &str,
+            batch: Vec<Comment>,
+        ) -> Result<crate::live::comments::Taken, ControlError> {
+            match id {
+                "shop-1" => Ok(crate::live::comments::Taken {
+                    accepted: batch.len(),
+                    ..Default::default()
+                }),
                 _ => Err(ControlError::NotFound(format!("no stream {id}"))),
             }
         }

@@ -20,7 +20,7 @@
 
 mod device;
 mod emit;
-mod fetch;
+pub mod fetch;
 mod file;
 mod forward;
 mod hls;
@@ -75,7 +75,7 @@ const _: fn() = || {
 
 /// Why a source's inner loop stopped: shutdown / consumer gone, or a failure worth reporting.
 #[derive(Debug)]
-enum Fail {
+pub enum Fail {
     Stopped,
     Error(String),
 }

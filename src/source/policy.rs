@@ -167,6 +167,13 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 #[error("{0}")]
 pub struct Refused(String);
 
+impl Refused {
+    /// A refusal of something that is not a [`SourceSpec`] (a comment feed).
+    pub fn new(why: String) -> Refused {
+        Refused(why)
+    }
+}
+
 /// Which network addresses sources may connect to, and which certificate authorities their
 /// https is checked against. The default allows public unicast only and trusts the built-in
 /// roots; `claimwatch serve --allow-private-sources` allows every address, `--source-ca` adds

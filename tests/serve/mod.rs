@@ -143,6 +143,17 @@ impl StreamControl for TestControl {
         stream.product = request.name;
         Ok(stream.clone())
     }
+
+    // Comments are tested against the real pipeline (tests/live/comments.rs).
+    fn post_comments(
+        &self,
+        id: &str,
+        _batch: Vec<claimwatch::comments::Comment>,
+    ) -> Result<claimwatch::live::comments::Taken, ControlError> {
+        Err(ControlError::Internal(format!(
+            "stream {id}: the in-test control takes no comments"
+        )))
+    }
 }
 
 /// A running server.
@@ -215,6 +226,7 @@ impl Server {
             origin: None,
             lang: None,
             health: None,
+            comments: None,
             by: Default::default(),
         };
         self.state.control.attach(request).unwrap();
