@@ -675,7 +675,8 @@ async fn prometheus(State(state): State<AppState>) -> Response {
         &state.bus.alert_counts(),
         &state.metrics,
         state.bus.lag_recoveries(),
-    ) + &metrics::render_reviews(&state.bus.review_counts(), &state.bus.review_states());
+    ) + &metrics::render_reviews(&state.bus.review_counts(), &state.bus.review_states())
+        + &metrics::render_comments(&state.bus.comment_counts());
     (
         [(
             header::CONTENT_TYPE,

@@ -178,6 +178,22 @@ pub fn render(
     out
 }
 
+/// Chat comments taken in, by stream (a counter, across restarts; repeats not counted).
+pub fn render_comments(counts: &BTreeMap<String, u64>) -> String {
+    let mut out = String::new();
+    let name = "claimwatch_comments_total";
+    family(
+        &mut out,
+        name,
+        "Chat comments taken in (repeated ids not counted), by stream (kept across restarts).",
+        "counter",
+    );
+    for (stream, count) in counts {
+        sample(&mut out, name, &[("stream", stream.as_str())], *count as f64);
+    }
+    out
+}
+
 /// The review families: decisions recorded by state (a counter, across restarts) and the kept
 /// alerts by their current state (a gauge: `new` is the backlog). Every state is listed, 0
 /// included, so a dashboard's series exist before the first review.

@@ -97,8 +97,10 @@ impl Sink for Webhook {
         format!("webhook {}", self.url)
     }
 
+    /// Alerts, and the escalations of comment alerts (a receiver acting on an alert wants to
+    /// know that its user went on).
     fn accepts(&self, event: &Event) -> bool {
-        event.kind() == EventKind::Alert
+        matches!(event.kind(), EventKind::Alert | EventKind::Escalation)
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), String> {
