@@ -290,9 +290,9 @@ async fn wait_for_signal() {
 const STREAM_FLAG: &str = "ID=SOURCE[,origin=CC][,lang=ja|en|auto][,comments=FEED]";
 
 fn parse_stream_flag(flag: &str) -> Result<AttachRequest> {
-    let (id, mut rest) = flag.split_once('=').with_context(|| {
-        format!("--stream {flag:?}: expected {STREAM_FLAG}")
-    })?;
+    let (id, mut rest) = flag
+        .split_once('=')
+        .with_context(|| format!("--stream {flag:?}: expected {STREAM_FLAG}"))?;
     let (mut origin, mut lang, mut comments) = (None, None, None);
     while let Some((head, last)) = rest.rsplit_once(',') {
         match last.split_once('=') {

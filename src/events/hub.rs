@@ -798,10 +798,7 @@ impl Store {
                 ));
             }
             EventBody::Comment(comment) => {
-                *self
-                    .comment_counts
-                    .entry(event.stream.clone())
-                    .or_default() += 1;
+                *self.comment_counts.entry(event.stream.clone()).or_default() += 1;
                 per.comment_ids.insert(comment.id.clone());
                 if let Some(old) =
                     push_bounded(&mut per.comments, id, self.limits.comments_per_stream)

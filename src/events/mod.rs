@@ -137,8 +137,11 @@ pub trait EventBus: Send + Sync + 'static {
     /// Records a chat comment of `stream`, or `Ok(None)` when a kept comment of that stream
     /// has its id (a platform sending a batch again). Not durable until [`sync`](EventBus::sync):
     /// whoever takes a batch syncs once before saying it was taken.
-    fn publish_comment(&self, stream: &str, comment: ChatComment)
-        -> Result<Option<Event>, BusError>;
+    fn publish_comment(
+        &self,
+        stream: &str,
+        comment: ChatComment,
+    ) -> Result<Option<Event>, BusError>;
 
     /// Kept comment events of `stream`, oldest first.
     fn comments(&self, stream: &str) -> Vec<Event>;

@@ -22,8 +22,8 @@ use super::comments::{check_batch, CommentDesk};
 use super::runner::StreamShared;
 use crate::comments::Comment;
 use crate::source::fetch::Fetcher;
-use crate::source::Fail;
 use crate::source::policy::{NetPolicy, Refused};
+use crate::source::Fail;
 
 /// Lines handed to the desk at once, at most.
 pub const BATCH: usize = 256;
@@ -278,7 +278,10 @@ mod tests {
         let cases: [(&str, Result<FeedSpec, &str>); 7] = [
             ("-", Ok(FeedSpec::Stdin)),
             ("chat.jsonl", Ok(FeedSpec::File("chat.jsonl".into()))),
-            ("file:/tmp/c.jsonl", Ok(FeedSpec::File("/tmp/c.jsonl".into()))),
+            (
+                "file:/tmp/c.jsonl",
+                Ok(FeedSpec::File("/tmp/c.jsonl".into())),
+            ),
             (
                 "https://chat.example/feed?x=1",
                 Ok(FeedSpec::Http("https://chat.example/feed?x=1".into())),

@@ -24,9 +24,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::comments::{Comment, CommentDetector};
 use crate::detect::{Detector, Lang};
+use crate::events::{check_stream_id, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::comment_feed::{self, FeedSpec};
 use crate::live::comments::{check_batch, CommentDesk, Taken};
-use crate::events::{check_stream_id, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::{
     AttachRequest, ControlError, ProductRequest, Requester, StreamControl, StreamInfo,
 };
@@ -553,7 +553,8 @@ impl StreamControl for StreamManager {
                 .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
             (attached.desk.clone(), attached.shared.snapshot().origin)
         };
-        desk.take(batch, origin.as_deref())
-            .map_err(|e| ControlError::Internal(format!("stream {id}: cannot record comments: {e}")))
+        desk.take(batch, origin.as_deref()).map_err(|e| {
+            ControlError::Internal(format!("stream {id}: cannot record comments: {e}"))
+        })
     }
 }

@@ -189,7 +189,12 @@ pub fn render_comments(counts: &BTreeMap<String, u64>) -> String {
         "counter",
     );
     for (stream, count) in counts {
-        sample(&mut out, name, &[("stream", stream.as_str())], *count as f64);
+        sample(
+            &mut out,
+            name,
+            &[("stream", stream.as_str())],
+            *count as f64,
+        );
     }
     out
 }
