@@ -244,7 +244,7 @@ function renderQueue() {
         el("td", {}, a.stream),
         el("td", {}, el("span", { class: `chip sev-${a.severity}` }, word(a.severity))),
         el("td", {}, word(a.category)),
-        el("td", { class: "said" }, a.text),
+        el("td", { class: "said" }, ...saidCell(a)),
         el("td", { class: "review" }, el("span", { class: `rv rv-${reviewOf(a).state}` }, word(reviewOf(a).state)))
       );
       const open = () => showDetail(a.id);
@@ -255,6 +255,22 @@ function renderQueue() {
       return row;
     })
   );
+}
+
+// A comment alert says who posted it, and how many comments it stands for.
+function saidCell(alert) {
+  if (alert.source !== "comment" || !alert.comment) return [alert.text];
+  const count = alert.comment.count > 1 ? ` ×${alert.comment.count}` : "";
+  return [el("span", { class: "who" }, `💬 ${alert.comment.user}${count}: `), alert.text];
+}
+
+function applyEscalation(up) {
+  const alert = state.alerts.get(up.alert_id);
+  if (!alert || !alert.comment) return;
+  alert.comment.count = up.count;
+  alert.severity = up.severity;
+  renderQueue();
+  if (state.open === up.alert_id) renderDetail(alert);
 }
 
 function addAlert(alert) {
@@ -307,7 +323,11 @@ async function renderTranscript(alert) {
 function renderDetail(alert) {
   const review = reviewOf(alert);
   $("detail-h").replaceChildren(el("span", { class: `chip sev-${alert.severity}` }, word(alert.severity)), " ", word(alert.category), " — ", alert.text);
-  $("detail-meta").textContent = `${alert.stream} · ${localTime(saidAt(alert))} · ${(alert.start_s ?? 0).toFixed(1)}–${(alert.end_s ?? 0).toFixed(1)} s · ${alert.id}`;
+  const c = alert.source === "comment" ? alert.comment : null;
+  const where = c
+    ? `💬 ${c.user} · ${word("comment")} ${c.id}${c.count > 1 ? ` ×${c.count}` : ""}`
+    : `${(alert.start_s ?? 0).toFixed(1)}–${(alert.end_s ?? 0).toFixed(1)} s`;
+  $("detail-meta").textContent = `${alert.stream} · ${localTime(saidAt(alert))} · ${where} · ${alert.id}`;
   $("detail-rule").textContent = alert.rule;
   $("detail-law").textContent = alert.legal_basis || "";
   $("detail-why").textContent = alert.explanation || "";
@@ -323,15 +343,23 @@ function showDetail(id) {
   state.open = id;
   renderDetail(alert);
   const audio = $("detail-audio");
-  $("detail-noclip").hidden = true;
-  audio.hidden = false;
-  audio.onerror = () => {
-    audio.hidden = true;
-    $("detail-noclip").hidden = false;
-  };
-  audio.src = `/alerts/${encodeURIComponent(id)}/clip`;
   $("review-result").textContent = "";
-  renderTranscript(alert);
+  if (alert.source === "comment") {
+    // A comment has no audio: the evidence is the comment itself.
+    audio.removeAttribute("src");
+    audio.hidden = true;
+    $("detail-noclip").hidden = true;
+    $("detail-transcript").replaceChildren(el("p", { class: "here" }, ...highlight(alert.context, alert.text)));
+  } else {
+    $("detail-noclip").hidden = true;
+    audio.hidden = false;
+    audio.onerror = () => {
+      audio.hidden = true;
+      $("detail-noclip").hidden = false;
+    };
+    audio.src = `/alerts/${encodeURIComponent(id)}/clip`;
+    renderTranscript(alert);
+  }
   const dialog = $("detail");
   if (!dialog.open) dialog.showModal();
 }
@@ -403,6 +431,8 @@ function onEvent(kind, message) {
     if (tileWords) tileWords.textContent = body.text;
   } else if (kind === "review") {
     applyReview(body);
+  } else if (kind === "escalation") {
+    applyEscalation(body);
   } else if (kind === "health") {
     state.health.push(body);
     if (state.health.length > 200) state.health.shift();
@@ -415,7 +445,7 @@ function onEvent(kind, message) {
 
 function listen(from) {
   const source = new EventSource(`/events?last_event_id=${from}`);
-  for (const kind of ["alert", "transcript", "status", "health", "review"]) {
+  for (const kind of ["alert", "transcript", "status", "health", "review", "escalation"]) {
     source.addEventListener(kind, (message) => onEvent(kind, message));
   }
   source.addEventListener("open", () => connection("open"));

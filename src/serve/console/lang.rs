@@ -115,6 +115,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("suggestion", "言い換え例", "Suggested wording"),
     ("evidence", "証拠音声", "Evidence"),
     ("no_clip", "音声はまだありません", "No clip yet"),
+    ("comment", "コメント", "comment"),
     (
         "transcript",
         "前後の文字起こし（±30秒）",
