@@ -9,6 +9,7 @@
 //! moment. A comment whose id the bus already holds for this stream is counted as a repeat and
 //! not checked again, so a platform may re-send a batch it is unsure about.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +18,7 @@ use serde::Serialize;
 use crate::comments::escalate::{Escalator, Offer};
 use crate::comments::{check_seller, Comment, CommentDetector};
 use crate::detect::{Detector, Lang};
-use crate::events::{BusError, ChatComment, Escalation, EventBody, EventBus};
+use crate::events::{BusError, ChatComment, Escalation as Escalated, EventBody, EventBus};
 
 /// Comments in one batch, at most.
 pub const MAX_BATCH: usize = 1000;
@@ -49,7 +50,16 @@ pub struct CommentDesk {
     bus: Arc<dyn EventBus>,
     comments: CommentDetector,
     claims: Detector,
-    escalator: Mutex<Escalator>,
+    escalation: Mutex<Escalation>,
+}
+
+/// The escalator and what it cannot know: the id the bus gave each alert it opened a group
+/// with. An alert is offered under a provisional id (the bus names it only when published).
+struct Escalation {
+    escalator: Escalator,
+    /// Provisional id → (alert id, event id) of the alerts published.
+    published: HashMap<String, (String, u64)>,
+    next: u64,
 }
 
 const _: () = {
@@ -71,7 +81,11 @@ impl CommentDesk {
             bus,
             comments,
             claims,
-            escalator: Mutex::new(Escalator::new(ESCALATION_WINDOW)),
+            escalation: Mutex::new(Escalation {
+                escalator: Escalator::new(ESCALATION_WINDOW),
+                published: HashMap::new(),
+                next: 0,
+            }),
         }
     }
 
@@ -82,7 +96,8 @@ impl CommentDesk {
         let mut taken = Taken::default();
         // One desk per stream and one lock: alerts and escalations of a stream keep the order
         // of its comments.
-        let mut escalator = self.escalator.lock().unwrap_or_else(|p| p.into_inner());
+        let mut escalation = self.escalation.lock().unwrap_or_else(|p| p.into_inner());
+        let escalation = &mut *escalation;
         for comment in batch {
             let stored = ChatComment {
                 id: comment.id.clone(),
@@ -100,39 +115,47 @@ impl CommentDesk {
             if comment.from_seller {
                 alerts.extend(check_seller(&self.claims, &comment, self.lang, origin));
             }
-            for alert in alerts {
-                match escalator.offer(alert, SystemTime::now()) {
+            for mut alert in alerts {
+                escalation.next += 1;
+                let provisional = format!("pending-{}", escalation.next);
+                alert.id = provisional.clone();
+                // Taken in now: the window runs on claimwatch's clock, not the platform's.
+                match escalation.escalator.offer(alert, SystemTime::now()) {
                     Offer::New(alert) => {
                         let event = self.bus.publish(&self.stream, EventBody::Alert(alert))?;
                         if let Some(alert) = event.alert() {
-                            escalator.published(alert, event.id);
+                            escalation
+                                .published
+                                .insert(provisional, (alert.id.clone(), event.id));
                             taken.alerts.push(alert.id.clone());
                         }
                     }
                     Offer::Joined {
                         first_alert_id,
-                        first_event_id,
                         count,
                         severity,
                     } => {
-                        let escalation = Escalation {
-                            alert_id: first_alert_id.clone(),
-                            alert_event_id: first_event_id,
+                        let Some((alert_id, event_id)) =
+                            escalation.published.get(&first_alert_id).cloned()
+                        else {
+                            continue;
+                        };
+                        let body = EventBody::Escalation(Escalated {
+                            alert_id: alert_id.clone(),
+                            alert_event_id: event_id,
                             count,
                             severity,
                             comment_id: comment.id.clone(),
                             user: comment.user.clone(),
-                        };
-                        self.bus
-                            .publish(&self.stream, EventBody::Escalation(escalation))?;
-                        if !taken.escalated.contains(&first_alert_id) {
-                            taken.escalated.push(first_alert_id);
+                        });
+                        self.bus.publish(&self.stream, body)?;
+                        if !taken.escalated.contains(&alert_id) {
+                            taken.escalated.push(alert_id);
                         }
                     }
                 }
             }
         }
-        drop(escalator);
         self.bus.sync()?;
         Ok(taken)
     }
