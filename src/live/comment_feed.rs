@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::comments::{check_batch, CommentDesk};
-use super::runner::StreamShared;
 use crate::comments::Comment;
 use crate::source::fetch::Fetcher;
 use crate::source::policy::{NetPolicy, Refused};
@@ -101,7 +100,6 @@ impl FeedSpec {
 pub fn spawn(
     spec: FeedSpec,
     desk: Arc<CommentDesk>,
-    shared: Arc<StreamShared>,
     net: NetPolicy,
     cancel: CancellationToken,
     stream: String,
@@ -111,7 +109,6 @@ pub fn spawn(
         .spawn(move || {
             let feed = Feed {
                 desk,
-                shared,
                 cancel,
                 stream,
             };
@@ -121,7 +118,6 @@ pub fn spawn(
 
 struct Feed {
     desk: Arc<CommentDesk>,
-    shared: Arc<StreamShared>,
     cancel: CancellationToken,
     stream: String,
 }
@@ -253,8 +249,7 @@ impl Feed {
 
     /// `false` when the bus refused it (the feed stops: nothing could be recorded).
     fn hand_over(&self, batch: Vec<Comment>) -> bool {
-        let origin = self.shared.snapshot().origin;
-        match self.desk.take(batch, origin.as_deref()) {
+        match self.desk.take(batch) {
             Ok(_) => true,
             Err(e) => {
                 self.say(&format!("cannot record comments: {e}"));

@@ -19,6 +19,7 @@ use crate::comments::escalate::{Escalator, Offer};
 use crate::comments::{check_seller, Comment, CommentDetector};
 use crate::detect::{Detector, Lang};
 use crate::events::{BusError, ChatComment, Escalation as Escalated, EventBody, EventBus};
+use crate::live::runner::StreamShared;
 
 /// Comments in one batch, at most.
 pub const MAX_BATCH: usize = 1000;
@@ -50,6 +51,8 @@ pub struct CommentDesk {
     bus: Arc<dyn EventBus>,
     comments: CommentDetector,
     claims: Detector,
+    /// The stream's figures: its declared origin now, its alert counts.
+    shared: Arc<StreamShared>,
     escalation: Mutex<Escalation>,
 }
 
@@ -74,6 +77,7 @@ impl CommentDesk {
         bus: Arc<dyn EventBus>,
         comments: CommentDetector,
         claims: Detector,
+        shared: Arc<StreamShared>,
     ) -> CommentDesk {
         CommentDesk {
             stream: stream.to_string(),
@@ -81,6 +85,7 @@ impl CommentDesk {
             bus,
             comments,
             claims,
+            shared,
             escalation: Mutex::new(Escalation {
                 escalator: Escalator::new(ESCALATION_WINDOW),
                 published: HashMap::new(),
@@ -89,11 +94,14 @@ impl CommentDesk {
         }
     }
 
-    /// Records, checks and alerts on `batch` (already [`check_batch`]ed), in order; `origin` is
-    /// the stream's declared origin now. Everything recorded is durable when this returns `Ok`.
-    /// On a bus error, what was recorded before it stays recorded (a re-sent batch skips it).
-    pub fn take(&self, batch: Vec<Comment>, origin: Option<&str>) -> Result<Taken, BusError> {
+    /// Records, checks and alerts on `batch` (already [`check_batch`]ed), in order, the
+    /// seller's text against the stream's declared origin now. Everything recorded is durable
+    /// when this returns `Ok`. On a bus error, what was recorded before it stays recorded (a
+    /// re-sent batch skips it).
+    pub fn take(&self, batch: Vec<Comment>) -> Result<Taken, BusError> {
         let mut taken = Taken::default();
+        let origin = self.shared.snapshot().origin;
+        let origin = origin.as_deref();
         // One desk per stream and one lock: alerts and escalations of a stream keep the order
         // of its comments.
         let mut escalation = self.escalation.lock().unwrap_or_else(|p| p.into_inner());
@@ -124,6 +132,7 @@ impl CommentDesk {
                     Offer::New(alert) => {
                         let event = self.bus.publish(&self.stream, EventBody::Alert(alert))?;
                         if let Some(alert) = event.alert() {
+                            self.shared.count_alert(alert.category.as_str());
                             escalation
                                 .published
                                 .insert(provisional, (alert.id.clone(), event.id));

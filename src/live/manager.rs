@@ -301,7 +301,6 @@ impl StreamManager {
             let thread = comment_feed::spawn(
                 feed,
                 desk.clone(),
-                shared.clone(),
                 self.config.net.clone(),
                 cancel.clone(),
                 request.id.clone(),
@@ -436,6 +435,7 @@ impl StreamControl for StreamManager {
             self.bus.clone(),
             self.comments.clone(),
             self.detector.clone(),
+            shared.clone(),
         ));
         let cancel = self.shutdown.child_token();
         // The id is reserved (a `starting` stream without threads) before the slow part, so a
@@ -545,15 +545,15 @@ impl StreamControl for StreamManager {
 
     fn post_comments(&self, id: &str, batch: Vec<Comment>) -> Result<Taken, ControlError> {
         check_batch(&batch).map_err(|e| ControlError::BadRequest(format!("stream {id}: {e}")))?;
-        // The desk and the origin now, then the work without the streams lock.
-        let (desk, origin) = {
+        // The work without the streams lock.
+        let desk = {
             let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
             let attached = streams
                 .get(id)
                 .ok_or_else(|| ControlError::NotFound(format!("no stream {id}")))?;
-            (attached.desk.clone(), attached.shared.snapshot().origin)
+            attached.desk.clone()
         };
-        desk.take(batch, origin.as_deref()).map_err(|e| {
+        desk.take(batch).map_err(|e| {
             ControlError::Internal(format!("stream {id}: cannot record comments: {e}"))
         })
     }

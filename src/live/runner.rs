@@ -76,6 +76,12 @@ impl StreamShared {
     pub fn snapshot(&self) -> StreamInfo {
         self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// One more alert of `category` (speech or chat) in the stream's figures.
+    pub fn count_alert(&self, category: &str) {
+        let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner());
+        *info.alerts.entry(category.to_string()).or_insert(0) += 1;
+    }
 }
 
 /// Everything a worker needs.
@@ -588,8 +594,7 @@ impl StreamWorker {
     }
 
     fn count_alert(&self, category: &str) {
-        let mut info = self.shared.info.lock().unwrap_or_else(|p| p.into_inner());
-        *info.alerts.entry(category.to_string()).or_insert(0) += 1;
+        self.shared.count_alert(category);
     }
 
     fn update_figures(&self, state: &State) {
