@@ -3,7 +3,9 @@
 //! line, as `claimwatch detect` reads them). Needs models/ipadic (`bash models/fetch`).
 //!
 //! `cargo bench --bench detector` (criterion reports MiB/s per language). The stream variant feeds
-//! the same text as transcript segments through `DetectorStream`.
+//! the same text as transcript segments through `DetectorStream`. `$CLAIMWATCH_RULES_SCORED` loads
+//! another rules folder (as the corpus test does), so two rule sets can be timed on the same
+//! binary and the same transcript.
 
 use std::path::Path;
 
@@ -34,8 +36,11 @@ fn transcript(root: &Path, lang: Lang) -> String {
 
 fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let det = Detector::load(&root.join("rules"), &root.join("models/ipadic"))
-        .expect("load rules/ and models/ipadic");
+    let rules = std::env::var_os("CLAIMWATCH_RULES_SCORED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("rules"));
+    let det =
+        Detector::load(&rules, &root.join("models/ipadic")).expect("load rules/ and models/ipadic");
     let mut group = c.benchmark_group("detector");
     group.sample_size(10);
     for lang in [Lang::Ja, Lang::En] {
