@@ -27,6 +27,9 @@ pub struct Event {
 }
 
 /// What happened. Alert and transcript times are stream time (seconds since the stream began).
+// An alert is the largest body and the most important one; boxing it would cost an allocation
+// per alert to save bytes on transcripts and statuses, which are not moved in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
     Alert(Alert),

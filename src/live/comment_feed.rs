@@ -203,10 +203,9 @@ impl Feed {
                 }
             }
             // Nothing more already read: check what there is rather than wait for more.
-            if batch.len() >= BATCH || (reader.buffer().is_empty() && !batch.is_empty()) {
-                if !self.hand_over(std::mem::take(&mut batch)) {
-                    return;
-                }
+            let due = batch.len() >= BATCH || (reader.buffer().is_empty() && !batch.is_empty());
+            if due && !self.hand_over(std::mem::take(&mut batch)) {
+                return;
             }
         }
         if !batch.is_empty() {
