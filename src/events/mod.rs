@@ -15,6 +15,7 @@
 //! - [`check`]: the offline verification behind `claimwatch log check`.
 //! - [`clips`]: the audio around each live alert (evidence), under the log's retention.
 //! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
+//! - `store`: the in-memory view both buses answer queries from (bounded by [`HubLimits`]).
 //! - [`clock`]: RFC 3339 timestamps.
 //! - [`round`]: numbers in payloads rounded to milliseconds.
 //! - [`review`]: the review workflow's states and transition rules (the `review` event).
@@ -32,6 +33,7 @@ pub mod retention;
 pub mod review;
 pub mod round;
 pub mod segments;
+mod store;
 
 use std::collections::BTreeMap;
 
