@@ -286,3 +286,42 @@ fn no_server_or_no_jetstream_is_a_clear_error() {
         assert!(err.contains(words) && !err.contains('\n'), "{url}: {err}");
     }
 }
+
+/// What the review ordering rests on, asked of the server itself (Debian's 2.9.10 included):
+/// a message on a review subject with `Nats-Expected-Last-Subject-Sequence` is refused once
+/// that subject moved past it, and 0 means "no message on the subject yet".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_a_stale_expected_last_subject_sequence() {
+    use async_nats::jetstream::{context::PublishErrorKind, message::PublishMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(&dir.path().join("js"));
+    // The bus creates the stream.
+    let _a = node(&nats, "a", dir.path());
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let subject = "claimwatch.events.shop.review.1";
+    let send = |expected: u64| {
+        let js = js.clone();
+        async move {
+            let message = PublishMessage::build()
+                .payload("x".into())
+                .expected_last_subject_sequence(expected);
+            js.send_publish(subject, message).await.unwrap().await
+        }
+    };
+    let first = send(0).await.unwrap();
+    // (expected last sequence, accepted)
+    let cases = [
+        (0, false),
+        (first.sequence + 7, false),
+        (first.sequence, true),
+    ];
+    for (expected, accepted) in cases {
+        match send(expected).await {
+            Ok(_) => assert!(accepted, "{expected}"),
+            Err(e) => {
+                assert!(!accepted, "{expected}: {e}");
+                assert_eq!(e.kind(), PublishErrorKind::WrongLastSequence, "{e}");
+            }
+        }
+    }
+}
