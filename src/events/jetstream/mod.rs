@@ -572,11 +572,15 @@ impl EventBus for JetStreamBus {
         stream: Option<String>,
         last_event_id: Option<u64>,
     ) -> BoxStream<'static, Event> {
-        // "From now on" is the stream's last sequence now, as the server says; without an
-        // answer, what this node has read.
-        let last = self
-            .last_sequence()
-            .unwrap_or_else(|_| self.inner.view.applied());
+        // "From now on" is the stream's last sequence now, as the server says; while NATS is
+        // away (or does not answer), what this node has read: SSE handlers call this on an
+        // async worker, which must not wait out a request timeout.
+        let connected =
+            self.inner.js.client().connection_state() == async_nats::connection::State::Connected;
+        let last = connected
+            .then(|| self.last_sequence().ok())
+            .flatten()
+            .unwrap_or_else(|| self.inner.view.applied());
         let cursor = last_event_id.map_or(last, |id| id.min(last));
         let (tx, mut rx) = mpsc::channel(SUBSCRIPTION_BUFFER);
         self.inner.handle.spawn(forward(
