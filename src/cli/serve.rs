@@ -1,6 +1,7 @@
 //! `claimwatch serve`: monitors live streams and serves alerts over HTTP + SSE until SIGINT or
 //! SIGTERM. Streams come from `--stream` flags at start and `POST /streams` later; all share one
-//! loaded model per language and one event log in `--data-dir`.
+//! loaded model per language and one event bus: the log in `--data-dir`, or with `--nats` the
+//! cluster's JetStream stream.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

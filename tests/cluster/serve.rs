@@ -46,6 +46,12 @@ fn an_alert_on_one_node_is_served_by_the_other() {
     let event_id = alerts[0].id.unwrap();
     assert_eq!(on_b["id"], format!("shop-{event_id}"));
 
+    // A client of node A resuming from just before the alert (Last-Event-ID) gets it first.
+    let mut resumed = a.sse("/events", Some(event_id - 1));
+    let again = resumed.until("the alert again, on node a", |events| !events.is_empty());
+    assert_eq!(again[0].id, Some(event_id));
+    assert_eq!(again[0].json(), on_b);
+
     // Both nodes list it, with the same id.
     for (node, serve) in [("a", &a), ("b", &b)] {
         let (code, listed) = serve.get("/alerts");
