@@ -1,6 +1,7 @@
 //! `claimwatch serve`: monitors live streams and serves alerts over HTTP + SSE until SIGINT or
 //! SIGTERM. Streams come from `--stream` flags at start and `POST /streams` later; all share one
-//! loaded model per language and one event log in `--data-dir`.
+//! loaded model per language and one event bus: the log in `--data-dir`, or with `--nats` the
+//! cluster's JetStream stream.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::transcribe::default_threads;
 use crate::comments::CommentDetector;
 use crate::detect::{self, Detector};
-use crate::events::{EventBus, Hub, HubLimits, LogConfig, Retain};
+use crate::events::{EventBus, Hub, HubLimits, JetStreamBus, JetStreamConfig, LogConfig, Retain};
 use crate::live::{
     AttachRequest, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl, StreamManager,
 };
@@ -103,6 +104,15 @@ pub struct ServeArgs {
     /// e.g. a company's own CA for streams inside its network. The built-in roots stay trusted.
     #[arg(long = "source-ca", value_name = "PEM")]
     source_ca: Vec<PathBuf>,
+    /// Join a cluster: events go to the NATS JetStream stream CLAIMWATCH at this server
+    /// (nats://HOST:PORT; JetStream enabled, `nats-server -js`) instead of DATA_DIR's log, so
+    /// every node serves the same history. DATA_DIR still holds this node's evidence clips.
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    nats: Option<String>,
+    /// This node's name in the cluster (its NATS connection name and message ids); default:
+    /// the host name.
+    #[arg(long, requires = "nats", value_name = "NAME")]
+    node: Option<String>,
     /// Most SSE connections open at once (1–65536); one more gets 503 with Retry-After.
     #[arg(long, default_value_t = crate::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS)]
     max_sse_clients: usize,
@@ -167,19 +177,25 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let local = listener
         .local_addr()
         .context("reading the listening address")?;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        Hub::open_with(
-            &config.data_dir,
-            HubLimits {
-                log: LogConfig {
-                    retain,
-                    ..LogConfig::default()
-                },
-                ..HubLimits::default()
-            },
-        )
-        .with_context(|| format!("opening the event log in {}", config.data_dir.display()))?,
-    );
+    let limits = HubLimits {
+        log: LogConfig {
+            retain,
+            ..LogConfig::default()
+        },
+        ..HubLimits::default()
+    };
+    let bus: Arc<dyn EventBus> =
+        match &args.nats {
+            Some(url) => Arc::new(join_cluster(
+                url,
+                args.node.as_deref(),
+                &config.data_dir,
+                limits,
+            )?),
+            None => Arc::new(Hub::open_with(&config.data_dir, limits).with_context(|| {
+                format!("opening the event log in {}", config.data_dir.display())
+            })?),
+        };
     let shutdown = CancellationToken::new();
     let live = LiveConfig {
         max_lag_s: args.max_lag,
@@ -260,6 +276,33 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     bus.sync().context("flushing the event log")?;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster's bus at `url` (`--nats`), as node `node` (default: the host name).
+fn join_cluster(
+    url: &str,
+    node: Option<&str>,
+    data_dir: &std::path::Path,
+    limits: HubLimits,
+) -> Result<JetStreamBus> {
+    let node = match node {
+        Some(name) => name.to_string(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "claimwatch".into()),
+    };
+    if node.is_empty() || node.bytes().any(|b| !b.is_ascii_graphic()) {
+        bail!("--node {node:?}: use visible ASCII characters without spaces");
+    }
+    let config = JetStreamConfig {
+        limits,
+        ..JetStreamConfig::new(url, &node, data_dir.to_path_buf())
+    };
+    let bus = JetStreamBus::connect(config).map_err(|e| anyhow::anyhow!("--nats {url}: {e}"))?;
+    eprintln!("claimwatch: node {node} joined the cluster at {url} (JetStream stream CLAIMWATCH)");
+    Ok(bus)
 }
 
 async fn wait_for_signal() {

@@ -25,7 +25,7 @@
 //! memory with its alert. The last [`HubLimits::reviews`] review events stay in memory for
 //! replay.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,11 +34,12 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
-use super::event::{alert_id, ChatComment, Escalation, Event, EventBody, EventKind};
+use super::event::{alert_id, ChatComment, Event, EventBody};
 use super::log::{EventLog, LogError};
 use super::retention::LogConfig;
-use super::review::{self, CurrentReview, Review, ReviewState};
+use super::review::{self, Review, ReviewState};
 use super::segments;
+use super::store::Store;
 use super::{clips, clock};
 use super::{AlertFilter, BusError, Decision, EventBus, ReviewError, ReviewedAlert};
 use crate::detect::Category;
@@ -212,12 +213,7 @@ impl Hub {
         comment: ChatComment,
     ) -> Result<Option<Event>, LogError> {
         let mut state = self.lock();
-        let repeat = state
-            .store
-            .per_stream
-            .get(stream)
-            .is_some_and(|p| p.comment_ids.contains(&comment.id));
-        if repeat {
+        if state.store.has_comment(stream, &comment.id) {
             return Ok(None);
         }
         self.append(&mut state, stream, EventBody::Comment(comment))
@@ -231,18 +227,7 @@ impl Hub {
 
     /// Kept comments of `stream`, oldest first.
     pub fn comments(&self, stream: &str) -> Vec<Event> {
-        let state = self.lock();
-        state
-            .store
-            .per_stream
-            .get(stream)
-            .map(|s| {
-                s.comments
-                    .iter()
-                    .filter_map(|id| state.store.events.get(id).cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.lock().store.comments(stream)
     }
 
     /// Records `decision` on the kept alert `alert_id` (`STREAM-EVENTID`) as a `review` event of
@@ -255,23 +240,11 @@ impl Hub {
                 self.lock().store.limits.alerts
             ))
         };
-        let event_id = alert_id
-            .rsplit_once('-')
-            .and_then(|(_, n)| n.parse::<u64>().ok())
-            .ok_or_else(not_found)?;
         let mut state = self.lock();
-        let alert = state
-            .store
-            .alerts
-            .contains_key(&event_id)
-            .then(|| state.store.events.get(&event_id))
-            .flatten()
-            .filter(|e| e.alert().is_some_and(|a| a.id == alert_id));
-        let Some(stream) = alert.map(|e| e.stream.clone()) else {
+        let Some((stream, event_id, current)) = state.store.review_target(alert_id) else {
             drop(state);
             return Err(not_found());
         };
-        let current = state.store.current_review(event_id);
         review::check_transition(&current, decision.expected, decision.state)
             .map_err(ReviewError::Refused)?;
         let body = EventBody::Review(Review {
@@ -287,25 +260,7 @@ impl Hub {
 
     /// Kept alerts with their current review, oldest first, as `filter` says.
     pub fn reviewed_alerts(&self, filter: &AlertFilter) -> Vec<ReviewedAlert> {
-        let state = self.lock();
-        let from = filter.since_id.map_or(0, |id| id.saturating_add(1));
-        state
-            .store
-            .alerts
-            .range(from..)
-            .filter_map(|(id, _)| state.store.events.get(id))
-            .filter(|e| filter.stream.is_none_or(|s| e.stream == s))
-            .filter(|e| {
-                filter
-                    .category
-                    .is_none_or(|c| e.alert().is_some_and(|a| a.category == c))
-            })
-            .map(|e| ReviewedAlert {
-                review: state.store.current_review(e.id),
-                event: state.store.shown(e),
-            })
-            .filter(|r| filter.review.is_empty() || filter.review.contains(&r.review.state))
-            .collect()
+        self.lock().store.reviewed_alerts(filter)
     }
 
     /// Review decisions ever recorded (restarts included), by the state decided.
@@ -315,16 +270,7 @@ impl Hub {
 
     /// Kept alerts by their current review state, every state present (0 when none).
     pub fn review_states(&self) -> BTreeMap<ReviewState, u64> {
-        let state = self.lock();
-        let mut counts: BTreeMap<ReviewState, u64> =
-            ReviewState::ALL.into_iter().map(|s| (s, 0)).collect();
-        let reviewed = state.store.reviews.len() as u64;
-        for current in state.store.reviews.values() {
-            *counts.entry(current.state).or_default() += 1;
-        }
-        *counts.entry(ReviewState::New).or_default() +=
-            (state.store.alerts.len() as u64).saturating_sub(reviewed);
-        counts
+        self.lock().store.review_states()
     }
 
     /// Events of `stream` (all streams when `None`): first every kept event with id greater than
@@ -366,45 +312,22 @@ impl Hub {
         since_id: Option<u64>,
         category: Option<Category>,
     ) -> Vec<Event> {
-        let state = self.lock();
-        let from = since_id.map_or(0, |id| id.saturating_add(1));
-        state
-            .store
-            .alerts
-            .range(from..)
-            .filter_map(|(id, _)| state.store.events.get(id))
-            .filter(|e| stream.is_none_or(|s| e.stream == s))
-            .filter(|e| category.is_none_or(|c| e.alert().is_some_and(|a| a.category == c)))
-            .map(|e| state.store.shown(e))
-            .collect()
+        self.lock().store.alerts(stream, since_id, category)
     }
 
     /// Kept transcript events of `stream`, oldest first.
     pub fn transcript(&self, stream: &str) -> Vec<Event> {
-        let state = self.lock();
-        state
-            .store
-            .per_stream
-            .get(stream)
-            .map(|s| {
-                s.transcripts
-                    .iter()
-                    .filter_map(|id| state.store.events.get(id).cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.lock().store.transcript(stream)
     }
 
     /// The latest status event of `stream`.
     pub fn latest_status(&self, stream: &str) -> Option<Event> {
-        let state = self.lock();
-        let id = state.store.per_stream.get(stream)?.statuses.back()?;
-        state.store.events.get(id).cloned()
+        self.lock().store.latest_status(stream)
     }
 
     /// Whether any event of `stream` was ever published (in this data directory's kept history).
     pub fn knows_stream(&self, stream: &str) -> bool {
-        self.lock().store.per_stream.contains_key(stream)
+        self.lock().store.knows_stream(stream)
     }
 
     /// Alerts ever published (including before a restart), by (stream, category).
@@ -647,210 +570,13 @@ impl Subscription {
     }
 }
 
-/// Kept events and per-stream indexes.
-struct Store {
-    limits: HubLimits,
-    events: BTreeMap<u64, Event>,
-    /// Memory holds every event from this id on (ids before it were evicted, some or all).
-    complete_from: u64,
-    /// Ids of kept transcript events of all streams, oldest first.
-    transcripts: VecDeque<u64>,
-    /// Ids of alert events (a set: iterating alerts must not walk every transcript).
-    alerts: BTreeMap<u64, ()>,
-    per_stream: HashMap<String, PerStream>,
-    alert_counts: BTreeMap<(String, Category), u64>,
-    /// The current review of each kept alert that has one, by the alert's event id.
-    reviews: HashMap<u64, CurrentReview>,
-    /// Ids of kept review events, oldest first.
-    review_events: VecDeque<u64>,
-    /// Review decisions ever read or recorded, by the state decided.
-    review_counts: BTreeMap<ReviewState, u64>,
-    /// The latest escalation of each kept comment alert that has one, by the alert's event id.
-    escalations: HashMap<u64, Escalation>,
-    /// Ids of kept escalation events, oldest first.
-    escalation_events: VecDeque<u64>,
-    /// Comments ever taken in (restarts included), by stream.
-    comment_counts: BTreeMap<String, u64>,
-}
-
-#[derive(Default)]
-struct PerStream {
-    transcripts: VecDeque<u64>,
-    statuses: VecDeque<u64>,
-    health: VecDeque<u64>,
-    /// Event ids of kept comments, oldest first, and the platform ids they carry.
-    comments: VecDeque<u64>,
-    comment_ids: HashSet<String>,
-}
-
-impl Store {
-    fn new(limits: HubLimits) -> Store {
-        Store {
-            limits,
-            events: BTreeMap::new(),
-            complete_from: 0,
-            transcripts: VecDeque::new(),
-            alerts: BTreeMap::new(),
-            per_stream: HashMap::new(),
-            alert_counts: BTreeMap::new(),
-            reviews: HashMap::new(),
-            review_events: VecDeque::new(),
-            review_counts: BTreeMap::new(),
-            escalations: HashMap::new(),
-            escalation_events: VecDeque::new(),
-            comment_counts: BTreeMap::new(),
-        }
-    }
-
-    /// A kept event as queries show it: a comment alert with its latest escalation applied
-    /// (count and severity), everything else as published.
-    fn shown(&self, event: &Event) -> Event {
-        let mut event = event.clone();
-        if let (EventBody::Alert(alert), Some(up)) =
-            (&mut event.body, self.escalations.get(&event.id))
-        {
-            alert.severity = up.severity;
-            if let Some(comment) = &mut alert.comment {
-                comment.count = up.count;
-            }
-        }
-        event
-    }
-
-    /// The review of the alert with event id `alert`: its last decision, or `new`.
-    fn current_review(&self, alert: u64) -> CurrentReview {
-        self.reviews
-            .get(&alert)
-            .cloned()
-            .unwrap_or(CurrentReview::NEW)
-    }
-
-    fn insert(&mut self, event: Event) {
-        let id = event.id;
-        let per = self.per_stream.entry(event.stream.clone()).or_default();
-        let mut evicted = Vec::new();
-        match &event.body {
-            EventBody::Alert(alert) => {
-                *self
-                    .alert_counts
-                    .entry((event.stream.clone(), alert.category))
-                    .or_default() += 1;
-                self.alerts.insert(id, ());
-                if self.alerts.len() > self.limits.alerts.max(1) {
-                    if let Some((old, ())) = self.alerts.pop_first() {
-                        // Its review goes with it: no query can show the alert any more.
-                        self.reviews.remove(&old);
-                        self.escalations.remove(&old);
-                        evicted.push(old);
-                    }
-                }
-            }
-            EventBody::Review(r) => {
-                *self.review_counts.entry(r.state).or_default() += 1;
-                // The log is the truth: a review read back applies whatever it says, to an
-                // alert still kept (one evicted since has nothing to show it on).
-                if self.alerts.contains_key(&r.alert_event_id) {
-                    let current = CurrentReview {
-                        state: r.state,
-                        by: Some(r.by.clone()),
-                        at: Some(event.at.clone()),
-                        note: r.note.clone(),
-                        event_id: Some(id),
-                    };
-                    self.reviews.insert(r.alert_event_id, current);
-                }
-                evicted.extend(push_bounded(
-                    &mut self.review_events,
-                    id,
-                    self.limits.reviews,
-                ));
-            }
-            EventBody::Transcript(_) => {
-                evicted.extend(push_bounded(
-                    &mut per.transcripts,
-                    id,
-                    self.limits.transcripts_per_stream,
-                ));
-                self.transcripts.push_back(id);
-                if let Some(&old) = evicted.first() {
-                    // The stream's oldest is not always the oldest of all: find it and drop it.
-                    if let Some(at) = self.transcripts.iter().position(|&t| t == old) {
-                        self.transcripts.remove(at);
-                    }
-                }
-                if self.transcripts.len() > self.limits.transcripts.max(1) {
-                    // The oldest of all is the oldest of its own stream: the front of its queue.
-                    if let Some(old) = self.transcripts.pop_front() {
-                        if let Some(e) = self.events.get(&old) {
-                            if let Some(p) = self.per_stream.get_mut(&e.stream) {
-                                p.transcripts.pop_front();
-                            }
-                        }
-                        evicted.push(old);
-                    }
-                }
-            }
-            EventBody::Status(_) => {
-                evicted.extend(push_bounded(
-                    &mut per.statuses,
-                    id,
-                    self.limits.statuses_per_stream,
-                ));
-            }
-            EventBody::Comment(comment) => {
-                *self.comment_counts.entry(event.stream.clone()).or_default() += 1;
-                per.comment_ids.insert(comment.id.clone());
-                if let Some(old) =
-                    push_bounded(&mut per.comments, id, self.limits.comments_per_stream)
-                {
-                    if let Some(EventBody::Comment(c)) = self.events.get(&old).map(|e| &e.body) {
-                        per.comment_ids.remove(&c.id);
-                    }
-                    evicted.push(old);
-                }
-            }
-            EventBody::Escalation(e) => {
-                if self.alerts.contains_key(&e.alert_event_id) {
-                    self.escalations.insert(e.alert_event_id, e.clone());
-                }
-                evicted.extend(push_bounded(
-                    &mut self.escalation_events,
-                    id,
-                    self.limits.reviews,
-                ));
-            }
-            // Changes only (a handful per hour), bounded like statuses.
-            EventBody::Health(_) => {
-                evicted.extend(push_bounded(
-                    &mut per.health,
-                    id,
-                    self.limits.statuses_per_stream,
-                ));
-            }
-        }
-        debug_assert!(event.kind() == EventKind::Alert || !self.alerts.contains_key(&id));
-        self.events.insert(id, event);
-        for old in evicted {
-            self.events.remove(&old);
-            self.complete_from = self.complete_from.max(old + 1);
-        }
-    }
-}
-
-/// Pushes `id`, returning the oldest id when the queue is over `limit`.
-fn push_bounded(queue: &mut VecDeque<u64>, id: u64, limit: usize) -> Option<u64> {
-    queue.push_back(id);
-    (queue.len() > limit.max(1))
-        .then(|| queue.pop_front())
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::detect::Alert;
     use crate::events::event::tests::sample_alert;
-    use crate::events::event::{SourceState, StreamStatus};
+    use crate::events::event::{Escalation, SourceState, StreamStatus};
+    use crate::events::review::CurrentReview;
     use crate::events::{AlertFilter, Decision, ReviewError};
     use crate::transcribe::Segment;
     use futures_util::StreamExt;

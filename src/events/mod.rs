@@ -15,23 +15,27 @@
 //! - [`check`]: the offline verification behind `claimwatch log check`.
 //! - [`clips`]: the audio around each live alert (evidence), under the log's retention.
 //! - [`hub`]: the local bus ([`Hub`]): ids, the log, memory, broadcast, replay.
+//! - `store`: the in-memory view both buses answer queries from (bounded by [`HubLimits`]).
+//! - [`jetstream`]: the cluster's bus ([`JetStreamBus`]) over a NATS JetStream stream.
 //! - [`clock`]: RFC 3339 timestamps.
 //! - [`round`]: numbers in payloads rounded to milliseconds.
 //! - [`review`]: the review workflow's states and transition rules (the `review` event).
 //!
-//! [`EventBus`] is the interface a second implementation (a cluster's shared history) satisfies
-//! too; the local [`Hub`] over `DATA_DIR/events/` is the default.
+//! [`EventBus`] is the interface both implementations satisfy: the local [`Hub`] over
+//! `DATA_DIR/events/` (the default) and [`JetStreamBus`] (`serve --nats`).
 
 pub mod check;
 pub mod clips;
 pub mod clock;
 pub mod event;
 pub mod hub;
+pub mod jetstream;
 pub mod log;
 pub mod retention;
 pub mod review;
 pub mod round;
 pub mod segments;
+mod store;
 
 use std::collections::BTreeMap;
 
@@ -42,6 +46,7 @@ pub use event::{
     StreamHealth, StreamStatus,
 };
 pub use hub::{Hub, HubLimits};
+pub use jetstream::{JetStreamBus, JetStreamConfig};
 pub use log::{EventLog, LogError};
 pub use retention::{LogConfig, Retain};
 pub use review::{CurrentReview, Review, ReviewState};
@@ -58,6 +63,9 @@ pub enum BusError {
         alert_id: String,
         source: std::io::Error,
     },
+    /// The cluster's history (NATS JetStream) did not take the event; the message says why.
+    #[error("NATS JetStream: {0}")]
+    JetStream(String),
 }
 
 /// Which kept alerts a query wants; every field narrows, `None`/empty does not.
@@ -99,6 +107,8 @@ pub enum ReviewError {
     Refused(#[from] review::Refusal),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
 }
 
 /// What every event bus offers. Publishing is synchronous because the pipeline publishes from

@@ -80,6 +80,11 @@ pub(super) async fn review(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the review was not recorded: {e:#}"),
         )),
+        // The cluster's history is unreachable for now: worth trying again.
+        Err(ReviewError::Bus(e)) => Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the review was not recorded: {e:#}"),
+        )),
     }
 }
 
