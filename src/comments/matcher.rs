@@ -1,0 +1,210 @@
+//! One comment pack compiled (pure): a comment's [`Chat`] forms → the rule hits it holds, at most
+//! one per category, with the original byte range of the words that matched.
+//!
+//! Word patterns run through aho-corasick over form two (runs cut to two) and form one (runs cut to
+//! one; a hit there counts only over a collapsed run, so `ass` → `as` does not hit the word `as`).
+//! Boundaries, cheap and measured instead of a morphological analyser: a pattern that starts or ends
+//! with an ASCII letter needs a non-letter beside it (`ass` not in `class`, `sm` not in `sms`;
+//! a pattern ending in `~` may continue: `fuck~` hits `fucking`); a pattern written in katakana hits
+//! only katakana and not inside a longer katakana word (`カス` not in `カスタード` nor `ぼかす`,
+//! `イク` not in `イクラ`). Then a rule's `except` phrases overlapping the hit undo it (idioms:
+//! `死ぬほど`, `dying laughing`), and a pack guard cue anywhere in the comment silences the guarded
+//! rules of its categories (quoting to complain, warning about scams).
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::normalize::{normalize, Chat, Form};
+use super::pack::{CommentPack, CommentRule};
+use crate::detect::{Category, Lang};
+
+/// A pattern of the automaton: whose it is and which boundary checks it needs.
+#[derive(Debug, Clone)]
+struct Pat {
+    rule: usize,
+    ascii_start: bool,
+    ascii_end: bool,
+    katakana: bool,
+}
+
+/// A rule hit: the rule (index into [`PackMatcher::rules`]) and the original bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub rule: usize,
+    pub orig: Range<usize>,
+}
+
+pub struct PackMatcher {
+    pub lang: Lang,
+    pub rules: Vec<CommentRule>,
+    two: Option<AhoCorasick>,
+    one: Option<AhoCorasick>,
+    pats: Vec<Pat>,
+    /// Per rule: its except phrases, normalised (form two, form one).
+    except: Vec<Vec<(String, String)>>,
+    /// Per guard: categories and cues (form two).
+    guards: Vec<(Vec<Category>, Vec<String>)>,
+}
+
+impl PackMatcher {
+    pub fn new(pack: &CommentPack) -> anyhow::Result<PackMatcher> {
+        let (mut two, mut one, mut pats) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, rule) in pack.rules.iter().enumerate() {
+            for p in &rule.patterns {
+                let open = p.ends_with('~');
+                let p = p.trim_end_matches('~');
+                let chat = normalize(p);
+                let first = chat.two.text.chars().next().unwrap_or(' ');
+                let last = chat.two.text.chars().last().unwrap_or(' ');
+                let katakana = p
+                    .chars()
+                    .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{FF66}'..='\u{FF9F}'));
+                pats.push(Pat {
+                    rule: i,
+                    ascii_start: first.is_ascii_alphanumeric(),
+                    ascii_end: last.is_ascii_alphanumeric() && !open,
+                    katakana,
+                });
+                two.push(chat.two.text);
+                one.push(chat.one.text);
+            }
+        }
+        let build = |v: &[String]| -> anyhow::Result<Option<AhoCorasick>> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(v)?,
+            ))
+        };
+        let except = pack
+            .rules
+            .iter()
+            .map(|r| {
+                r.except
+                    .iter()
+                    .map(|e| {
+                        let c = normalize(e);
+                        (c.two.text, c.one.text)
+                    })
+                    .collect()
+            })
+            .collect();
+        let guards = pack
+            .guards
+            .iter()
+            .map(|g| {
+                (
+                    g.categories.clone(),
+                    g.cues.iter().map(|c| normalize(c).two.text).collect(),
+                )
+            })
+            .collect();
+        Ok(PackMatcher {
+            lang: pack.lang,
+            rules: pack.rules.clone(),
+            two: build(&two)?,
+            one: build(&one)?,
+            pats,
+            except,
+            guards,
+        })
+    }
+
+    /// Hits in one comment: at most one per category (the most severe rule, then the earliest).
+    pub fn scan(&self, chat: &Chat, only: &dyn Fn(Category) -> bool) -> Vec<Hit> {
+        let silenced: Vec<Category> = self
+            .guards
+            .iter()
+            .filter(|(_, cues)| cues.iter().any(|c| chat.two.text.contains(c.as_str())))
+            .flat_map(|(cats, _)| cats.iter().copied())
+            .collect();
+        let live =
+            |r: &CommentRule| only(r.category) && !(r.guarded && silenced.contains(&r.category));
+        let mut best: Vec<(usize, Range<usize>)> = Vec::new();
+        let offer = |rule: usize, orig: Range<usize>, best: &mut Vec<(usize, Range<usize>)>| {
+            let cat = self.rules[rule].category;
+            match best
+                .iter_mut()
+                .find(|(r, _)| self.rules[*r].category == cat)
+            {
+                None => best.push((rule, orig)),
+                Some(slot) => {
+                    let (sev, old) = (self.rules[rule].severity, self.rules[slot.0].severity);
+                    if sev > old || sev == old && orig.start < slot.1.start {
+                        *slot = (rule, orig);
+                    }
+                }
+            }
+        };
+        for (form, ac, is_one) in [(&chat.two, &self.two, false), (&chat.one, &self.one, true)] {
+            let Some(ac) = ac else { continue };
+            for m in ac.find_overlapping_iter(&form.text) {
+                let pat = &self.pats[m.pattern().as_usize()];
+                let rule = &self.rules[pat.rule];
+                if !live(rule) {
+                    continue;
+                }
+                let units = form.units_of(m.start()..m.end());
+                if units.is_empty() || !self.bounded(form, units.clone(), pat) {
+                    continue;
+                }
+                if is_one && !form.units[units.clone()].iter().any(|u| u.collapsed) {
+                    continue;
+                }
+                if self.excepted(pat.rule, form, m.start()..m.end(), is_one) {
+                    continue;
+                }
+                offer(pat.rule, form.orig_of(units), &mut best);
+            }
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Some(kind) = rule.builtin else { continue };
+            if !live(rule) {
+                continue;
+            }
+            for r in kind.find(&chat.plain.text) {
+                let units = chat.plain.units_of(r);
+                if !units.is_empty() {
+                    offer(i, chat.plain.orig_of(units), &mut best);
+                }
+            }
+        }
+        let mut hits: Vec<Hit> = best
+            .into_iter()
+            .map(|(rule, orig)| Hit { rule, orig })
+            .collect();
+        hits.sort_by_key(|h| (h.orig.start, h.rule));
+        hits
+    }
+
+    fn bounded(&self, form: &Form, units: Range<usize>, pat: &Pat) -> bool {
+        let before = units.start.checked_sub(1).map(|i| &form.units[i]);
+        let after = form.units.get(units.end);
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '*';
+        if pat.ascii_start && before.is_some_and(|u| word(u.ch)) {
+            return false;
+        }
+        if pat.ascii_end && after.is_some_and(|u| word(u.ch)) {
+            return false;
+        }
+        if pat.katakana {
+            let inside = form.units[units].iter().all(|u| u.kata);
+            let edge = before.is_some_and(|u| u.kata) || after.is_some_and(|u| u.kata);
+            return inside && !edge;
+        }
+        true
+    }
+
+    fn excepted(&self, rule: usize, form: &Form, hit: Range<usize>, is_one: bool) -> bool {
+        self.except[rule].iter().any(|(two, one)| {
+            let e = if is_one { one } else { two };
+            form.text
+                .match_indices(e.as_str())
+                .any(|(at, s)| at < hit.end && hit.start < at + s.len())
+        })
+    }
+}
