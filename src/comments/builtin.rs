@@ -69,8 +69,9 @@ fn re(s: &str) -> Regex {
 static URL: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?x)
         (?:https?://|www\.)[^\s　、。「」()<>]+
-      | \b(?:bit\.ly|tinyurl\.com|t\.co|lin\.ee|goo\.gl|ow\.ly|is\.gd|buff\.ly|cutt\.ly|rb\.gy
-            |t\.me|wa\.me|line\.me|onl\.bz|x\.gd|shorturl\.at|tiny\.cc)/[^\s　、。「」()<>]*
+      | \b(?:bit|tinyurl|t|lin|goo|ow|is|buff|cutt|rb|wa|line|onl|x|shorturl|tiny|discord)
+        (?:\.|\(\.\)|\[\.\]|\(dot\)|\sdot\s)
+        (?:ly|com|co|ee|gl|gd|me|bz|at|cc|gg)/[^\s　、。「」()<>]*
       | \b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:xyz|top|shop|info|click|link|site|online|store
             |buzz|live|vip|icu|cc|ru|cn|tk|ml|ga|gq|cf|com|net|co\.jp|jp|co|io|me)\b(?:/[^\s　、。「」()<>]*)?
     ")
@@ -132,6 +133,7 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
         \s*(?:id|あいでぃー|ユーザー名|name)?\s*(?:[:：=＝]|は|→|->)?\s*
         ([@$]?[a-z0-9][a-z0-9._-]{2,})
       | \bid\s*(?:[:：=＝]|は)\s*(@?[a-z0-9][a-z0-9._-]{2,})
+      | (@[a-z0-9_.]{3,})\s*(?:まで|に|へ|で)\s*(?:連絡|dm|メッセ|めっせ|問い合わせ|注文)
       | (?:^|[^a-z0-9])(\$[a-z][a-z0-9_-]{2,})
     ")
 });
@@ -149,7 +151,7 @@ const NOT_IDS: &[&str] = &[
 fn handles(plain: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     for caps in HANDLE.captures_iter(plain) {
-        let Some(m) = caps.get(1).or(caps.get(2)).or(caps.get(3)) else {
+        let Some(m) = caps.get(1).or(caps.get(2)).or(caps.get(4)).or(caps.get(3)) else {
             continue;
         };
         let id = m.as_str().trim_start_matches(['@', '$']);
@@ -157,7 +159,7 @@ fn handles(plain: &str) -> Vec<Range<usize>> {
             continue;
         }
         let whole = caps.get(0).expect("match");
-        let start = if caps.get(3).is_some() {
+        let start = if caps.get(4).is_some() {
             m.start()
         } else {
             whole.start()
@@ -171,6 +173,7 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?x)
         \+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,3}
       | \(\d{3}\)\s?\d{3}[\s.-]\d{4}
+      | \b0\d{1,4}\(\d{1,4}\)\d{3,4}\b
       | \b0\d{1,4}[\s.-]\d{1,4}[\s.-]\d{3,4}\b
       | \b0[5789]0\d{8}\b
       | \b0120\d{6}\b
@@ -217,8 +220,9 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?x)
         〒\s?\d{3}-?\d{4}
       | (?:郵便番号)\s*[:：]?\s*\d{3}-\d{4}
+      | \p{Han}{1,5}[市区町村郡][\p{Han}\p{Hiragana}\p{Katakana}ー]{1,10}\d{1,4}番地
       | (?:東京都|北海道|大阪府|京都府|\p{Han}{2,3}県)?\p{Han}{1,5}[市区町村郡]
-        [\p{Han}\p{Hiragana}\p{Katakana}ー]{0,10}?
+        [\p{Han}\p{Hiragana}\p{Katakana}ー\d]{0,12}?
         (?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|-|−|の)\d{1,4}(?:(?:番地?|-|−|の)\d{1,4})?(?:番地?|号)?
       | \b\d{1,6}\s+(?:[a-z][a-z.']*\s+){1,4}
         (?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|drive|court|ct|way|place|pl|terrace|pkwy|parkway|hwy|highway)\b
@@ -314,6 +318,19 @@ mod tests {
             (Address, "742 Evergreen Terrace", &["742 evergreen terrace"]),
             (Address, "10 min drive from me", &[]),
             (Address, "送料は2-3日です", &[]),
+            (
+                Address,
+                "札幌市中央区北1条西2丁目1-2 佐藤",
+                &["札幌市中央区北1条西2丁目1-2"],
+            ),
+            (Address, "横浜市中区山下町1番地", &["横浜市中区山下町1番地"]),
+            (Address, "〒100−8111", &["〒100-8111"]),
+            (Phone, "０３（３２１１）４５６７", &["03(3211)4567"]),
+            (Phone, "090ー1122ー3344", &["090-1122-3344"]),
+            (Link, "bit(.)ly/9zqw 無料", &["bit(.)ly/9zqw"]),
+            (Link, "discord.gg/x8Kq2 で", &["discord.gg/x8kq2"]),
+            (Link, "rakutem.co.jp で30%オフ", &["rakutem.co.jp"]),
+            (Handle, "＠ｓａｌｅ＿ｊｐ まで連絡を", &["@sale_jp"]),
         ];
         for (kind, posted, want) in cases {
             assert_eq!(&hits(*kind, posted), want, "{kind:?} in {posted:?}");

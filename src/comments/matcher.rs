@@ -26,6 +26,8 @@ struct Pat {
     ascii_start: bool,
     ascii_end: bool,
     katakana: bool,
+    /// Written in kana only (either script): checked against the script of its neighbours.
+    kana: bool,
 }
 
 /// A rule hit: the rule (index into [`PackMatcher::rules`]) and the original bytes.
@@ -60,7 +62,11 @@ impl PackMatcher {
                 let katakana = p
                     .chars()
                     .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{FF66}'..='\u{FF9F}'));
+                let kana = p
+                    .chars()
+                    .all(|c| matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | 'ー'));
                 pats.push(Pat {
+                    kana,
                     rule: i,
                     ascii_start: first.is_ascii_alphanumeric(),
                     ascii_end: last.is_ascii_alphanumeric() && !open,
@@ -191,10 +197,32 @@ impl PackMatcher {
         if pat.ascii_end && after.is_some_and(|u| word(u.ch)) {
             return false;
         }
-        if pat.katakana {
-            let inside = form.units[units].iter().all(|u| u.kata);
-            let edge = before.is_some_and(|u| u.kata) || after.is_some_and(|u| u.kata);
-            return inside && !edge;
+        if pat.katakana && !form.units[units.clone()].iter().all(|u| u.kata) {
+            return false;
+        }
+        if pat.kana {
+            // A kana word starts a word: not after kana of the same script (`安いしね`,
+            // `ところすみません`); a katakana one also ends one (`シネマ`, `ブスケッツ`, `デブリ`).
+            // Hiragana may follow a hiragana word (okurigana, particles: `しねよ`).
+            let first_kata = form.units[units.start].kata;
+            let last_kata = form.units[units.end - 1].kata;
+            let hira = |u: &super::normalize::Unit| is_hiragana(u.ch) && !u.kata;
+            let before_same = before.is_some_and(|u| if first_kata { u.kata } else { hira(u) });
+            // … unless the word just repeats (`シネシネ`, `コロスコロス`).
+            let hit = &form.text[form.starts[units.start]
+                ..form
+                    .starts
+                    .get(units.end)
+                    .copied()
+                    .unwrap_or(form.text.len())];
+            let end = form
+                .starts
+                .get(units.end)
+                .copied()
+                .unwrap_or(form.text.len());
+            let repeated = form.text[end..].starts_with(hit);
+            let after_same = last_kata && after.is_some_and(|u| u.kata) && !repeated;
+            return !before_same && !after_same;
         }
         true
     }
@@ -207,4 +235,8 @@ impl PackMatcher {
                 .any(|(at, s)| at < hit.end && hit.start < at + s.len())
         })
     }
+}
+
+fn is_hiragana(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{3096}' | 'ー')
 }

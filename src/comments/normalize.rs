@@ -27,8 +27,10 @@ pub struct Unit {
     /// It was katakana (or the long-vowel mark) as posted: katakana patterns such as `カス` match
     /// only katakana, so `ぼかす` and `カスタード` stay clean.
     pub kata: bool,
-    /// It stands for a run of three or more (form two) or two or more (form one) equal characters.
+    /// It stands for a run of three or more equal characters as posted (`diiie`, not `dmm`).
     pub collapsed: bool,
+    /// How many characters as posted it stands for.
+    pub run: u16,
 }
 
 /// One normalised form: its text and one [`Unit`] per character.
@@ -134,6 +136,15 @@ fn fold(input: &str) -> Vec<Unit> {
                 }
                 return;
             }
+            // `090ー1122ー3344`: a long-vowel mark or minus sign after a digit is a dash.
+            let ch = match ch {
+                'ー' | '−' | '‐' | '–' | '—' | '―' | '－'
+                    if out.last().is_some_and(|p| p.ch.is_ascii_digit()) =>
+                {
+                    '-'
+                }
+                _ => ch,
+            };
             let kata = is_katakana(ch);
             for low in ch.to_lowercase() {
                 out.push(Unit {
@@ -141,6 +152,7 @@ fn fold(input: &str) -> Vec<Unit> {
                     orig: orig.clone(),
                     kata,
                     collapsed: false,
+                    run: 1,
                 });
             }
         };
@@ -199,7 +211,8 @@ fn leet(c: char) -> Option<char> {
 }
 
 /// Step 2: separators to one space, masks to `*`, leetspeak inside mostly-letter words; spaces
-/// next to Japanese dropped (Japanese is written without them, so they can only split a word).
+/// next to Japanese dropped (Japanese is written without them, so they can only split a word, and
+/// `LINE で` is `LINEで`).
 fn words(plain: &[Unit]) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::with_capacity(plain.len());
     let mut i = 0;
@@ -252,10 +265,7 @@ fn words(plain: &[Unit]) -> Vec<Unit> {
             u.ch = '*';
             out.push(u);
         } else if is_cjk(u.ch) {
-            if out.last().is_some_and(|p| p.ch == ' ')
-                && out.len() >= 2
-                && is_cjk(out[out.len() - 2].ch)
-            {
+            if out.last().is_some_and(|p| p.ch == ' ') {
                 out.pop();
             }
             out.push(u);
@@ -279,16 +289,19 @@ fn push_space(out: &mut Vec<Unit>, u: &Unit) {
             orig: u.orig.clone(),
             kata: false,
             collapsed: false,
+            run: 1,
         }),
     }
 }
 
 /// Step 3: two or more one-letter words in a row (`k y s`, `d m me`) join into one word.
 fn join_letters(units: Vec<Unit>) -> Vec<Unit> {
+    // A letter with a space or Japanese (or nothing) on both sides.
+    let edge = |u: &Unit| u.ch == ' ' || is_cjk(u.ch);
     let single = |i: usize| -> bool {
         units[i].ch.is_ascii_alphabetic()
-            && (i == 0 || units[i - 1].ch == ' ')
-            && units.get(i + 1).is_none_or(|u| u.ch == ' ')
+            && (i == 0 || edge(&units[i - 1]))
+            && units.get(i + 1).is_none_or(edge)
     };
     let mut drop = vec![false; units.len()];
     for i in 0..units.len() {
@@ -314,7 +327,8 @@ fn collapse(units: Vec<Unit>, keep: usize) -> Vec<Unit> {
         if same && run > keep && u.ch != ' ' && !u.ch.is_ascii_digit() {
             let last = out.last_mut().expect("same implies a previous unit");
             last.orig.end = u.orig.end;
-            last.collapsed = true;
+            last.run = last.run.saturating_add(u.run);
+            last.collapsed = last.run >= 3 || u.collapsed;
             continue;
         }
         out.push(u);
@@ -349,6 +363,8 @@ mod tests {
             ("k.y.s", "kys", "kys"),
             ("k_y_s", "kys", "kys"),
             ("d m me", "dm me", "dm me"),
+            ("D M く だ さ い", "dmください", "dmください"),
+            ("L I N E で", "lineで", "lineで"),
             ("k\u{200b}y\u{200b}s", "kys", "kys"),
             ("k💀y💀s", "kys", "kys"),
             ("f*ck", "f*ck", "f*ck"),
@@ -367,6 +383,7 @@ mod tests {
             // Numbers survive: prices, phone and order numbers are not words.
             ("$25 only", "25 only", "25 only"),
             ("090-1234-5678", "090 1234 5678", "090 1234 5678"),
+            ("dmmで", "dmmで", "dmで"),
             ("order 12345", "order 12345", "order 12345"),
             ("3000円", "3000円", "3000円"),
             ("死ぬほど笑った", "死ぬほど笑った", "死ぬほど笑った"),
@@ -385,6 +402,8 @@ mod tests {
             ("Ｍａｉｌ: A@B.com", "mail: a@b.com"),
             ("０９０－１２３４－５６７８", "090-1234-5678"),
             ("bit\u{200b}.ly/x", "bit.ly/x"),
+            ("090ー1122−3344", "090-1122-3344"),
+            ("ℓ𝒾𝓃ℯ", "line"),
         ];
         for (posted, plain) in cases {
             assert_eq!(normalize(posted).plain.text, plain, "{posted:?}");
