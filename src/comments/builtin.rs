@@ -72,6 +72,7 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
       | \b(?:bit|tinyurl|t|lin|goo|ow|is|buff|cutt|rb|wa|line|onl|x|shorturl|tiny|discord)
         (?:\.|\(\.\)|\[\.\]|\(dot\)|\sdot\s)
         (?:ly|com|co|ee|gl|gd|me|bz|at|cc|gg)/[^\s　、。「」()<>]*
+      | \b(?:www\s+dot\s+)?[a-z0-9][a-z0-9-]*\s+dot\s+(?:com|net|shop|store|xyz|top|info|site|online|co|io|me|biz)\b
       | \b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:xyz|top|shop|info|click|link|site|online|store
             |buzz|live|vip|icu|cc|ru|cn|tk|ml|ga|gq|cf|com|net|co\.jp|jp|co|io|me)\b(?:/[^\s　、。「」()<>]*)?
     ")
@@ -108,8 +109,17 @@ static LOOKALIKE: LazyLock<Regex> = LazyLock::new(|| {
 fn links(plain: &str) -> Vec<Range<usize>> {
     URL.find_iter(plain)
         .filter(|m| {
+            // `name at yahoo dot com` is an email (the email pattern's), not a link.
+            let spelled = m.as_str().contains(" dot ") && !m.as_str().starts_with("www");
+            if spelled && plain[..m.start()].trim_end().ends_with(" at") {
+                return false;
+            }
             let s = m.as_str().trim_end_matches(['.', ',', '!', '?']);
-            if s.starts_with("http") || s.starts_with("www.") || s.contains('/') {
+            if s.starts_with("http")
+                || s.starts_with("www")
+                || s.contains('/')
+                || s.contains(" dot ")
+            {
                 return true;
             }
             // A bare domain: only a look-alike of a store, or an odd top-level domain.
@@ -120,7 +130,8 @@ fn links(plain: &str) -> Vec<Range<usize>> {
                 return false;
             }
             let common = [".com", ".net", ".jp", ".co", ".io", ".me", ".co.jp"];
-            LOOKALIKE.is_match(s) || !common.iter().any(|t| s.ends_with(t))
+            // A hyphenated name (`glow-winners.net`, `amaz0n-deals.com`) is a campaign page.
+            LOOKALIKE.is_match(s) || s.contains('-') || !common.iter().any(|t| s.ends_with(t))
         })
         .map(|m| m.start()..m.start() + m.as_str().trim_end_matches(['.', ',']).len())
         .collect()
@@ -128,8 +139,9 @@ fn links(plain: &str) -> Vec<Range<usize>> {
 
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?x)
-        (?:line|らいん|telegram|てれぐらむ|tg|whatsapp|wechat|kakao|signal|instagram|insta|いんすた
-          |cash\s?app|venmo|zelle|paypay|skype|discord|snapchat|snap|kik|ig)
+        (?:\b(?:line|telegram|whatsapp|wechat|kakao|signal|instagram|insta|tg
+              |cash\s?app|venmo|zelle|paypay|skype|discord|snapchat|snap|kik|wickr)
+          |らいん|てれぐらむ|いんすた)
         \s*(?:id|あいでぃー|ユーザー名|name)?\s*(?:[:：=＝]|は|→|->)?\s*
         ([@$]?[a-z0-9][a-z0-9._-]{2,})
       | \bid\s*(?:[:：=＝]|は)\s*(@?[a-z0-9][a-z0-9._-]{2,})
@@ -177,7 +189,9 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
       | \b0\d{1,4}[\s.-]\d{1,4}[\s.-]\d{3,4}\b
       | \b0[5789]0\d{8}\b
       | \b0120\d{6}\b
-      | \b\d{3}[.-]\d{3}[.-]\d{4}\b
+      | \b\d{3}[\s.-]\d{3}[\s.-]\d{4}\b
+      | \b[2-9]\d{2}[2-9]\d{6}\b
+      | \(0\d\)\s?\d{4}\s?\d{4}
     ")
 });
 
@@ -207,8 +221,11 @@ fn phones(plain: &str) -> Vec<Range<usize>> {
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?x)
         [a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}
-      | [a-z0-9._%+-]+\s*(?:\(at\)|\[at\]|\sat\s|あっと|アット)\s*
+      | [a-z0-9._%+-]+\s*(?:\(at\)|\[at\]|あっと|アット)\s*
         [a-z0-9-]+\s*(?:\.|\(dot\)|\[dot\]|\sdot\s|どっと|ドット)\s*(?:com|net|org|jp|co|ne|me|io)\b
+      | [a-z0-9._%+-]+\s+at\s+
+        (?:[a-z0-9-]+\s*(?:\(dot\)|\[dot\]|\sdot\s)|(?:gmail|yahoo|hotmail|outlook|icloud|aol|protonmail|proton)\s*\.)
+        \s*(?:com|net|org|jp|co|ne|me|io)\b
     ")
 });
 
@@ -224,7 +241,7 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
       | (?:東京都|北海道|大阪府|京都府|\p{Han}{2,3}県)?\p{Han}{1,5}[市区町村郡]
         [\p{Han}\p{Hiragana}\p{Katakana}ー\d]{0,12}?
         (?:\d{1,4}|[一二三四五六七八九十]{1,3})(?:丁目|-|−|の)\d{1,4}(?:(?:番地?|-|−|の)\d{1,4})?(?:番地?|号)?
-      | \b\d{1,6}\s+(?:[a-z][a-z.']*\s+){1,4}
+      | \b\d{1,6}[a-z]?\s+(?:[a-z0-9][a-z0-9.']*\s+){1,4}
         (?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|drive|court|ct|way|place|pl|terrace|pkwy|parkway|hwy|highway)\b
     ")
 });
@@ -317,6 +334,36 @@ mod tests {
             (Address, "I live at 123 Maple Street", &["123 maple street"]),
             (Address, "742 Evergreen Terrace", &["742 evergreen terrace"]),
             (Address, "10 min drive from me", &[]),
+            (
+                Address,
+                "my addy is 221B Baker Street",
+                &["221b baker street"],
+            ),
+            (Email, "claim your prize at amaz0n-deals.com", &[]),
+            (
+                Email,
+                "bestdeals99 at gmail dot com",
+                &["bestdeals99 at gmail dot com"],
+            ),
+            (
+                Link,
+                "same bags at www dot cheapbrand dot shop",
+                &["www dot cheapbrand dot shop"],
+            ),
+            (Link, "confirm at glow-winners.net", &["glow-winners.net"]),
+            (Handle, "that highlighter is insane", &[]),
+            (Handle, "らいん @nihon_sale 追加で", &["らいん @nihon_sale"]),
+            (Handle, "ライン→abc123", &["らいん→abc123"]),
+            (Link, "sato.k at yahoo dot co dot jp", &[]),
+            (Address, "I'm at 350 5th Ave, 34th floor", &["350 5th ave"]),
+            (Handle, "the lighting is great", &[]),
+            (Phone, "call me 202 555 0175", &["202 555 0175"]),
+            (Phone, "2025550175 text me", &["2025550175"]),
+            (
+                Phone,
+                "sydney peeps call (02) 9374 4000",
+                &["(02) 9374 4000"],
+            ),
             (Address, "送料は2-3日です", &[]),
             (
                 Address,

@@ -156,6 +156,8 @@ fn fold(input: &str) -> Vec<Unit> {
                 });
             }
         };
+        // Cyrillic and Greek look-alikes of Latin letters (`kіll`, `DМ`): folded to the letter.
+        let c = confusable(c).unwrap_or(c);
         if c.is_ascii() || ('\u{3041}'..='\u{3096}').contains(&c) {
             push(c, &mut out);
         } else {
@@ -165,6 +167,28 @@ fn fold(input: &str) -> Vec<Unit> {
         }
     }
     out
+}
+
+fn confusable(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'А' | 'α' | 'Α' => 'a',
+        'е' | 'Е' | 'ε' | 'Ε' => 'e',
+        'о' | 'О' | 'ο' | 'Ο' => 'o',
+        'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
+        'с' | 'С' => 'c',
+        'у' | 'У' => 'y',
+        'х' | 'Х' | 'χ' | 'Χ' => 'x',
+        'і' | 'І' | 'ι' | 'Ι' => 'i',
+        'ј' | 'Ј' => 'j',
+        'к' | 'К' | 'κ' | 'Κ' => 'k',
+        'м' | 'М' | 'Μ' => 'm',
+        'т' | 'Т' | 'Τ' => 't',
+        'н' | 'Н' | 'Η' => 'h',
+        'в' | 'В' | 'Β' => 'b',
+        'ѕ' | 'Ѕ' => 's',
+        'ν' | 'Ν' => 'n',
+        _ => return None,
+    })
 }
 
 fn kana_fold(c: char) -> char {
@@ -232,7 +256,8 @@ fn words(plain: &[Unit]) -> Vec<Unit> {
             let token = &plain[start..i];
             let letters = token.iter().filter(|u| u.ch.is_ascii_alphabetic()).count();
             let others = token.len() - letters;
-            let leetish = letters > others && letters >= 2;
+            // Mostly letters (`b1tch`, `1d10t`, `m3`), not a number with a unit (`25`, `090`).
+            let leetish = letters >= 1 && letters * 2 >= others && token.len() >= 2;
             // Symbols closing a word (`idiot!!!`, `wow!`) are punctuation, not letters.
             let tail = token
                 .iter()
@@ -261,6 +286,13 @@ fn words(plain: &[Unit]) -> Vec<Unit> {
         }
         let mut u = plain[i].clone();
         i += 1;
+        // `won't` is `wont`, `you're` is `youre`: an apostrophe between letters joins them.
+        if matches!(u.ch, '\'' | '’' | '`')
+            && out.last().is_some_and(|p| p.ch.is_ascii_alphabetic())
+            && plain.get(i).is_some_and(|n| n.ch.is_ascii_alphabetic())
+        {
+            continue;
+        }
         if is_mask(u.ch) {
             u.ch = '*';
             out.push(u);
@@ -380,6 +412,10 @@ mod tests {
             ),
             ("wow!", "wow", "wow"),
             ("class", "class", "clas"),
+            ("you won't", "you wont", "you wont"),
+            ("kіll", "kill", "kil"),
+            ("DМ me", "dm me", "dm me"),
+            ("1d10t", "idiot", "idiot"),
             // Numbers survive: prices, phone and order numbers are not words.
             ("$25 only", "25 only", "25 only"),
             ("090-1234-5678", "090 1234 5678", "090 1234 5678"),

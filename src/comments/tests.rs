@@ -50,7 +50,7 @@ fn japanese() {
         ("LINE ID: abc123 まで", vec![c("scam", "LINE ID: abc123")]),
         (
             "090-1234-5678に電話して",
-            vec![c("personal_info", "090-1234-5678")],
+            vec![c("personal_info", "090-1234-5678"), c("scam", "電話して")],
         ),
         // Not flagged: idioms, longer words, complaints, quoting to report, warnings.
         ("死ぬほど笑った", vec![]),
