@@ -102,7 +102,7 @@ const OFFICIAL: &[&str] = &[
 /// Brands whose names in another domain are a look-alike (`amaz0n-sale.xyz`).
 static LOOKALIKE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:amaz[0o]n|amazom|arnazon|rakuten|raku10|paypa[l1]|app[l1]e|paypay|mercari|merukari|shopee|tiktok)",
+        r"(?:amaz[0o]n|amazom|arnazon|rakuten|rakutem|rakuton|raku10|paypa[l1]|app[l1]e|paypay|mercari|merukari|shopee|tiktok)",
     )
 });
 
