@@ -2,6 +2,7 @@
 
 mod audio;
 mod audit;
+mod comments;
 mod common;
 mod detect;
 mod events;
