@@ -16,7 +16,12 @@ fn claimwatch(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run claimwatch");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -32,7 +37,14 @@ const CHAT: &str = r#"{"id":"m1","user":"troll","text":"ブス","at":"2026-11-29
 #[test]
 fn comments_json_numbered_and_escalated() {
     let out = claimwatch(
-        &["detect", "--comments", "--format", "json", "--fail-on", "never"],
+        &[
+            "detect",
+            "--comments",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
         CHAT,
     );
     let err = String::from_utf8_lossy(&out.stderr);
@@ -93,7 +105,10 @@ fn bad_line_is_file_line_and_exit_2() {
     let out = claimwatch(&["detect", "--comments", f], "");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.starts_with(&format!("{f}:2: unknown field `txt`")), "{err}");
+    assert!(
+        err.starts_with(&format!("{f}:2: unknown field `txt`")),
+        "{err}"
+    );
     let out = claimwatch(&["detect", "--comments"], "not json\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
