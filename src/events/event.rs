@@ -27,6 +27,9 @@ pub struct Event {
 }
 
 /// What happened. Alert and transcript times are stream time (seconds since the stream began).
+// The alert grew past the other bodies when it gained the comment reference (issue 17); events
+// are built once and moved into the bus, so boxing it would change every producer for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
     Alert(Alert),
