@@ -114,3 +114,36 @@ fn bad_line_is_file_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.starts_with("<stdin>:1: "), "{err}");
 }
+
+#[test]
+fn rules_check_covers_comment_packs() {
+    // The real claims packs, and a comment pack with a typo on line 7.
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(repo().join("rules")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir(dir.path().join("comments")).unwrap();
+    std::fs::write(
+        dir.path().join("comments/ja.toml"),
+        "[pack]\nlang = \"ja\"\n\n[[rule]]\nid = \"x\"\ncategory = \"abuse\"\npatern = [\"ブス\"]\n\
+         legal_basis = \"l\"\nexplanation = \"e\"\nsuggestion = \"s\"\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = claimwatch(&["rules", "check", d], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{d}/comments/ja.toml:7: unknown field `patern`")),
+        "{err}"
+    );
+    let out = claimwatch(&["rules", "check"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rules/comments: ok: 2 comment packs"),
+        "{stdout}"
+    );
+}
