@@ -125,7 +125,7 @@ impl PackMatcher {
         let silenced: Vec<Category> = self
             .guards
             .iter()
-            .filter(|(_, cues)| cues.iter().any(|c| chat.two.text.contains(c.as_str())))
+            .filter(|(_, cues)| cues.iter().any(|c| has_word(&chat.two.text, c)))
             .flat_map(|(cats, _)| cats.iter().copied())
             .collect();
         let live =
@@ -239,4 +239,38 @@ impl PackMatcher {
 
 fn is_hiragana(c: char) -> bool {
     matches!(c, '\u{3041}'..='\u{3096}' | 'ー')
+}
+
+/// Whether `text` holds `cue`, a cue that starts or ends with an ASCII letter only as a whole word
+/// there (`bot` is not in `both`, `troll` not in `trolley`).
+fn has_word(text: &str, cue: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let (first, last) = (cue.chars().next(), cue.chars().last());
+    text.match_indices(cue).any(|(at, _)| {
+        let before = text[..at].chars().last();
+        let after = text[at + cue.len()..].chars().next();
+        !(word(first) && word(before)) && !(word(last) && word(after))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_word;
+
+    #[test]
+    fn cues_are_words() {
+        // (text, cue, found)
+        let cases = [
+            ("dm me for both colors", "bot", false),
+            ("these are bots", "bots", true),
+            ("a bot", "bot", true),
+            ("trolley bag", "troll", false),
+            ("通報した", "通報", true),
+            ("『しね』って方言で", "方言", true),
+            ("", "bot", false),
+        ];
+        for (text, cue, want) in cases {
+            assert_eq!(has_word(text, cue), want, "{cue:?} in {text:?}");
+        }
+    }
 }
