@@ -249,7 +249,8 @@ fn has_word(text: &str, cue: &str) -> bool {
     text.match_indices(cue).any(|(at, _)| {
         let before = text[..at].chars().last();
         let after = text[at + cue.len()..].chars().next();
-        !(word(first) && word(before)) && !(word(last) && word(after))
+        let glued = word(first) && word(before) || word(last) && word(after);
+        !glued
     })
 }
 
