@@ -7,7 +7,8 @@
 //! text and kana readings). [`model`] turns CTranslate2 Whisper weights into ggml files whisper.cpp
 //! loads. Live monitoring: [`source`] (live audio in) → [`live`] (rolling windows, alerts) →
 //! [`events`] (the event bus and its durable log) ← [`serve`] (HTTP + SSE) and [`sinks`]
-//! (webhook). [`cli`] holds the command-line front end that `main.rs` dispatches to.
+//! (webhook). [`comments`] checks viewer chat comments (threats, abuse, scams, personal
+//! information). [`cli`] holds the command-line front end that `main.rs` dispatches to.
 
 pub mod audio;
 pub mod audit;

@@ -3,6 +3,7 @@
 mod audio;
 mod audit;
 mod cluster;
+mod comments;
 mod common;
 mod detect;
 mod events;

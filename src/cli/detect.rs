@@ -50,8 +50,16 @@ pub struct DetectArgs {
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Text to check (default: read stdin); every line is one utterance.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "comments")]
     text: Option<String>,
+    /// Read chat comments instead: JSON Lines, one `{"id","user","text","at"?,"from_seller"?}`
+    /// per line, from the FILES or stdin; viewer comments go through the comment packs
+    /// (rules/comments), the seller's through the claims packs too. Alert ids are c1, c2, …
+    #[arg(long)]
+    comments: bool,
+    /// JSON Lines comment files (with --comments; default: stdin).
+    #[arg(requires = "comments")]
+    files: Vec<PathBuf>,
     /// Exit 1 when an alert is at or above this severity (as `audit`).
     #[arg(long, value_enum, default_value = DEFAULT_FAIL_ON)]
     fail_on: FailOn,
@@ -74,6 +82,23 @@ pub fn load(rules: Option<PathBuf>, dict: Option<PathBuf>) -> anyhow::Result<Det
 }
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
+    if args.comments {
+        let lang = match args.lang {
+            LangArg::Ja => Some(Lang::Ja),
+            LangArg::En => Some(Lang::En),
+            LangArg::Auto => None,
+        };
+        let options = super::detect_comments::Options {
+            rules: args.rules,
+            dict: args.dict,
+            lang,
+            origin: args.origin,
+            format: args.format,
+            files: args.files,
+            fail_on: args.fail_on,
+        };
+        return super::detect_comments::run(options);
+    }
     let det = load(args.rules, args.dict)?;
     let origin =
         match &args.origin {
@@ -183,7 +208,7 @@ impl Printer {
     }
 }
 
-fn table_header() -> String {
+pub(super) fn table_header() -> String {
     format!(
         "{:<4} {:<5} {:<8} {:<12} {:<28} text",
         "id", "line", "severity", "category", "rule"

@@ -2,6 +2,7 @@
 
 mod audit;
 mod detect;
+mod detect_comments;
 mod devices;
 mod gate;
 mod log;

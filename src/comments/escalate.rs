@@ -16,6 +16,9 @@ use std::time::{Duration, SystemTime};
 use crate::detect::{Alert, Category, Severity};
 
 /// What became of an offered alert.
+// `New` carries the alert by value as the HTTP side's contract says; an Offer lives only until the
+// caller matches on it, so the size difference costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Offer {
     /// The first of its group: keep and send it.
