@@ -73,7 +73,13 @@ fn a_platform_posts_chat_and_gets_one_alert_per_offence_once() {
     let audio = root.path().join("silence.wav");
     silence(&audio);
     let stream = format!("shop=file:{},lang=en,origin=CN", audio.display());
-    let serve = Serve::start_with(root.path(), Some(TOKEN), &[stream.clone()], &[], None);
+    let serve = Serve::start_with(
+        root.path(),
+        Some(TOKEN),
+        std::slice::from_ref(&stream),
+        &[],
+        None,
+    );
 
     let (code, taken) = serve.call(
         reqwest::Method::POST,
