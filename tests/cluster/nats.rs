@@ -43,7 +43,7 @@ impl Nats {
     }
 
     fn spawn(store: &Path, port: &[&str], jetstream: bool) -> Nats {
-        let mut command = Command::new("nats-server");
+        let mut command = Command::new(binary());
         command.args(["-a", "127.0.0.1"]).args(port);
         if jetstream {
             command.arg("-js").arg("-sd").arg(store);
@@ -92,4 +92,15 @@ impl Drop for Nats {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `nats-server` from `PATH`, else where Debian puts it (`/usr/sbin`, which a non-root user's
+/// `PATH` often lacks).
+fn binary() -> std::path::PathBuf {
+    let in_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("nats-server"))
+            .find(|p| p.is_file())
+    });
+    in_path.unwrap_or_else(|| "/usr/sbin/nats-server".into())
 }
