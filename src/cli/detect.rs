@@ -65,12 +65,17 @@ pub struct DetectArgs {
     fail_on: FailOn,
 }
 
-/// Japanese when any character is kana or a CJK ideograph.
 /// Loads the detector; a bad pack is reported by its first error (all of them: `rules check`).
 pub fn load(rules: Option<PathBuf>, dict: Option<PathBuf>) -> anyhow::Result<Detector> {
     let rules = rules.unwrap_or_else(default_rules_dir);
     let dict = dict.unwrap_or_else(default_dict_dir);
-    Detector::load(&rules, &dict).map_err(|e| match e.downcast_ref::<PackErrors>() {
+    Detector::load(&rules, &dict).map_err(|e| first_pack_error(e, &rules))
+}
+
+/// A load error of the packs in `rules` on one line: the first error, and how many more
+/// `claimwatch rules check` would list.
+pub fn first_pack_error(e: anyhow::Error, rules: &std::path::Path) -> anyhow::Error {
+    match e.downcast_ref::<PackErrors>() {
         Some(errs) if errs.0.len() > 1 => anyhow::anyhow!(
             "{} (and {} more errors: run `claimwatch rules check {}`)",
             errs.0[0],
@@ -78,7 +83,7 @@ pub fn load(rules: Option<PathBuf>, dict: Option<PathBuf>) -> anyhow::Result<Det
             rules.display()
         ),
         _ => e,
-    })
+    }
 }
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {

@@ -14,15 +14,13 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::detect::{table_header, Format};
+use super::detect::{first_pack_error, table_header, Format};
 use super::gate::{verdict, FailOn};
 use crate::comments::escalate::parse_rfc3339;
 use crate::comments::{check_seller, Comment, CommentDetector, Escalator, Offer};
-use crate::detect::pack::PackErrors;
 use crate::detect::{default_rules_dir, Alert, Lang};
 
-/// Repeats within this long of a user's first comment of a category join its alert.
-pub const WINDOW: Duration = Duration::from_secs(600);
+pub use crate::comments::escalate::WINDOW;
 
 pub struct Options {
     pub rules: Option<PathBuf>,
@@ -46,15 +44,7 @@ struct Found {
 
 pub fn run(o: Options) -> anyhow::Result<ExitCode> {
     let rules = o.rules.clone().unwrap_or_else(default_rules_dir);
-    let det = CommentDetector::load(&rules).map_err(|e| match e.downcast_ref::<PackErrors>() {
-        Some(errs) if errs.0.len() > 1 => anyhow::anyhow!(
-            "{} (and {} more errors: run `claimwatch rules check {}`)",
-            errs.0[0],
-            errs.0.len() - 1,
-            rules.display()
-        ),
-        _ => e,
-    })?;
+    let det = CommentDetector::load(&rules).map_err(|e| first_pack_error(e, &rules))?;
     // The claims packs load lazily: only the seller's comments need them (and the dictionary).
     let mut claims = None;
     let mut origin = None;

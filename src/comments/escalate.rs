@@ -31,6 +31,10 @@ pub enum Offer {
     },
 }
 
+/// Repeats within this long of a user's first comment of a category join its alert (`detect
+/// --comments` and `serve` alike).
+pub const WINDOW: Duration = Duration::from_secs(600);
+
 /// Comments of one user and category at which the alert goes up a step.
 pub const RAISE_AT: u32 = 3;
 

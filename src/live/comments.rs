@@ -11,11 +11,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::comments::escalate::{Escalator, Offer};
+use crate::comments::escalate::{Escalator, Offer, WINDOW};
 use crate::comments::{check_seller, Comment, CommentDetector};
 use crate::detect::{Detector, Lang};
 use crate::events::{BusError, ChatComment, Escalation as Escalated, EventBody, EventBus};
@@ -27,8 +27,6 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_TEXT_BYTES: usize = 4096;
 /// Bytes of a comment id or user, at most.
 pub const MAX_ID_BYTES: usize = 256;
-/// How long a user's later comments of a category join their first alert of it.
-pub const ESCALATION_WINDOW: Duration = Duration::from_secs(600);
 
 /// What became of a batch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -87,7 +85,7 @@ impl CommentDesk {
             claims,
             shared,
             escalation: Mutex::new(Escalation {
-                escalator: Escalator::new(ESCALATION_WINDOW),
+                escalator: Escalator::new(WINDOW),
                 published: HashMap::new(),
                 next: 0,
             }),

@@ -1,28 +1,13 @@
 //! `claimwatch detect --comments`, run as the built binary: JSON Lines in, numbered and escalated
 //! comment alerts out; a bad line is `file:line: message` and exit 2.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use crate::common::repo;
 
+/// The binary with `stdin` as its input (the detect CLI tests' runner).
 fn claimwatch(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
-        .args(args)
-        .current_dir(repo())
-        .env("CLAIMWATCH_DICT", repo().join("models/ipadic"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run claimwatch");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::detect::cli::claimwatch(args, Some(stdin))
 }
 
 const CHAT: &str = r#"{"id":"m1","user":"troll","text":"ブス","at":"2026-11-29T13:00:00+09:00"}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::common::{data, repo};
 use crate::source::bounded::{join_within, wait_within};
 
-fn claimwatch(args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn claimwatch(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_claimwatch"))
         .args(args)
         .current_dir(repo())

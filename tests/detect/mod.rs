@@ -1,7 +1,7 @@
 //! Claims detector: the labeled corpus, rule-pack errors, the streaming API, and the `detect` /
 //! `rules` CLI.
 
-mod cli;
+pub(crate) mod cli;
 mod corpus;
 mod heldout;
 mod rule_errors;
