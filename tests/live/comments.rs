@@ -249,3 +249,64 @@ fn a_stream_reads_its_chat_from_a_feed_and_skips_a_bad_line() {
     );
     serve.stop();
 }
+
+/// A chat feed over HTTP that never ends: one comment now, one more a moment later on the same
+/// response, which stays open (as a platform's chat stream does).
+#[test]
+fn a_stream_follows_an_http_chat_feed_as_it_arrives() {
+    use std::io::{Read, Write};
+    let _cores = common::whisper_lock();
+    let root = tempdir();
+    let audio = root.path().join("silence.wav");
+    silence(&audio);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sent, later) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut head = [0u8; 1024];
+        let _ = socket.read(&mut head).unwrap();
+        let first = json!({"id": "h1", "user": "x", "text": "kill yourself"}).to_string();
+        write!(
+            socket,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n\r\n{first}\n"
+        )
+        .unwrap();
+        socket.flush().unwrap();
+        // The second line only once the first was acted on: the feed is read as it arrives.
+        later.recv().unwrap();
+        let second = json!({"id": "h2", "user": "y", "text": "text me on telegram @bag_deals"});
+        writeln!(socket, "{second}").unwrap();
+        socket.flush().unwrap();
+        // Held open until the test ends.
+        let _ = later.recv();
+    });
+    let stream = format!(
+        "feed=file:{},lang=en,comments=http://127.0.0.1:{port}/chat",
+        audio.display()
+    );
+    let serve = Serve::start_with(
+        root.path(),
+        Some(TOKEN),
+        &[stream],
+        &["--allow-private-sources"],
+        None,
+    );
+    let mut sse = serve.sse("/streams/feed/events", Some(0));
+    let first = sse.until("the first comment's alert", |events| {
+        events.iter().any(|e| e.event == "alert")
+    });
+    let threat = first.iter().find(|e| e.event == "alert").unwrap().json();
+    assert_eq!(threat["category"], "threat", "{threat}");
+    assert_eq!(threat["comment"]["id"], "h1");
+    sent.send(()).unwrap();
+    let second = sse.until("the second comment's alert", |events| {
+        events.iter().any(|e| e.event == "alert")
+    });
+    let scam = second.iter().find(|e| e.event == "alert").unwrap().json();
+    assert_eq!(scam["category"], "scam", "{scam}");
+    assert_eq!(scam["comment"]["id"], "h2");
+    serve.stop();
+    drop(sent);
+    server.join().unwrap();
+}
