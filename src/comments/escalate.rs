@@ -59,6 +59,37 @@ impl Escalator {
         }
     }
 
+    /// Forgets the groups whose window ended before `now` and returns their first alerts' ids,
+    /// so that a long stream's memory follows its recent offenders, not all of them.
+    pub fn prune(&mut self, now: SystemTime) -> Vec<String> {
+        let window = self.window;
+        let mut gone = Vec::new();
+        self.open.retain(|_, g| {
+            let open = now
+                .duration_since(g.since)
+                .map_or(true, |age| age <= window);
+            if !open {
+                gone.push(g.id.clone());
+            }
+            open
+        });
+        gone
+    }
+
+    /// The first alerts' ids of the groups open now.
+    pub fn open_ids(&self) -> impl Iterator<Item = &str> {
+        self.open.values().map(|g| g.id.as_str())
+    }
+
+    /// Groups open now.
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
     /// Offers one comment alert posted at `at`. Alerts without a comment reference (spoken
     /// claims) are always new.
     pub fn offer(&mut self, alert: Alert, at: SystemTime) -> Offer {
@@ -108,7 +139,9 @@ pub fn raise(s: Severity) -> Severity {
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     // humantime reads UTC only: take a numeric offset off and apply it by hand.
-    let (local, offset_s) = match s.len().checked_sub(6).map(|i| s.split_at(i)) {
+    // A split inside a multi-byte character would panic: such a text is no RFC 3339 time.
+    let tail_at = s.len().checked_sub(6).filter(|&i| s.is_char_boundary(i));
+    let (local, offset_s) = match tail_at.map(|i| s.split_at(i)) {
         Some((head, tail))
             if (tail.starts_with('+') || tail.starts_with('-')) && tail.as_bytes()[3] == b':' =>
         {
@@ -218,11 +251,37 @@ mod tests {
             ("2026-11-29 04:10:00", None),
             ("yesterday", None),
             ("", None),
+            ("2026年11月29日 13時", None),
+            ("午後1時10分+09:00", None),
         ];
         for (s, want) in cases {
             let got = parse_rfc3339(s).map(|t| t.duration_since(utc).unwrap().as_secs());
             assert_eq!(got, want, "{s:?}");
         }
+    }
+
+    #[test]
+    fn pruning_forgets_only_groups_whose_window_ended() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut e = Escalator::new(Duration::from_secs(600));
+        e.offer(alert("a1", "u1", Category::Abuse), t0);
+        e.offer(
+            alert("a2", "u2", Category::Abuse),
+            t0 + Duration::from_secs(300),
+        );
+        // (now, ids forgotten, groups left)
+        let cases = [(500, vec![], 2), (601, vec!["a1"], 1), (901, vec!["a2"], 0)];
+        for (now, gone, left) in cases {
+            assert_eq!(e.prune(t0 + Duration::from_secs(now)), gone, "at {now}");
+            assert_eq!(e.len(), left, "at {now}");
+        }
+        // A pruned user starts a new group.
+        let again = e.offer(
+            alert("a3", "u1", Category::Abuse),
+            t0 + Duration::from_secs(950),
+        );
+        assert!(matches!(again, Offer::New(_)));
+        assert_eq!(e.open_ids().collect::<Vec<_>>(), ["a3"]);
     }
 
     #[test]

@@ -104,6 +104,16 @@ impl CommentDesk {
         // of its comments.
         let mut escalation = self.escalation.lock().unwrap_or_else(|p| p.into_inner());
         let escalation = &mut *escalation;
+        // Groups past their window are closed for good: forget them and the ids behind them
+        // (also those of groups a later alert replaced).
+        if !escalation.escalator.prune(SystemTime::now()).is_empty()
+            || escalation.published.len() > escalation.escalator.len()
+        {
+            let open: std::collections::HashSet<&str> = escalation.escalator.open_ids().collect();
+            escalation
+                .published
+                .retain(|provisional, _| open.contains(provisional.as_str()));
+        }
         for comment in batch {
             let stored = ChatComment {
                 id: comment.id.clone(),
