@@ -228,14 +228,19 @@ fn table_row(found: &Found) -> String {
         (Some(s), None) => format!("  [spoken {s}]"),
         _ => String::new(),
     };
+    format!("{}{origin}", alert_columns(a, found.line, &a.text))
+}
+
+/// The table's columns for one alert, under [`table_header`]: id, line, severity, category,
+/// rule, then `text` (the words, as the caller wants them shown).
+pub(super) fn alert_columns(a: &Alert, line: usize, text: &str) -> String {
     format!(
-        "{:<4} {:<5} {:<8} {:<12} {:<28} {}{}",
+        "{:<4} {:<5} {:<8} {:<12} {:<28} {}",
         a.id,
-        found.line,
+        line,
         a.severity.to_string(),
         a.category.to_string(),
         a.rule,
-        a.text,
-        origin
+        text
     )
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::detect::{first_pack_error, table_header, Format};
+use super::detect::{alert_columns, first_pack_error, table_header, Format};
 use super::gate::{verdict, FailOn};
 use crate::comments::escalate::parse_rfc3339;
 use crate::comments::{check_seller, Comment, CommentDetector, Escalator, Offer};
@@ -165,16 +165,8 @@ fn print(format: Format, kept: &[Found]) -> anyhow::Result<()> {
                     .comment
                     .as_ref()
                     .map_or(("", 1), |c| (c.user.as_str(), c.count));
-                writeln!(
-                    out,
-                    "{:<4} {:<5} {:<8} {:<12} {:<28} {}  [{user} ×{count}]",
-                    a.id,
-                    f.line,
-                    a.severity.to_string(),
-                    a.category.to_string(),
-                    a.rule,
-                    a.text.replace('\n', " "),
-                )?;
+                let columns = alert_columns(a, f.line, &a.text.replace('\n', " "));
+                writeln!(out, "{columns}  [{user} ×{count}]")?;
             }
         }
     }
