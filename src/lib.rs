@@ -13,6 +13,7 @@
 pub mod audio;
 pub mod audit;
 pub mod cli;
+pub mod cluster;
 pub mod comments;
 pub mod detect;
 pub mod eval;

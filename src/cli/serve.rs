@@ -16,8 +16,10 @@ use super::transcribe::default_threads;
 use crate::comments::CommentDetector;
 use crate::detect::{self, Detector};
 use crate::events::{EventBus, Hub, HubLimits, JetStreamBus, JetStreamConfig, LogConfig, Retain};
+use crate::cluster::{ClusterConfig, ClusterNode};
 use crate::live::{
-    AttachRequest, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl, StreamManager,
+    AttachRequest, ControlError, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl,
+    StreamManager,
 };
 use crate::serve::{ServeConfig, ServeMetrics};
 use crate::source::{NetPolicy, RetryConfig};
@@ -109,10 +111,14 @@ pub struct ServeArgs {
     /// every node serves the same history. DATA_DIR still holds this node's evidence clips.
     #[arg(long, value_name = "nats://HOST:PORT")]
     nats: Option<String>,
-    /// This node's name in the cluster (its NATS connection name and message ids); default:
-    /// the host name.
+    /// This node's name in the cluster (1–64 of A-Z a-z 0-9 - _; in its leases, heartbeat,
+    /// NATS connection name and message ids); default: the host name.
     #[arg(long, requires = "nats", value_name = "NAME")]
     node: Option<String>,
+    /// Seconds a node may go without renewing a stream's lease before another node takes the
+    /// stream over (3–300). Set by the first node to create the cluster's buckets.
+    #[arg(long, requires = "nats", value_name = "SECS", default_value_t = 10)]
+    lease: u64,
     /// Most SSE connections open at once (1–65536); one more gets 503 with Retry-After.
     #[arg(long, default_value_t = crate::serve::sse_cap::DEFAULT_MAX_SSE_CLIENTS)]
     max_sse_clients: usize,
@@ -184,19 +190,31 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         },
         ..HubLimits::default()
     };
-    let bus: Arc<dyn EventBus> =
-        match &args.nats {
-            Some(url) => Arc::new(join_cluster(
-                url,
-                args.node.as_deref(),
-                &config.data_dir,
-                limits,
-            )?),
-            None => Arc::new(Hub::open_with(&config.data_dir, limits).with_context(|| {
-                format!("opening the event log in {}", config.data_dir.display())
-            })?),
-        };
+    if !(3..=300).contains(&args.lease) {
+        bail!("--lease {}: use 3 to 300 seconds", args.lease);
+    }
+    let cluster_bus = match &args.nats {
+        Some(url) => Some(join_cluster(
+            url,
+            args.node.as_deref(),
+            &config.data_dir,
+            limits.clone(),
+        )?),
+        None => None,
+    };
+    let bus: Arc<dyn EventBus> = match &cluster_bus {
+        Some((bus, _)) => Arc::new(bus.clone()),
+        None => Arc::new(Hub::open_with(&config.data_dir, limits).with_context(|| {
+            format!("opening the event log in {}", config.data_dir.display())
+        })?),
+    };
     let shutdown = CancellationToken::new();
+    // A cluster node's streams outlive the signal until the node has handed them over (no
+    // `ended` status for a stream another node goes on with).
+    let streams_stop = match &cluster_bus {
+        Some(_) => CancellationToken::new(),
+        None => shutdown.clone(),
+    };
     let live = LiveConfig {
         max_lag_s: args.max_lag,
         second_listen: !args.no_second_listen,
@@ -217,8 +235,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             net,
             allow_local_sources: args.allow_local_sources,
         },
-        shutdown.clone(),
+        streams_stop.clone(),
     ));
+    let (control, cluster_loop): (Arc<dyn StreamControl>, _) = match &cluster_bus {
+        Some((bus, node)) => {
+            let config = ClusterConfig {
+                lease_ttl: Duration::from_secs(args.lease),
+                ..ClusterConfig::new(node)
+            };
+            let (cluster, thread) =
+                ClusterNode::join(config, bus, manager.clone(), shutdown.clone())
+                    .map_err(|e| anyhow::anyhow!("--nats: joining the cluster: {e}"))?;
+            (cluster, Some(thread))
+        }
+        None => (manager.clone(), None),
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let metrics = Arc::new(ServeMetrics::default());
     // Sinks subscribe before the first stream can publish.
@@ -228,10 +259,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     };
     for request in requests {
         let id = request.id.clone();
-        if let Err(e) = manager.attach(request) {
-            shutdown.cancel();
-            manager.shutdown(Duration::from_secs(10));
-            bail!("--stream {id}: {e}");
+        match control.attach(request) {
+            Ok(_) => {}
+            // A node restarted with the flags it first ran with: the cluster has the stream.
+            Err(ControlError::Conflict(_)) if cluster_loop.is_some() => {
+                eprintln!("claimwatch: --stream {id}: the cluster already monitors it");
+            }
+            Err(e) => {
+                shutdown.cancel();
+                if let Some(thread) = cluster_loop {
+                    let _ = thread.join();
+                }
+                streams_stop.cancel();
+                manager.shutdown(Duration::from_secs(10));
+                bail!("--stream {id}: {e}");
+            }
         }
     }
 
@@ -253,7 +295,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             eprintln!("claimwatch: operators: {}", who.join(", "));
         }
         eprintln!("claimwatch: listening on http://{local}");
-        let control: Arc<dyn StreamControl> = manager.clone();
         let served = crate::serve::run(
             &config,
             listener,
@@ -270,6 +311,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         served
     });
     shutdown.cancel();
+    if let Some(thread) = cluster_loop {
+        let _ = thread.join();
+    }
+    streams_stop.cancel();
     manager.shutdown(Duration::from_secs(10));
     // An attach still opening its source (a FIFO nobody writes) must not hold up the exit.
     runtime.shutdown_timeout(Duration::from_secs(2));
@@ -278,13 +323,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The cluster's bus at `url` (`--nats`), as node `node` (default: the host name).
+/// The cluster's bus at `url` (`--nats`), as node `node` (default: the host name), and the
+/// node's name.
 fn join_cluster(
     url: &str,
     node: Option<&str>,
     data_dir: &std::path::Path,
     limits: HubLimits,
-) -> Result<JetStreamBus> {
+) -> Result<(JetStreamBus, String)> {
     let node = match node {
         Some(name) => name.to_string(),
         None => std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -293,16 +339,14 @@ fn join_cluster(
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "claimwatch".into()),
     };
-    if node.is_empty() || node.bytes().any(|b| !b.is_ascii_graphic()) {
-        bail!("--node {node:?}: use visible ASCII characters without spaces");
-    }
+    crate::cluster::check_node_name(&node).map_err(anyhow::Error::msg)?;
     let config = JetStreamConfig {
         limits,
         ..JetStreamConfig::new(url, &node, data_dir.to_path_buf())
     };
     let bus = JetStreamBus::connect(config).map_err(|e| anyhow::anyhow!("--nats {url}: {e}"))?;
     eprintln!("claimwatch: node {node} joined the cluster at {url} (JetStream stream CLAIMWATCH)");
-    Ok(bus)
+    Ok((bus, node))
 }
 
 async fn wait_for_signal() {

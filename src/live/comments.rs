@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::comments::escalate::{Escalator, Offer, WINDOW};
 use crate::comments::{check_seller, Comment, CommentDetector};
@@ -29,7 +29,7 @@ pub const MAX_TEXT_BYTES: usize = 4096;
 pub const MAX_ID_BYTES: usize = 256;
 
 /// What became of a batch.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Taken {
     /// Comments recorded now.
     pub accepted: usize,

@@ -89,6 +89,10 @@ pub struct StreamInfo {
     /// console's level meter); `None` before any audio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level_dbfs: Option<f64>,
+    /// In a cluster (`serve --nats`): the node monitoring the stream now; `None` while no node
+    /// holds it (waiting for one with room) and outside a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl StreamInfo {
@@ -110,6 +114,7 @@ impl StreamInfo {
             unconfirmed_alerts: 0,
             health: Vec::new(),
             level_dbfs: None,
+            node: None,
         }
     }
 }
@@ -136,7 +141,17 @@ pub enum ControlError {
 /// What the live pipeline offers the server. Methods may block briefly (opening a source), so the
 /// server calls them through `spawn_blocking`.
 pub trait StreamControl: Send + Sync + 'static {
+    /// Every stream the server answers for (in a cluster: all of the cluster's).
     fn list(&self) -> Vec<StreamInfo>;
+    /// The streams monitored by this process (what its `/metrics` reports); outside a cluster
+    /// the same as [`list`](StreamControl::list).
+    fn local(&self) -> Vec<StreamInfo> {
+        self.list()
+    }
+    /// In a cluster, this node's view of it (`GET /cluster`); `None` outside one.
+    fn cluster(&self) -> Option<serde_json::Value> {
+        None
+    }
     fn attach(&self, request: AttachRequest) -> Result<StreamInfo, ControlError>;
     fn detach(&self, id: &str) -> Result<(), ControlError>;
     fn set_product(&self, id: &str, request: ProductRequest) -> Result<StreamInfo, ControlError>;

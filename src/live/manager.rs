@@ -199,15 +199,33 @@ impl StreamManager {
             }
             self.remember(existing);
         }
+        self.admission(&streams, lang)
+            .map_err(|why| ControlError::Unavailable(format!("stream {id}: {why}")))?;
+        streams.insert(
+            id.to_string(),
+            Attached {
+                lang,
+                shared: shared.clone(),
+                desk: desk.clone(),
+                cancel: cancel.clone(),
+                threads: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Whether another stream of `lang` fits beside `streams`: `Err` says why not (the stream
+    /// count, or the decode load admission control measures).
+    fn admission(&self, streams: &BTreeMap<String, Attached>, lang: Lang) -> Result<(), String> {
         let running: Vec<&Attached> = streams
             .values()
             .filter(|a| a.shared.snapshot().state != SourceState::Ended)
             .collect();
         if running.len() >= self.config.max_streams {
-            return Err(ControlError::Unavailable(format!(
-                "stream {id}: the server already monitors {} streams (--max-streams)",
+            return Err(format!(
+                "the server already monitors {} streams (--max-streams)",
                 running.len()
-            )));
+            ));
         }
         let loads: Vec<StreamLoad> = running
             .iter()
@@ -226,26 +244,50 @@ impl StreamManager {
             .unwrap_or_else(|p| p.into_inner())
             .get(&lang)
             .copied();
-        if let Admission::Refuse { load, expected } = admit(&loads, known, self.config.max_load) {
-            return Err(ControlError::Unavailable(format!(
-                "stream {id}: no decoding capacity: the streams attached need {load:.2} of the \
-                 decoder and a {} stream about {expected:.2} more (limit {:.2}, --max-load); \
-                 every stream would fall behind",
+        match admit(&loads, known, self.config.max_load) {
+            Admission::Refuse { load, expected } => Err(format!(
+                "no decoding capacity: the streams attached need {load:.2} of the decoder and a \
+                 {} stream about {expected:.2} more (limit {:.2}, --max-load); every stream \
+                 would fall behind",
                 lang.as_str(),
                 self.config.max_load
-            )));
+            )),
+            Admission::Admit => Ok(()),
         }
-        streams.insert(
-            id.to_string(),
-            Attached {
-                lang,
-                shared: shared.clone(),
-                desk: desk.clone(),
-                cancel: cancel.clone(),
-                threads: Vec::new(),
-            },
-        );
-        Ok(())
+    }
+
+    /// Whether this server would admit another stream of `lang` now (a cluster node asks before
+    /// it claims one).
+    pub fn has_room(&self, lang: Lang) -> bool {
+        let streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        self.admission(&streams, lang).is_ok()
+    }
+
+    /// Checks `request` as [`attach`](StreamControl::attach) would (id, language, origin,
+    /// health, source and feed against the policy) without starting anything; the language
+    /// whose model it would load. A cluster node checks a request before recording it.
+    pub fn check(&self, request: &AttachRequest) -> Result<Lang, ControlError> {
+        let (lang, ..) = self.validate(request)?;
+        self.feed(request)?;
+        Ok(lang)
+    }
+
+    /// Stops stream `id` here without saying it ended: another node goes on with it (a cluster
+    /// node that lost the stream's lease, or hands it over on shutdown). Whether it ran here.
+    pub fn hand_over(&self, id: &str) -> bool {
+        let Some(attached) = self
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id)
+        else {
+            return false;
+        };
+        self.remember(&attached);
+        // The worker says nothing more once it sees this (as after a detach).
+        attached.shared.detached.store(true, Ordering::SeqCst);
+        attached.cancel.cancel();
+        true
     }
 
     /// The slow part of attaching, without the streams lock: the model (loaded once per
@@ -372,7 +414,12 @@ impl StreamManager {
         Ok((lang, detect_lang, origin, spec))
     }
 
-    fn origin_code(&self, id: &str, origin: Option<&str>) -> Result<Option<String>, ControlError> {
+    /// The ISO code of a declared origin (`None` for none), or why it is refused.
+    pub fn origin_code(
+        &self,
+        id: &str,
+        origin: Option<&str>,
+    ) -> Result<Option<String>, ControlError> {
         match origin {
             None => Ok(None),
             Some(o) if o.trim().is_empty() => Ok(None),

@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .route("/alerts.csv", get(review::export))
         .route("/alerts/{id}/review", post(review::review))
         .route("/healthz", get(healthz))
+        .route("/cluster", get(cluster))
         .route("/metrics", get(prometheus))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.body_limit))
@@ -669,9 +670,21 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// The nodes of the cluster as this node sees them; 404 outside a cluster.
+async fn cluster(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let control = state.control.clone();
+    let view = blocking(move || Ok(control.cluster())).await?;
+    view.map(|v| Json(v).into_response()).ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            "not in a cluster (serve --nats)".into(),
+        )
+    })
+}
+
 async fn prometheus(State(state): State<AppState>) -> Response {
     let text = metrics::render(
-        &state.control.list(),
+        &state.control.local(),
         &state.bus.alert_counts(),
         &state.metrics,
         state.bus.lag_recoveries(),
@@ -715,6 +728,7 @@ mod tests {
                 unconfirmed_alerts: 0,
                 health: Vec::new(),
                 level_dbfs: None,
+                node: None,
                 alerts: BTreeMap::new(),
             }]
         }

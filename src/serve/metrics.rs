@@ -293,6 +293,7 @@ mod tests {
             unconfirmed_alerts: 1,
             health: vec![HealthCondition::Silence],
             level_dbfs: None,
+            node: None,
             alerts: BTreeMap::new(),
         }
     }

@@ -5,7 +5,9 @@
 //! Input: events published on one node. Output checked: what the other node's subscribers and
 //! queries see (ids, order, content), and what survives restarts.
 
+mod failover;
 mod nats;
+mod radio;
 mod serve;
 
 use std::path::Path;

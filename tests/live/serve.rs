@@ -218,6 +218,12 @@ impl Serve {
         self.stop_with("-TERM");
     }
 
+    /// SIGKILL (a crash: nothing handed over, nothing flushed), and waits for the process to go.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends `signal` (a `kill` flag: -TERM, -INT), then checks for exit 0 as [`Serve::stop`].
     fn stop_with(mut self, signal: &str) {
         let pid = self.child.id().to_string();

@@ -296,6 +296,12 @@ impl JetStreamBus {
         self.publish_as(stream, body, msg_id.to_string(), None)
             .map_err(fail_to_bus)
     }
+
+    /// The connection and the runtime this bus runs on, so the cluster's coordination
+    /// ([`crate::cluster`]) shares them instead of opening a second connection.
+    pub fn connection(&self) -> (jetstream::Context, tokio::runtime::Handle) {
+        (self.inner.js.clone(), self.inner.handle.clone())
+    }
 }
 
 fn fail_to_bus(fail: PublishFail) -> BusError {
