@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
-use async_nats::jetstream::{self, stream::StorageType};
+use async_nats::jetstream::{self, stream, stream::StorageType};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -330,6 +330,10 @@ impl Buckets {
 }
 
 /// Opens bucket `name`, or creates it with max age `ttl` (zero: none).
+///
+/// Created as the stream a key-value bucket is (`KV_<name>` on `$KV.<name>.>`, what the client's
+/// own `create_key_value` makes) rather than through that call, which first asks for the
+/// account's limits in a shape Debian's nats-server 2.9 does not answer in.
 async fn bucket(
     js: &jetstream::Context,
     name: &str,
@@ -339,21 +343,24 @@ async fn bucket(
     if let Ok(store) = js.get_key_value(name).await {
         return Ok(store);
     }
-    let config = kv::Config {
-        bucket: name.to_string(),
-        history,
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: history,
         max_age: ttl,
         storage: StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
         ..Default::default()
     };
-    match js.create_key_value(config).await {
-        Ok(store) => Ok(store),
-        // Another node created it first.
-        Err(first) => js
-            .get_key_value(name)
-            .await
-            .map_err(|_| format!("key-value bucket {name}: {first}")),
-    }
+    // Another node may create it at the same moment; either way it exists after this.
+    let created = js.create_stream(config).await.err();
+    js.get_key_value(name).await.map_err(|e| match created {
+        Some(first) => format!("key-value bucket {name}: {first}"),
+        None => format!("key-value bucket {name}: {e}"),
+    })
 }
 
 fn json(value: &impl Serialize) -> Bytes {
