@@ -7,6 +7,7 @@
 
 mod nats;
 mod serve;
+mod webhook;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
