@@ -46,6 +46,7 @@ pub use event::{
     StreamHealth, StreamStatus,
 };
 pub use hub::{Hub, HubLimits};
+pub use jetstream::deliveries::{Delivery, DurableConfig};
 pub use jetstream::{JetStreamBus, JetStreamConfig};
 pub use log::{EventLog, LogError};
 pub use retention::{LogConfig, Retain};
@@ -196,6 +197,18 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// The evidence clip of `alert_id` as a WAV file, if one was stored and is still kept.
     fn clip(&self, alert_id: &str) -> Result<Option<Vec<u8>>, BusError>;
+
+    /// This node's share of a consumer that hands each event of `config.kinds` to one node of
+    /// the cluster at a time, until acked ([`jetstream::deliveries`]). `None`: this bus is one
+    /// process (the local hub), and a sink reads [`subscribe`](EventBus::subscribe) from a
+    /// position of its own instead.
+    fn durable(
+        &self,
+        config: &DurableConfig,
+    ) -> Option<Result<BoxStream<'static, Delivery>, BusError>> {
+        let _ = config;
+        None
+    }
 }
 
 /// Stream ids appear in URLs, metric labels, log lines (and a cluster's subject names): 1 to 64

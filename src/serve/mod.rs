@@ -157,9 +157,10 @@ impl ServeConfig {
 }
 
 /// The sinks `config` asks for, started on `bus` before any stream publishes (a webhook new to
-/// the data directory starts at the events from then on, so none of a stream's first alerts is
-/// missed; a known one resumes from its cursor). Needs a tokio runtime; the tasks end on
-/// `shutdown`.
+/// the data directory, or to the cluster, starts at the events from then on, so none of a
+/// stream's first alerts is missed; a known one resumes from its cursor, or from the cluster's
+/// durable consumer on a JetStream bus: see [`crate::sinks`]). Needs a tokio runtime; the tasks
+/// end on `shutdown`.
 pub fn start_sinks(
     config: &ServeConfig,
     bus: &dyn EventBus,

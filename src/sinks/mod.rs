@@ -2,15 +2,24 @@
 //! webhook today), at least once. Each sink reads the bus like any other subscriber; the
 //! pipeline never knows it exists.
 //!
-//! Input: events from [`EventBus::subscribe`], from the sink's persisted [`Cursor`]. Output:
-//! whatever the [`Sink`] does with them, counted in its [`SinkStats`].
+//! Input: events from the bus, one of two ways. Output: whatever the [`Sink`] does with them,
+//! counted in its [`SinkStats`].
 //!
-//! [`spawn`] holds what every sink needs: it subscribes from the cursor before returning (so
-//! nothing published after it is missed, and what the last run had not delivered comes first),
-//! delivers accepted events one at a time in id order, and moves the cursor past each. The
-//! subscription is the queue: a slow or dead receiver never slows publishing (the subscription
-//! falls behind and re-reads from memory or the log's files) and nothing is dropped. On shutdown
-//! the cursor is saved; an event being delivered then is delivered again after the next start.
+//! - One process (the local hub): [`spawn`] subscribes from the sink's persisted [`Cursor`]
+//!   before returning (so nothing published after it is missed, and what the last run had not
+//!   delivered comes first), delivers accepted events one at a time in id order, and moves the
+//!   cursor past each. The subscription is the queue: a slow or dead receiver never slows
+//!   publishing (the subscription falls behind and re-reads from memory or the log's files) and
+//!   nothing is dropped. On shutdown the cursor is saved; an event being delivered then is
+//!   delivered again after the next start.
+//! - A cluster (`serve --nats`): [`spawn_durable`] takes this node's share of a durable consumer
+//!   every node binds to ([`EventBus::durable`]), so each event goes to one node at a time and is
+//!   delivered once per cluster, at least once: it is acked only after the sink is done with it
+//!   (delivered, or refused for good), kept alive while the sink retries, and given back on
+//!   shutdown; a node killed mid-delivery leaves it unacked and another node delivers it after
+//!   the ack wait (a copy the receiver may already have: same event id). Each node delivers in
+//!   id order, one at a time; nodes work side by side, so across the cluster the order is not
+//!   strictly kept. The position is the consumer's, on the NATS server: no cursor file.
 //!
 //! - [`webhook`]: POSTs alerts to a URL (the reqwest adapter).
 //! - [`cursor`]: the persisted "delivered up to event id" of one sink.
@@ -22,13 +31,14 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use cursor::{Cursor, CursorError};
 
-use crate::events::{Event, EventBus};
+use crate::events::{Delivery, Event, EventBus};
 
 /// Counters of one sink, read by `/metrics`.
 #[derive(Debug, Default)]
@@ -87,19 +97,7 @@ pub fn spawn<S: Sink>(
                     () = shutdown.cancelled() => break,
                     outcome = sink.deliver(&event) => outcome,
                 };
-                match outcome {
-                    Ok(()) => {
-                        stats.sent.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(reason) => {
-                        stats.failed.fetch_add(1, Ordering::Relaxed);
-                        eprintln!(
-                            "claimwatch: warning: {}: gave up on event {}: {reason}",
-                            sink.name(),
-                            event.id
-                        );
-                    }
-                }
+                count(&sink, &stats, event.id, outcome);
                 cursor.advance(event.id);
                 save(&mut cursor, &sink);
             } else {
@@ -111,6 +109,61 @@ pub fn spawn<S: Sink>(
         }
         save(&mut cursor, &sink);
     })
+}
+
+/// Starts `sink` on this node's share of a cluster-wide durable consumer (`deliveries`, from
+/// [`EventBus::durable`]). Needs a tokio runtime. The handle ends after `shutdown` is cancelled
+/// (an event being delivered then is given back to the cluster) or when `deliveries` ends.
+pub fn spawn_durable<S: Sink>(
+    deliveries: BoxStream<'static, Delivery>,
+    sink: S,
+    stats: Arc<SinkStats>,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut deliveries = deliveries;
+        loop {
+            let delivery = tokio::select! {
+                () = shutdown.cancelled() => break,
+                delivery = deliveries.next() => match delivery {
+                    Some(delivery) => delivery,
+                    None => break,
+                },
+            };
+            if sink.accepts(&delivery.event) {
+                let outcome = tokio::select! {
+                    () = shutdown.cancelled() => None,
+                    outcome = delivery.hold(sink.deliver(&delivery.event)) => Some(outcome),
+                };
+                let Some(outcome) = outcome else {
+                    // Not delivered: another node (or this one after its restart) takes it.
+                    delivery.release().await;
+                    break;
+                };
+                count(&sink, &stats, delivery.event.id, outcome);
+            }
+            if let Err(e) = delivery.ack().await {
+                // The event comes again (same id, so the receiver can drop the copy).
+                eprintln!("claimwatch: warning: {}: {e}", sink.name());
+            }
+        }
+    })
+}
+
+/// Counts one delivery's outcome; a refusal for good is worth a line.
+fn count<S: Sink>(sink: &S, stats: &SinkStats, id: u64, outcome: Result<(), String>) {
+    match outcome {
+        Ok(()) => {
+            stats.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(reason) => {
+            stats.failed.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "claimwatch: warning: {}: gave up on event {id}: {reason}",
+                sink.name()
+            );
+        }
+    }
 }
 
 /// A cursor that cannot be written costs re-sent events after a restart, not lost ones: warn

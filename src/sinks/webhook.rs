@@ -1,14 +1,21 @@
 //! `--webhook URL`: POSTs every alert (the same JSON object as the SSE `data:`) to a URL, at least
 //! once. The only file that touches reqwest's client for sinks.
 //!
-//! Input: the bus's alerts, through [`super::spawn`] from the webhook's cursor in
-//! `DATA_DIR/sinks/`. Output: HTTP POSTs, one per alert, in id order, each with an
-//! [`IDEMPOTENCY_HEADER`] carrying the event id (an alert sent again after a restart has the same
-//! key, so a receiver can drop the copy). A try that fails (no connection, 5xx, 408, 429) is
-//! retried with exponential backoff until it succeeds or the server stops; the cursor does not
-//! pass an alert before its POST succeeded, so an alert the receiver did not take is sent again
-//! after the next start. Another 4xx is the receiver refusing that alert: not retried. A slow or
-//! dead receiver never slows publishing (see [`super`]).
+//! Input: the bus's alerts (and escalations), one of two ways ([`super`]): on one process,
+//! through [`super::spawn`] from the webhook's cursor in `DATA_DIR/sinks/`; in a cluster
+//! (`serve --nats`), through [`super::spawn_durable`] from the durable JetStream consumer
+//! `webhook-<hash of the URL>` ([`consumer_name`]) that every node with this URL binds to, so
+//! each alert is POSTed by one node, once per cluster. Output: HTTP POSTs, one per alert, each
+//! with an [`IDEMPOTENCY_HEADER`] carrying the event id (an alert sent again after a restart, or
+//! by another node after one died mid-delivery, has the same key, so a receiver can drop the
+//! copy). On one process the POSTs come in id order; in a cluster each node's do, but nodes
+//! deliver side by side, so two alerts close together may arrive in either order.
+//!
+//! A try that fails (no connection, 5xx, 408, 429) is retried with exponential backoff until it
+//! succeeds or the server stops; an alert is marked handled (cursor moved, or consumer message
+//! acked) only after its POST succeeded, so an alert the receiver did not take is sent again
+//! after the next start (or by another node). Another 4xx is the receiver refusing that alert:
+//! not retried, counted failed. A slow or dead receiver never slows publishing (see [`super`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Cursor, CursorError, Sink, SinkStats};
-use crate::events::{Event, EventBus, EventKind};
+use crate::events::{BusError, DurableConfig, Event, EventBus, EventKind};
 
 /// The header carrying the event id.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
@@ -35,10 +42,14 @@ pub struct WebhookConfig {
     pub max_backoff: Duration,
     /// Per-request timeout (connect + answer).
     pub timeout: Duration,
+    /// In a cluster: how long a node may go silent on an alert it holds (it died) before
+    /// another node gets it. Only the node that creates the consumer sets it.
+    pub ack_wait: Duration,
 }
 
 impl WebhookConfig {
-    /// Defaults: tries without end, backoff 0.5 s doubling to 30 s, 10 s per request.
+    /// Defaults: tries without end, backoff 0.5 s doubling to 30 s, 10 s per request, 30 s ack
+    /// wait.
     pub fn new(url: impl Into<String>) -> WebhookConfig {
         WebhookConfig {
             url: url.into(),
@@ -46,6 +57,7 @@ impl WebhookConfig {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
+            ack_wait: Duration::from_secs(30),
         }
     }
 }
@@ -60,6 +72,24 @@ pub enum WebhookError {
         #[source]
         source: CursorError,
     },
+    #[error("webhook {url}: {source}")]
+    Durable {
+        url: String,
+        #[source]
+        source: BusError,
+    },
+}
+
+/// What the webhook delivers.
+const KINDS: [EventKind; 2] = [EventKind::Alert, EventKind::Escalation];
+
+/// The cluster-wide consumer of the webhook to `url`: the same on every node and across
+/// restarts (FNV-1a, fixed here, rather than std's hasher, which may change between builds).
+pub fn consumer_name(url: &str) -> String {
+    let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("webhook-{hash:016x}")
 }
 
 /// The webhook as a [`Sink`]: alerts only.
@@ -100,7 +130,7 @@ impl Sink for Webhook {
     /// Alerts, and the escalations of comment alerts (a receiver acting on an alert wants to
     /// know that its user went on).
     fn accepts(&self, event: &Event) -> bool {
-        matches!(event.kind(), EventKind::Alert | EventKind::Escalation)
+        KINDS.contains(&event.kind())
     }
 
     async fn deliver(&self, event: &Event) -> Result<(), String> {
@@ -115,10 +145,12 @@ impl Sink for Webhook {
     }
 }
 
-/// Starts delivering alerts published on `bus`: those after the webhook's cursor in `data_dir`
-/// first (a webhook new to `data_dir` starts at the alerts published from now on). Needs a
-/// tokio runtime. The returned handle ends after `shutdown` is cancelled, with the cursor saved;
-/// alerts not yet delivered then are sent after the next start.
+/// Starts delivering alerts published on `bus`. On a cluster's bus, this node's share of the
+/// webhook's durable consumer (a webhook new to the cluster starts at the alerts published from
+/// now on). Otherwise those after the webhook's cursor in `data_dir` first (a webhook new to
+/// `data_dir` starts at the alerts published from now on). Needs a tokio runtime. The returned
+/// handle ends after `shutdown` is cancelled, with the cursor saved or the alert being delivered
+/// given back; alerts not yet delivered then are sent after the next start (or by another node).
 pub fn spawn(
     bus: &dyn EventBus,
     config: WebhookConfig,
@@ -127,7 +159,20 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<()>, WebhookError> {
     let url = config.url.clone();
+    let durable = DurableConfig {
+        name: consumer_name(&url),
+        description: format!("claimwatch webhook {url}"),
+        kinds: KINDS.to_vec(),
+        ack_wait: config.ack_wait,
+    };
     let webhook = Webhook::new(config)?;
+    match bus.durable(&durable) {
+        Some(Ok(deliveries)) => {
+            return Ok(super::spawn_durable(deliveries, webhook, stats, shutdown));
+        }
+        Some(Err(source)) => return Err(WebhookError::Durable { url, source }),
+        None => {}
+    }
     let start = bus.next_id().saturating_sub(1);
     let cursor = Cursor::open(data_dir, &url, start)
         .map_err(|source| WebhookError::Cursor { url, source })?;
@@ -222,6 +267,23 @@ mod tests {
         for (status, want) in cases {
             assert_eq!(retryable(status), want, "{status}");
         }
+    }
+
+    #[test]
+    fn consumer_names_are_stable_and_tell_urls_apart() {
+        // (url, name): pinned, since every node and every restart must derive the same name.
+        let cases = [
+            ("", "webhook-cbf29ce484222325"),
+            ("a", "webhook-af63dc4c8601ec8c"),
+            ("http://127.0.0.1:9/hook", "webhook-66c3de777dced1b5"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(consumer_name(url), want, "{url}");
+        }
+        assert_ne!(
+            consumer_name("https://hooks.example/a"),
+            consumer_name("https://hooks.example/b")
+        );
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ mod failover;
 mod nats;
 mod radio;
 mod serve;
+mod webhook;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -41,6 +41,25 @@ pub fn filter(stream: Option<&str>) -> String {
     }
 }
 
+/// The filter subject of a durable consumer of `kinds`: one subject per kind would need the
+/// server 2.10+ `filter_subjects`, so several kinds (or reviews, whose subjects are one token
+/// longer) take every event and the consumer skips the others ([`kind_of`]).
+pub fn kinds_filter(kinds: &[EventKind]) -> String {
+    match kinds {
+        [kind] if *kind != EventKind::Review => format!("{PREFIX}.*.{}", kind.as_str()),
+        _ => filter(None),
+    }
+}
+
+/// The event type a subject carries (`claimwatch.events.<stream>.<type>[.…]`), read without
+/// decoding the payload; `None` for a subject that is not claimwatch's.
+pub fn kind_of(subject: &str) -> Option<&str> {
+    let rest = subject.strip_prefix(PREFIX)?.strip_prefix('.')?;
+    let mut tokens = rest.split('.');
+    let _stream = tokens.next()?;
+    tokens.next().filter(|kind| !kind.is_empty())
+}
+
 /// The payload of `body` published by `stream` at `at`.
 pub fn encode(stream: &str, at: &str, body: &EventBody) -> String {
     Event {
@@ -99,6 +118,34 @@ mod tests {
             // Every subject is under its stream's filter and the catch-all.
             assert!(want.starts_with(filter(Some(stream)).trim_end_matches('>')));
             assert!(want.starts_with(filter(None).trim_end_matches('>')));
+        }
+    }
+
+    #[test]
+    fn durable_filters_and_the_kind_of_a_subject() {
+        use EventKind::*;
+        // (kinds, filter)
+        let filters: [(&[EventKind], &str); 4] = [
+            (&[Alert], "claimwatch.events.*.alert"),
+            (&[Alert, Escalation], "claimwatch.events.>"),
+            (&[Review], "claimwatch.events.>"),
+            (&[], "claimwatch.events.>"),
+        ];
+        for (kinds, want) in filters {
+            assert_eq!(kinds_filter(kinds), want, "{kinds:?}");
+        }
+        // (subject, kind)
+        let subjects = [
+            ("claimwatch.events.shop-1.alert", Some("alert")),
+            ("claimwatch.events.s_2.escalation", Some("escalation")),
+            ("claimwatch.events.shop-1.review.7", Some("review")),
+            ("claimwatch.events.shop-1", None),
+            ("claimwatch.events.shop-1.", None),
+            ("claimwatch.eventsx.shop-1.alert", None),
+            ("other.events.shop-1.alert", None),
+        ];
+        for (subject, want) in subjects {
+            assert_eq!(kind_of(subject), want, "{subject}");
         }
     }
 

@@ -17,6 +17,8 @@
 //!   `Nats-Expected-Last-Subject-Sequence` = the last decision the view saw; when another node
 //!   decided in between, the server refuses, the view catches up and the check runs again. Two
 //!   operators deciding at once on two nodes are thus ordered, as on one node.
+//! - Deliveries once per cluster ([`deliveries`]): a durable consumer every node binds to, for
+//!   the webhook.
 //! - Evidence clips stay on the local disk of the node that recorded them (`DATA_DIR/clips`).
 //!
 //! The trait is synchronous (the pipeline publishes from plain threads; the HTTP layer calls
@@ -25,6 +27,7 @@
 //! channel, which works from any thread and never nests `block_on` inside a runtime.
 
 pub mod codec;
+pub mod deliveries;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -48,6 +51,7 @@ use super::store::Store;
 use super::{clips, clock};
 use super::{AlertFilter, BusError, Decision, EventBus, ReviewError, ReviewedAlert};
 use crate::detect::Category;
+use deliveries::{Delivery, DurableConfig};
 
 /// How long a publish keeps retrying through a lost connection before it reports an error.
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(15);
@@ -730,5 +734,12 @@ impl EventBus for JetStreamBus {
             alert_id: alert_id.to_string(),
             source,
         })
+    }
+
+    fn durable(
+        &self,
+        config: &DurableConfig,
+    ) -> Option<Result<BoxStream<'static, Delivery>, BusError>> {
+        Some(self.durable_deliveries(config))
     }
 }
