@@ -13,10 +13,10 @@ use anyhow::{bail, Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use super::transcribe::default_threads;
+use crate::cluster::{ClusterConfig, ClusterNode};
 use crate::comments::CommentDetector;
 use crate::detect::{self, Detector};
 use crate::events::{EventBus, Hub, HubLimits, JetStreamBus, JetStreamConfig, LogConfig, Retain};
-use crate::cluster::{ClusterConfig, ClusterNode};
 use crate::live::{
     AttachRequest, ControlError, LiveConfig, ManagerConfig, ModelCache, Requester, StreamControl,
     StreamManager,
@@ -202,12 +202,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         )?),
         None => None,
     };
-    let bus: Arc<dyn EventBus> = match &cluster_bus {
-        Some((bus, _)) => Arc::new(bus.clone()),
-        None => Arc::new(Hub::open_with(&config.data_dir, limits).with_context(|| {
-            format!("opening the event log in {}", config.data_dir.display())
-        })?),
-    };
+    let bus: Arc<dyn EventBus> =
+        match &cluster_bus {
+            Some((bus, _)) => Arc::new(bus.clone()),
+            None => Arc::new(Hub::open_with(&config.data_dir, limits).with_context(|| {
+                format!("opening the event log in {}", config.data_dir.display())
+            })?),
+        };
     let shutdown = CancellationToken::new();
     // A cluster node's streams outlive the signal until the node has handed them over (no
     // `ended` status for a stream another node goes on with).

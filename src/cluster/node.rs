@@ -411,7 +411,10 @@ impl ClusterNode {
                 self.release(id, revision);
             }
             Err(err) => {
-                eprintln!("claimwatch: stream {id}: cannot start on node {}: {err}", self.name);
+                eprintln!(
+                    "claimwatch: stream {id}: cannot start on node {}: {err}",
+                    self.name
+                );
                 self.release(id, revision);
                 self.retry_later(id);
             }
@@ -432,9 +435,9 @@ impl ClusterNode {
             return;
         }
         let latest = self.bus.latest_status(id);
-        let ended = latest.as_ref().is_some_and(|e| {
-            matches!(&e.body, EventBody::Status(s) if s.state == SourceState::Ended)
-        });
+        let ended = latest.as_ref().is_some_and(
+            |e| matches!(&e.body, EventBody::Status(s) if s.state == SourceState::Ended),
+        );
         if ended {
             return; // attached again after a detach: a new start, not a takeover
         }
@@ -452,8 +455,8 @@ impl ClusterNode {
             SourceState::Starting,
             Some(gap_s),
             format!(
-                "taken over by node {}{from}, which stopped renewing its lease; about {gap_s:.1} s \
-                 of the stream since its last event were not monitored",
+                "taken over by node {}{from}; about {gap_s:.1} s of the stream since its last \
+                 event were not monitored",
                 self.name
             ),
         );

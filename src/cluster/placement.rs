@@ -33,7 +33,9 @@ pub fn preferences(waiting: &[String], nodes: &[Candidate]) -> BTreeMap<String, 
         let mut order: Vec<&Candidate> = nodes.iter().filter(|n| n.room).collect();
         order.sort_by_key(|n| (holds[&*n.node], spread(stream, &n.node), n.node.clone()));
         if let Some(first) = order.first() {
-            *holds.get_mut(&*first.node).expect("every candidate is counted") += 1;
+            *holds
+                .get_mut(&*first.node)
+                .expect("every candidate is counted") += 1;
         }
         out.insert(
             stream.clone(),
@@ -108,17 +110,9 @@ mod tests {
                 vec![("a", 1), ("b", 1)],
             ),
             // A node with fewer streams catches up first.
-            (
-                3,
-                nodes(&[("a", 3, true), ("b", 0, true)]),
-                vec![("b", 3)],
-            ),
+            (3, nodes(&[("a", 3, true), ("b", 0, true)]), vec![("b", 3)]),
             // A full node gets none.
-            (
-                4,
-                nodes(&[("a", 0, false), ("b", 0, true)]),
-                vec![("b", 4)],
-            ),
+            (4, nodes(&[("a", 0, false), ("b", 0, true)]), vec![("b", 4)]),
         ];
         for (n, candidates, want) in cases {
             let prefs = preferences(&streams(n), &candidates);

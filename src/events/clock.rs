@@ -76,7 +76,11 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let days = days_from_civil(year as i64, month as i64, day as i64);
     let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64;
     let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + std::time::Duration::from_secs(secs) + std::time::Duration::from_millis(millis))
+    Some(
+        UNIX_EPOCH
+            + std::time::Duration::from_secs(secs)
+            + std::time::Duration::from_millis(millis),
+    )
 }
 
 /// Days from 1970-01-01 to the given civil date (Howard Hinnant's `days_from_civil`).
@@ -135,7 +139,8 @@ mod tests {
             ("2026-11-27T03:26:24+09:00", None),
         ];
         for (text, want) in cases {
-            let want = want.map(|(s, ms)| UNIX_EPOCH + Duration::from_secs(s) + Duration::from_millis(ms));
+            let want =
+                want.map(|(s, ms)| UNIX_EPOCH + Duration::from_secs(s) + Duration::from_millis(ms));
             assert_eq!(parse_rfc3339(text), want, "{text}");
         }
     }

@@ -158,7 +158,11 @@ fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
         .iter()
         .all(|id| !alert_positions(&alerts(&nodes["b"]), &radio, id).is_empty())
     {
-        assert!(Instant::now() < deadline, "first alerts: {:?}", alerts(&nodes["b"]));
+        assert!(
+            Instant::now() < deadline,
+            "first alerts: {:?}",
+            alerts(&nodes["b"])
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 
@@ -256,7 +260,10 @@ fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
         let positions = alert_positions(&all, &radio, id);
         for claim in claims(i) {
             let n = matching(&positions, claim);
-            assert!(n <= 1, "{id}: the claim at {claim} s alerted {n} times: {positions:?}");
+            assert!(
+                n <= 1,
+                "{id}: the claim at {claim} s alerted {n} times: {positions:?}"
+            );
             let must = !moved.contains(id) || claim >= killed_pos + FAILOVER_WINDOW_S;
             if must {
                 assert_eq!(
@@ -270,18 +277,30 @@ fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
                 .iter()
                 .filter(|c| **c >= killed_pos + FAILOVER_WINDOW_S)
                 .count();
-            assert!(after_window >= 2, "{id}: the kill came too late to test failover");
+            assert!(
+                after_window >= 2,
+                "{id}: the kill came too late to test failover"
+            );
         }
     }
 
     // The resumed client saw every event after its last id, as the full history has them.
-    let final_id = nodes[witness].get("/healthz").1["next_event_id"].as_u64().unwrap() - 1;
+    let final_id = nodes[witness].get("/healthz").1["next_event_id"]
+        .as_u64()
+        .unwrap()
+        - 1;
     let rest = resumed.until("the rest of the history", |events| {
-        events.last().and_then(|e| e.id).is_some_and(|id| id >= final_id)
+        events
+            .last()
+            .and_then(|e| e.id)
+            .is_some_and(|id| id >= final_id)
     });
     let mut full = nodes[witness].sse("/events", Some(last_seen));
     let replay = full.until("the history again", |events| {
-        events.last().and_then(|e| e.id).is_some_and(|id| id >= final_id)
+        events
+            .last()
+            .and_then(|e| e.id)
+            .is_some_and(|id| id >= final_id)
     });
     let ids_of = |events: &[crate::serve::client::SseEvent]| -> Vec<u64> {
         events.iter().filter_map(|e| e.id).collect()
@@ -302,9 +321,138 @@ fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
     });
     let (_, listed) = nodes[other].get("/streams");
     assert!(
-        listed.as_array().unwrap().iter().all(|s| s["id"] != "shop1"),
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != "shop1"),
         "{listed}"
     );
+    for (_, serve) in nodes {
+        serve.stop();
+    }
+}
+
+/// NATS itself killed and started again on its store while two nodes monitor two streams: the
+/// nodes reconnect, keep their streams (no second node takes one), and every claim said after
+/// NATS is back is alerted once.
+#[test]
+fn nats_restarted_under_running_streams_and_the_nodes_go_on() {
+    let _cores = common::whisper_lock();
+    let root = tempdir();
+    let mut nats = Nats::start(&root.path().join("js"));
+    let names = ["a", "b"];
+    let nodes: BTreeMap<&str, Serve> = names
+        .iter()
+        .map(|n| (*n, node(root.path(), &nats, n)))
+        .collect();
+    let radio = Radio::start((0..2).map(program).collect());
+    let ids: Vec<String> = (0..2).map(|i| format!("shop{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        attach(&nodes["b"], id, &radio.url(i));
+    }
+    let placed = placement(&nodes["a"], &ids);
+    let deadline = Instant::now() + PATIENCE;
+    while !ids
+        .iter()
+        .all(|id| !alert_positions(&alerts(&nodes["a"]), &radio, id).is_empty())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "first alerts: {:?}",
+            alerts(&nodes["a"])
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    nats.restart();
+    let back_pos = radio.position(SystemTime::now());
+    // Both nodes see each other again, and each stream is where it was.
+    let deadline = Instant::now() + PATIENCE;
+    for name in names {
+        loop {
+            let (_, cluster) = nodes[name].get("/cluster");
+            let live = cluster["nodes"].as_array().map_or(0, Vec::len);
+            if live == 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name}: {cluster}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    assert_eq!(placement(&nodes["b"], &ids), placed);
+
+    let last_claim = claims(1).last().copied().unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let all = alerts(&nodes["a"]);
+        let done = radio.position(SystemTime::now()) > last_claim + MATCH_AFTER_S
+            && (0..2).all(|i| {
+                let positions = alert_positions(&all, &radio, &ids[i]);
+                matching(&positions, *claims(i).last().unwrap()) > 0
+            });
+        if done || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let all = alerts(&nodes["b"]);
+    for (i, id) in ids.iter().enumerate() {
+        let positions = alert_positions(&all, &radio, id);
+        for claim in claims(i) {
+            let n = matching(&positions, claim);
+            assert!(
+                n <= 1,
+                "{id}: the claim at {claim} s alerted {n} times: {positions:?}"
+            );
+            if claim >= back_pos + MATCH_BEFORE_S {
+                assert_eq!(
+                    n, 1,
+                    "{id}: the claim at {claim:.1} s (NATS back at {back_pos:.1} s): {positions:?}"
+                );
+            }
+        }
+    }
+    // Nobody took a stream over: the leases held through the outage.
+    let final_id = nodes["a"].get("/healthz").1["next_event_id"]
+        .as_u64()
+        .unwrap()
+        - 1;
+    let history = nodes["a"]
+        .sse("/events", Some(0))
+        .until("the whole history", |events| {
+            events
+                .last()
+                .and_then(|e| e.id)
+                .is_some_and(|id| id >= final_id)
+        });
+    let takeovers: Vec<Value> = history
+        .iter()
+        .map(|e| e.json())
+        .filter(|v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("taken over"))
+        })
+        .collect();
+    assert!(takeovers.is_empty(), "{takeovers:?}");
+    assert_eq!(placement(&nodes["a"], &ids), placed);
+
+    // A node stopped on purpose hands its streams over at once (no lease to wait out).
+    let mut nodes = nodes;
+    let leaving = placed["shop0"].clone();
+    let staying = *names.iter().find(|n| **n != leaving).unwrap();
+    nodes.remove(leaving.as_str()).unwrap().stop();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let now = placement(&nodes[staying], &ids);
+        if now.values().all(|n| n == staying) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{now:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     for (_, serve) in nodes {
         serve.stop();
     }
