@@ -198,7 +198,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             url,
             args.node.as_deref(),
             &config.data_dir,
-            limits.clone(),
+            limits,
         )?),
         None => None,
     };

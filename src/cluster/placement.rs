@@ -97,7 +97,8 @@ mod tests {
     #[test]
     fn streams_spread_evenly() {
         // (waiting, nodes, wanted first-in-line counts)
-        let cases: Vec<(usize, Vec<Candidate>, Vec<(&str, usize)>)> = vec![
+        type Case = (usize, Vec<Candidate>, Vec<(&'static str, usize)>);
+        let cases: Vec<Case> = vec![
             (
                 6,
                 nodes(&[("a", 0, true), ("b", 0, true), ("c", 0, true)]),
