@@ -439,6 +439,20 @@ fn nats_restarted_under_running_streams_and_the_nodes_go_on() {
     assert!(takeovers.is_empty(), "{takeovers:?}");
     assert_eq!(placement(&nodes["a"], &ids), placed);
 
+    // Each node serves the evidence clips the other recorded.
+    for (id, recorder) in &placed {
+        let asker = *names.iter().find(|n| *n != recorder).unwrap();
+        let alert = all.iter().find(|a| a["stream"] == id.as_str()).unwrap();
+        let path = format!("/alerts/{}/clip", alert["id"].as_str().unwrap());
+        let (code, kind, wav) = nodes[asker].get_bytes(&path);
+        assert_eq!(
+            (code, kind.as_str()),
+            (200, "audio/wav"),
+            "{path} on {asker}"
+        );
+        assert_eq!(&wav[..4], b"RIFF");
+    }
+
     // A node stopped on purpose hands its streams over at once (no lease to wait out).
     let mut nodes = nodes;
     let leaving = placed["shop0"].clone();

@@ -19,13 +19,15 @@
 //!   operators deciding at once on two nodes are thus ordered, as on one node.
 //! - Deliveries once per cluster ([`deliveries`]): a durable consumer every node binds to, for
 //!   the webhook.
-//! - Evidence clips stay on the local disk of the node that recorded them (`DATA_DIR/clips`).
+//! - Evidence clips stay on the local disk of the node that recorded them (`DATA_DIR/clips`);
+//!   a node asked for one it lacks asks the others (`clip_share`).
 //!
 //! The trait is synchronous (the pipeline publishes from plain threads; the HTTP layer calls
 //! some methods from `spawn_blocking`, some straight from its async handlers), so the bus owns a
 //! small runtime of its own: a call hands its future to that runtime and waits on a plain
 //! channel, which works from any thread and never nests `block_on` inside a runtime.
 
+mod clip_share;
 pub mod codec;
 pub mod deliveries;
 
@@ -198,6 +200,11 @@ impl JetStreamBus {
             }),
         };
         let last = bus.last_sequence()?;
+        bus.inner.handle.spawn(clip_share::answer(
+            bus.inner.js.client(),
+            bus.inner.clips_dir.clone(),
+            bus.inner.stop.clone(),
+        ));
         bus.inner.handle.spawn(follow(
             bus.inner.js.clone(),
             bus.inner.stream.clone(),
@@ -730,10 +737,17 @@ impl EventBus for JetStreamBus {
     }
 
     fn clip(&self, alert_id: &str) -> Result<Option<Vec<u8>>, BusError> {
-        clips::read(&self.inner.clips_dir, alert_id).map_err(|source| BusError::Clip {
-            alert_id: alert_id.to_string(),
-            source,
-        })
+        let here =
+            clips::read(&self.inner.clips_dir, alert_id).map_err(|source| BusError::Clip {
+                alert_id: alert_id.to_string(),
+                source,
+            })?;
+        if here.is_some() {
+            return Ok(here);
+        }
+        // Recorded by another node (or by none).
+        let client = self.inner.js.client();
+        self.run(clip_share::fetch(client, alert_id.to_string()))
     }
 
     fn durable(
