@@ -252,8 +252,9 @@ impl StreamWorker {
         }
     }
 
-    /// Takes audio in (and dates its arrival for `said_at`, and keeps it for evidence clips).
-    fn receive(&self, state: &mut State, samples: &[f32]) {
+    /// Takes audio in (and dates its arrival at the source, `at`, for `said_at`, and keeps it for
+    /// evidence clips).
+    fn receive(&self, state: &mut State, samples: &[f32], at: SystemTime) {
         let at_s = state.transcriber.stats().received_s;
         let dropped = state.transcriber.push(samples);
         let mut changes = state.health.audio(at_s, samples);
@@ -266,7 +267,7 @@ impl StreamWorker {
         }
         state
             .clock
-            .arrived(state.transcriber.stats().received_s, SystemTime::now());
+            .arrived(state.transcriber.stats().received_s, at);
         if let Some(total) = state.drops.add(dropped, Instant::now()) {
             self.update_figures(state);
             self.report_drops(total);
@@ -276,7 +277,7 @@ impl StreamWorker {
     /// Applies one source event; true when the source has ended.
     fn handle(&self, state: &mut State, session: &mut WhisperSession, event: SourceEvent) -> bool {
         match event {
-            SourceEvent::Audio(samples) => self.receive(state, &samples),
+            SourceEvent::Audio(samples, at) => self.receive(state, &samples, at),
             SourceEvent::Up => {
                 let at_s = state.transcriber.stats().received_s;
                 let changes = state.health.source(true, at_s);
@@ -525,7 +526,7 @@ impl StreamWorker {
                 continue;
             }
             match state.events.recv_timeout(TURN_POLL) {
-                Ok(SourceEvent::Audio(samples)) => self.receive(state, &samples),
+                Ok(SourceEvent::Audio(samples, at)) => self.receive(state, &samples, at),
                 Ok(other) => state.deferred.push_back(other),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => state.deferred.push_back(SourceEvent::Ended),

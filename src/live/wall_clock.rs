@@ -34,9 +34,9 @@ impl WallClock {
         }
     }
 
-    /// When stream time `t` was said. The worker takes audio only between decodes, so a chunk
-    /// may have waited in the channel; but audio cannot arrive before it is spoken, so every
-    /// later arrival bounds it (`wall - (s - t)`) and the tightest bound is the answer. Audio
+    /// When stream time `t` was said. Chunks are dated when their source had them (not when the
+    /// busy worker took them), and a network source may deliver late or in bursts; but audio
+    /// cannot arrive before it is spoken, so every later arrival bounds it (`wall - (s - t)`) and the tightest bound is the answer. Audio
     /// delivered faster than real time (a recording) is never dated before the previous take of
     /// audio, less the chunk. `None` before any audio arrived.
     pub fn said_at(&self, t: f64) -> Option<SystemTime> {

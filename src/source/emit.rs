@@ -83,7 +83,7 @@ impl Emitter {
         let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
         self.sent += chunk.len() as u64;
         self.last_audio = Some(Instant::now());
-        self.send(SourceEvent::Audio(chunk))
+        self.send(SourceEvent::Audio(chunk, std::time::SystemTime::now()))
     }
 
     /// Audio starts (or starts again): `Up`, and after an outage the `Gap` of wall time lost
@@ -170,7 +170,7 @@ mod tests {
     fn drain(rx: &std::sync::mpsc::Receiver<SourceEvent>) -> Vec<String> {
         rx.try_iter()
             .map(|e| match e {
-                SourceEvent::Audio(a) => format!("audio {}", a.len()),
+                SourceEvent::Audio(a, _) => format!("audio {}", a.len()),
                 SourceEvent::Gap { .. } => "gap".to_string(),
                 other => format!("{other:?}"),
             })

@@ -51,8 +51,9 @@ use emit::{Emitter, Stopped};
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceEvent {
     /// 16 kHz mono f32 samples, in order; chunks of 100 ms (shorter at a segment's or the
-    /// stream's end).
-    Audio(Vec<f32>),
+    /// stream's end); and when the source had them, which dates live speech (`said_at`) even
+    /// when the consumer takes the chunk much later.
+    Audio(Vec<f32>, std::time::SystemTime),
     /// Connected, or (re)started producing audio.
     Up,
     /// Lost; a retry follows with backoff.

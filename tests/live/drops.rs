@@ -30,7 +30,11 @@ fn dropped_audio_is_reported_as_a_few_totals() {
     let (tx, rx) = sync_channel(chunks.len() + 2);
     tx.send(SourceEvent::Up).unwrap();
     for chunk in &chunks {
-        tx.send(SourceEvent::Audio(chunk.to_vec())).unwrap();
+        tx.send(SourceEvent::Audio(
+            chunk.to_vec(),
+            std::time::SystemTime::now(),
+        ))
+        .unwrap();
     }
     tx.send(SourceEvent::Ended).unwrap();
 

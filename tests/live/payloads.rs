@@ -279,7 +279,11 @@ fn a_stream_waiting_for_the_decoder_shows_its_lag() {
     };
     tx.send(SourceEvent::Up).unwrap();
     for chunk in &chunks {
-        tx.send(SourceEvent::Audio(chunk.to_vec())).unwrap();
+        tx.send(SourceEvent::Audio(
+            chunk.to_vec(),
+            std::time::SystemTime::now(),
+        ))
+        .unwrap();
     }
     let sent_s = sent.len() as f64 / 16_000.0;
     // A phrase is ready within the first 12 s, so before the fix the worker stood in line for

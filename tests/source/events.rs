@@ -134,7 +134,7 @@ pub fn audio(events: &[SourceEvent]) -> Vec<f32> {
     events
         .iter()
         .filter_map(|e| match e {
-            SourceEvent::Audio(a) => Some(a.as_slice()),
+            SourceEvent::Audio(a, _) => Some(a.as_slice()),
             _ => None,
         })
         .flatten()
@@ -147,7 +147,7 @@ pub fn summary(events: &[SourceEvent]) -> String {
     let mut out: Vec<&str> = Vec::new();
     for e in events {
         let word = match e {
-            SourceEvent::Audio(_) => "Audio",
+            SourceEvent::Audio(..) => "Audio",
             SourceEvent::Up => "Up",
             SourceEvent::Down { .. } => "Down",
             SourceEvent::Gap { .. } => "Gap",

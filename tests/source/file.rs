@@ -46,7 +46,7 @@ fn plain_file_and_bare_path_give_the_files_audio() {
         let sizes: Vec<usize> = events
             .iter()
             .filter_map(|e| match e {
-                source::SourceEvent::Audio(a) => Some(a.len()),
+                source::SourceEvent::Audio(a, _) => Some(a.len()),
                 _ => None,
             })
             .collect();

@@ -219,5 +219,5 @@ fn mpeg_ts_segments_are_refused_with_a_pointer() {
         reason.contains("MPEG-TS segments are not supported") && reason.contains("README"),
         "{reason}"
     );
-    assert!(!events.iter().any(|e| matches!(e, SourceEvent::Audio(_))));
+    assert!(!events.iter().any(|e| matches!(e, SourceEvent::Audio(..))));
 }

@@ -14,7 +14,7 @@ fn audio_after_down(events: &[SourceEvent]) -> bool {
     first_down.is_some_and(|i| {
         events[i..]
             .iter()
-            .any(|e| matches!(e, SourceEvent::Audio(_)))
+            .any(|e| matches!(e, SourceEvent::Audio(..)))
     })
 }
 
@@ -85,7 +85,7 @@ fn first_connection_failure_is_retried() {
     });
     let mut run = start(&server.url("/not-yet.mp3"));
     let events = run
-        .until(|e| e.iter().any(|e| matches!(e, SourceEvent::Audio(_))))
+        .until(|e| e.iter().any(|e| matches!(e, SourceEvent::Audio(..))))
         .to_vec();
     run.stop();
     assert_eq!(summary(&events), "Down Down Up Audio");
@@ -134,7 +134,7 @@ fn hung_server_does_not_block_shutdown() {
     all.extend(stopped.late);
     assert!(
         all.iter()
-            .all(|e| !matches!(e, SourceEvent::Audio(_) | SourceEvent::Up)),
+            .all(|e| !matches!(e, SourceEvent::Audio(..) | SourceEvent::Up)),
         "{}",
         summary(&all)
     );
