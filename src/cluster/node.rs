@@ -357,6 +357,12 @@ impl ClusterNode {
 
     /// Claims stream `id` and starts it here.
     fn take(&self, id: &str, desired: &DesiredStream) {
+        // Read before claiming: the watcher may bring this node's own lease in at any moment.
+        let previous = self
+            .leases
+            .get(id)
+            .map(|l| l.value.node)
+            .filter(|n| *n != self.name);
         let revision = match self.kv.claim(id, &self.name) {
             Ok(Claim::Won(revision)) => revision,
             Ok(Claim::Taken) => return,
@@ -365,11 +371,6 @@ impl ClusterNode {
                 return;
             }
         };
-        let previous = self
-            .leases
-            .get(id)
-            .map(|l| l.value.node)
-            .filter(|n| *n != self.name);
         self.announce_takeover(id, previous.as_deref());
         let request = desired.attach_request();
         match self.manager.attach(request) {

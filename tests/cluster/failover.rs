@@ -26,9 +26,8 @@ const CLAIM_IN_CLIP_S: f64 = 6.0;
 /// An alert belongs to a claim whose words its `said_at` is at most this much before (the
 /// utterance's start is dated)...
 const MATCH_BEFORE_S: f64 = 3.0;
-/// ...or at most this much after: a busy worker takes audio in between decodes, and `said_at`
-/// is bounded by when it took it (seen up to 6 s late with three nodes on two cores). Claims
-/// are 15 s apart, so no alert can match two.
+/// ...or at most this much after (margin for a machine so loaded that the source thread itself
+/// reads late). Claims are 15 s apart, so no alert can match two.
 const MATCH_AFTER_S: f64 = 10.0;
 /// After a kill, claims from this long on must be alerted: the lease TTL, then a new node
 /// connecting and its first decode.
