@@ -438,6 +438,22 @@ fn nats_restarted_under_running_streams_and_the_nodes_go_on() {
     assert!(takeovers.is_empty(), "{takeovers:?}");
     assert_eq!(placement(&nodes["a"], &ids), placed);
 
+    // Chat posted to the node that does not monitor the stream is judged by the one that does.
+    for (id, recorder) in &placed {
+        let other = *names.iter().find(|n| *n != recorder).unwrap();
+        let batch = json!([
+            {"id": "c1", "user": "troll42", "text": "you are a stupid idiot"},
+            {"id": "c2", "user": "fan", "text": "can I pay with PayPal?"},
+        ]);
+        let path = format!("/streams/{id}/comments");
+        let (code, taken) = nodes[other].call(reqwest::Method::POST, &path, Some(&batch));
+        assert_eq!(code, 200, "{taken}");
+        assert_eq!(taken["accepted"], 2, "{taken}");
+        assert_eq!(taken["alerts"].as_array().map(Vec::len), Some(1), "{taken}");
+        let (code, again) = nodes[other].call(reqwest::Method::POST, &path, Some(&batch));
+        assert_eq!((code, &again["repeated"]), (200, &json!(2)), "{again}");
+    }
+
     // Each node serves the evidence clips the other recorded.
     for (id, recorder) in &placed {
         let asker = *names.iter().find(|n| *n != recorder).unwrap();
