@@ -21,6 +21,7 @@ pub mod events;
 pub mod live;
 pub mod model;
 pub mod panic_guard;
+pub mod second_listen;
 pub mod serve;
 pub mod sheet;
 pub mod sinks;

@@ -14,7 +14,6 @@ pub mod expect;
 pub mod header;
 pub mod html;
 pub mod labels;
-pub mod second_listen;
 pub mod spreadsheet;
 pub mod table;
 
@@ -25,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio;
 use crate::detect::{Alert, Detector, Lang, Severity};
+use crate::second_listen;
 use crate::transcribe::batch;
 use crate::transcribe::relisten::{Relistened, SuspectFinder};
 use crate::transcribe::whisper::{DecodeOptions, WhisperSession};

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::second_listen;
 use crate::detect::{Alert, Detector, DetectorStream, Lang};
 use crate::events::{clock, round, Event, EventBody, EventBus, SourceState, StreamStatus};
 use crate::live::control::StreamInfo;
@@ -34,6 +33,7 @@ use crate::live::load::LoadMeter;
 use crate::live::transcriber::{LiveConfig, LiveTranscriber};
 use crate::live::turns::{DecodeTurns, Turn};
 use crate::live::wall_clock::WallClock;
+use crate::second_listen;
 use crate::source::SourceEvent;
 use crate::transcribe::whisper::{DecodeOptions, WhisperModel, WhisperSession};
 use crate::transcribe::Segment;

@@ -2,8 +2,8 @@
 //! nothing the first pass already raised or that lies in the margins only (table-driven, with the
 //! real rule packs; the transcripts are given, so no model is needed).
 
-use claimwatch::audit::second_listen;
 use claimwatch::detect::{Detector, Lang};
+use claimwatch::second_listen;
 use claimwatch::transcribe::relisten::Relistened;
 use claimwatch::transcribe::Segment;
 
