@@ -39,6 +39,9 @@ const ATTACH_WAIT: Duration = Duration::from_secs(10);
 /// A stream that could not start on this node is not claimed here again for this long.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// Least time between two printed NATS errors.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
 /// How long a forwarded comment batch waits for the node monitoring the stream.
 const FORWARD_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -68,6 +71,8 @@ struct Held {
     revision: u64,
     /// The desired stream's product change applied here.
     product_change: u64,
+    /// The attach this node runs ([`DesiredStream::attach_id`]).
+    attach_id: String,
 }
 
 /// One node: a [`StreamControl`] for the HTTP API and the loop that keeps the cluster's
@@ -89,6 +94,9 @@ pub struct ClusterNode {
     wake: (Mutex<bool>, Condvar),
     /// Cancelled when the server stops: the loop hands its streams over and leaves.
     stop: CancellationToken,
+    /// When a NATS error was last printed: an outage says so every few seconds, not per
+    /// stream and tick.
+    warned: Mutex<Option<Instant>>,
 }
 
 const _: () = {
@@ -123,6 +131,7 @@ impl ClusterNode {
             not_before: Mutex::new(HashMap::new()),
             wake: (Mutex::new(false), Condvar::new()),
             stop,
+            warned: Mutex::new(None),
         });
         let answering = node.clone();
         node.kv.respond(
@@ -192,7 +201,7 @@ impl ClusterNode {
                     Ok(Claim::Won(revision)) => Some(revision),
                     Ok(Claim::Taken) => None,
                     Err(e) => {
-                        eprintln!("claimwatch: cluster: {e}");
+                        self.warn(&e);
                         continue;
                     }
                 },
@@ -202,7 +211,7 @@ impl ClusterNode {
                 }
                 // NATS unreachable: nobody else can claim through it either; go on.
                 Err(e) => {
-                    eprintln!("claimwatch: cluster: {e}");
+                    self.warn(&e);
                     continue;
                 }
             };
@@ -232,7 +241,7 @@ impl ClusterNode {
             streams: self.local(),
         };
         if let Err(e) = self.kv.beat(&beat) {
-            eprintln!("claimwatch: cluster: {e}");
+            self.warn(&e);
         }
     }
 
@@ -267,8 +276,14 @@ impl ClusterNode {
                 Some(_) if ended.contains(&id) => {
                     self.held().remove(&id);
                     if let Err(e) = self.kv.remove_stream(&id) {
-                        eprintln!("claimwatch: cluster: {e}");
+                        self.warn(&e);
                     }
+                    self.release(&id, held.revision);
+                }
+                // Detached and attached again meanwhile: the old one stops, the new one waits.
+                Some(seen) if seen.value.attach_id != held.attach_id => {
+                    self.held().remove(&id);
+                    self.manager.hand_over(&id);
                     self.release(&id, held.revision);
                 }
                 Some(seen) if seen.value.product_change > held.product_change => {
@@ -287,7 +302,7 @@ impl ClusterNode {
 
     fn release(&self, id: &str, revision: u64) {
         if let Err(e) = self.kv.release(id, revision) {
-            eprintln!("claimwatch: cluster: {e}");
+            self.warn(&e);
         }
     }
 
@@ -367,7 +382,8 @@ impl ClusterNode {
             Ok(Claim::Won(revision)) => revision,
             Ok(Claim::Taken) => return,
             Err(e) => {
-                eprintln!("claimwatch: cluster: {e}");
+                self.warn(&e);
+                self.retry_later(id);
                 return;
             }
         };
@@ -380,6 +396,7 @@ impl ClusterNode {
                     Held {
                         revision,
                         product_change: desired.product_change,
+                        attach_id: desired.attach_id.clone(),
                     },
                 );
                 if let Some(product) = desired.product.clone().filter(|p| p.name.is_some()) {
@@ -401,7 +418,7 @@ impl ClusterNode {
             Err(err @ (ControlError::BadRequest(_) | ControlError::Forbidden(_))) => {
                 eprintln!("claimwatch: stream {id}: cannot start: {err}");
                 if let Err(e) = self.kv.remove_stream(id) {
-                    eprintln!("claimwatch: cluster: {e}");
+                    self.warn(&e);
                 }
                 self.publish_status(
                     id,
@@ -419,6 +436,15 @@ impl ClusterNode {
                 self.release(id, revision);
                 self.retry_later(id);
             }
+        }
+    }
+
+    /// Prints a NATS error, at most one per [`WARN_EVERY`].
+    fn warn(&self, error: &str) {
+        let mut last = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+            *last = Some(Instant::now());
+            eprintln!("claimwatch: cluster: {error}");
         }
     }
 
@@ -487,7 +513,7 @@ impl ClusterNode {
             self.release(&id, held.revision);
         }
         if let Err(e) = self.kv.forget_node(&self.name) {
-            eprintln!("claimwatch: cluster: {e}");
+            self.warn(&e);
         }
     }
 
@@ -685,7 +711,10 @@ impl StreamControl for ClusterNode {
         }
         self.manager.check(&request)?;
         let id = request.id.clone();
-        let desired = DesiredStream::new(request);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let desired = DesiredStream::new(request, format!("{}-{nanos:x}", self.name));
         if !self.kv.add_stream(&id, &desired).map_err(unavailable)? {
             return Err(ControlError::Conflict(format!(
                 "stream {id} is already attached (DELETE it first)"

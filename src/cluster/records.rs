@@ -23,15 +23,21 @@ pub struct DesiredStream {
     /// taking the stream over starts with the latest.
     #[serde(default)]
     pub product_change: u64,
+    /// Unique to this attach: a stream detached and attached again under its id (perhaps with
+    /// another source) is a new stream to the node that ran the old one.
+    #[serde(default)]
+    pub attach_id: String,
 }
 
 impl DesiredStream {
-    pub fn new(request: AttachRequest) -> DesiredStream {
+    /// `attach_id`: unique across the cluster (the recording node's name and the time).
+    pub fn new(request: AttachRequest, attach_id: String) -> DesiredStream {
         DesiredStream {
             operator: request.by == Requester::Operator,
             request,
             product: None,
             product_change: 0,
+            attach_id,
         }
     }
 
@@ -116,7 +122,7 @@ mod tests {
             (Requester::Operator, Some(None), None),
         ];
         for (by, product, want) in cases {
-            let mut desired = DesiredStream::new(request(by));
+            let mut desired = DesiredStream::new(request(by), "a-1".into());
             if let Some(origin) = product {
                 desired.product = Some(ProductRequest {
                     origin: origin.map(String::from),
@@ -130,6 +136,7 @@ mod tests {
             assert_eq!(again.by, by);
             assert_eq!(again.origin.as_deref(), want);
             assert_eq!(back.product_change, desired.product_change);
+            assert_eq!(back.attach_id, "a-1");
         }
     }
 }
