@@ -107,9 +107,10 @@ pub struct ServeArgs {
     #[arg(long = "source-ca", value_name = "PEM")]
     source_ca: Vec<PathBuf>,
     /// Join a cluster: events go to the NATS JetStream stream CLAIMWATCH at this server
-    /// (nats://HOST:PORT; JetStream enabled, `nats-server -js`) instead of DATA_DIR's log, so
-    /// every node serves the same history. DATA_DIR still holds this node's evidence clips.
-    #[arg(long, value_name = "nats://HOST:PORT")]
+    /// (nats://HOST:PORT, or several servers of one NATS cluster comma-separated; JetStream
+    /// enabled, `nats-server -js`) instead of DATA_DIR's log, so every node serves the same
+    /// history. DATA_DIR still holds this node's evidence clips.
+    #[arg(long, value_name = "nats://HOST:PORT[,…]")]
     nats: Option<String>,
     /// This node's name in the cluster (1–64 of A-Z a-z 0-9 - _; in its leases, heartbeat,
     /// NATS connection name and message ids); default: the host name.

@@ -290,6 +290,27 @@ fn no_server_or_no_jetstream_is_a_clear_error() {
     }
 }
 
+/// `--nats` takes the servers of a NATS cluster comma-separated: with one of them down, the node
+/// connects through another (the client tries them in random order; a list used to be parsed as
+/// one URL and refused).
+#[test]
+fn a_comma_separated_server_list_connects_past_a_server_that_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(&dir.path().join("js"));
+    let down = {
+        let gone = Nats::start_without_jetstream(&dir.path().join("x"));
+        gone.url()
+    };
+    let list = format!("{down}, {}", nats.url());
+    let config = JetStreamConfig {
+        connect_timeout: Duration::from_secs(2),
+        ..JetStreamConfig::new(&list, "a", dir.path().join("a"))
+    };
+    let bus = JetStreamBus::connect(config).unwrap();
+    let event = bus.publish("s1", transcript("hello")).unwrap();
+    assert_eq!(event.id, 1);
+}
+
 /// What the review ordering rests on, asked of the server itself (Debian's 2.9.10 included):
 /// a message on a review subject with `Nats-Expected-Last-Subject-Sequence` is refused once
 /// that subject moved past it, and 0 means "no message on the subject yet".

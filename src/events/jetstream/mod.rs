@@ -337,10 +337,17 @@ fn run_on<T: Send + 'static>(
 /// Connects and makes sure the stream exists.
 async fn open(config: &JetStreamConfig) -> Result<jetstream::Context, BusError> {
     let url = &config.url;
+    // Several servers of one NATS cluster, comma-separated: the client tries each (a plain
+    // `&str` would be parsed as one URL).
+    let servers: Vec<&str> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     let client = async_nats::ConnectOptions::new()
         .name(format!("claimwatch {}", config.node))
         .connection_timeout(config.connect_timeout)
-        .connect(url.as_str())
+        .connect(servers)
         .await
         .map_err(|e| BusError::JetStream(format!("cannot reach {url}: {e}")))?;
     let js = jetstream::new(client);
