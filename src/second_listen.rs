@@ -39,7 +39,7 @@ pub fn alerts(
 ) -> Vec<Alert> {
     let mut out: Vec<Alert> = Vec::new();
     for r in relistened {
-        let heard = super::detect_segments(detector, lang, declared_origin, &r.segments);
+        let heard = detect_segments(detector, lang, declared_origin, &r.segments);
         // The first-pass utterances the suspect lies in.
         let around: Vec<&Segment> = segments
             .iter()
@@ -72,4 +72,20 @@ pub fn alerts(
         }
     }
     out
+}
+
+/// Feeds segments through one detector stream: claims split across segments still match.
+pub fn detect_segments(
+    detector: &Detector,
+    lang: Lang,
+    declared_origin: Option<&str>,
+    segments: &[Segment],
+) -> Vec<Alert> {
+    let mut stream = detector.stream(lang, declared_origin);
+    let mut alerts = Vec::new();
+    for segment in segments {
+        alerts.extend(stream.push(segment));
+    }
+    alerts.extend(stream.finish());
+    alerts
 }

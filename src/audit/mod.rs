@@ -117,18 +117,4 @@ pub fn audit_file(
     })
 }
 
-/// Feeds segments through one detector stream: claims split across segments still match.
-pub fn detect_segments(
-    detector: &Detector,
-    lang: Lang,
-    declared_origin: Option<&str>,
-    segments: &[Segment],
-) -> Vec<Alert> {
-    let mut stream = detector.stream(lang, declared_origin);
-    let mut alerts = Vec::new();
-    for segment in segments {
-        alerts.extend(stream.push(segment));
-    }
-    alerts.extend(stream.finish());
-    alerts
-}
+pub use crate::second_listen::detect_segments;

@@ -148,6 +148,41 @@ unsafe extern "C" fn ask_stop(data: *mut std::ffi::c_void) -> bool {
     stop()
 }
 
+/// Timestamp tokens a decode may never end a segment on: `<|0.00|>` to `<|0.14|>`.
+///
+/// whisper.cpp aligns each decode's words with DTW over the audio up to its last timestamp,
+/// through a median filter of width 7 that asserts more than 7 audio tokens: a last timestamp
+/// under 0.16 s aborts the whole process (seen live on a stream with background music). A
+/// segment that ends in the first 150 ms of a window is degenerate anyway, so those timestamps
+/// are masked out after any text token (and as a segment's start, but for 0.00).
+const MIN_END_TIMESTAMP: i32 = 8;
+
+/// whisper.cpp's logits filter: masks the timestamps [`MIN_END_TIMESTAMP`] forbids.
+///
+/// # Safety
+/// Called by whisper.cpp during `full` with its own context, the current sequence
+/// (`n_tokens` entries at `tokens`) and the logits of the whole vocabulary at `logits`.
+unsafe extern "C" fn no_degenerate_timestamps(
+    ctx: *mut whisper_rs_sys::whisper_context,
+    _state: *mut whisper_rs_sys::whisper_state,
+    tokens: *const whisper_rs_sys::whisper_token_data,
+    n_tokens: std::ffi::c_int,
+    logits: *mut f32,
+    _user_data: *mut std::ffi::c_void,
+) {
+    // SAFETY: `ctx` is whisper.cpp's live context; the token ids masked are timestamp tokens,
+    // which lie inside the vocabulary `logits` covers.
+    unsafe {
+        let beg = whisper_rs_sys::whisper_token_beg(ctx);
+        let eot = whisper_rs_sys::whisper_token_eot(ctx);
+        let after_text = n_tokens > 0 && (*tokens.add(n_tokens as usize - 1)).id < eot;
+        let first = if after_text { 0 } else { 1 };
+        for t in first..MIN_END_TIMESTAMP {
+            *logits.add((beg + t) as usize) = f32::NEG_INFINITY;
+        }
+    }
+}
+
 /// Frames of encoder context per second of audio (whisper: 1500 frames per 30 s).
 const FRAMES_PER_SECOND: usize = 50;
 pub const FULL_AUDIO_CTX: usize = 1500;
@@ -345,6 +380,10 @@ impl WhisperSession {
         });
         if let Some(prompt) = prompt {
             params.set_initial_prompt(prompt);
+        }
+        // SAFETY: the callback only writes timestamp logits whisper.cpp hands it (see there).
+        unsafe {
+            params.set_filter_logits_callback(Some(no_degenerate_timestamps));
         }
         if let Some(stop) = &self.stop {
             let data: *const Box<StopWhen> = &**stop;
