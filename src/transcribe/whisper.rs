@@ -148,38 +148,38 @@ unsafe extern "C" fn ask_stop(data: *mut std::ffi::c_void) -> bool {
     stop()
 }
 
-/// Timestamp tokens a decode may never end a segment on: `<|0.00|>` to `<|0.14|>`.
+/// The shortest rest of a call's audio whisper.cpp may go on to decode, in 10 ms frames.
 ///
-/// whisper.cpp aligns each decode's words with DTW over the audio up to its last timestamp,
-/// through a median filter of width 7 that asserts more than 7 audio tokens: a last timestamp
-/// under 0.16 s aborts the whole process (seen live on a stream with background music). A
-/// segment that ends in the first 150 ms of a window is degenerate anyway, so those timestamps
-/// are masked out after any text token (and as a segment's start, but for 0.00).
-const MIN_END_TIMESTAMP: i32 = 8;
+/// After a window, whisper.cpp decodes whatever audio is left past its last timestamp, down to
+/// 0.11 s. It then aligns the words with DTW through a median filter of width 7 that asserts more
+/// than 7 audio tokens (> 15 frames): words found in a rest of 0.11-0.15 s abort the whole
+/// process (seen live: `serve` died with SIGABRT on a stream of tests/data/spoken/). A rest
+/// that short holds no word, so the decode stops before it. 20, not 16: whisper.cpp's own count
+/// of a call's frames is one or two short of samples / 160 (the seen crash: 1799 of 1800, a
+/// rest of 15).
+const MIN_REST_FRAMES: i64 = 20;
 
-/// whisper.cpp's logits filter: masks the timestamps [`MIN_END_TIMESTAMP`] forbids.
+/// whisper.cpp's encoder-begin callback: whether to go on to the next window of the call, given
+/// the call's length in frames at `total_frames` (an `i64`).
 ///
 /// # Safety
-/// Called by whisper.cpp during `full` with its own context, the current sequence
-/// (`n_tokens` entries at `tokens`) and the logits of the whole vocabulary at `logits`.
-unsafe extern "C" fn no_degenerate_timestamps(
-    ctx: *mut whisper_rs_sys::whisper_context,
-    _state: *mut whisper_rs_sys::whisper_state,
-    tokens: *const whisper_rs_sys::whisper_token_data,
-    n_tokens: std::ffi::c_int,
-    logits: *mut f32,
-    _user_data: *mut std::ffi::c_void,
-) {
-    // SAFETY: `ctx` is whisper.cpp's live context; the token ids masked are timestamp tokens,
-    // which lie inside the vocabulary `logits` covers.
+/// Called by whisper.cpp during `full` with its live state; `total_frames` points to the `i64`
+/// that `decode` keeps alive across that call.
+unsafe extern "C" fn enough_audio_left(
+    _ctx: *mut whisper_rs_sys::whisper_context,
+    state: *mut whisper_rs_sys::whisper_state,
+    total_frames: *mut std::ffi::c_void,
+) -> bool {
+    // SAFETY: see above; the segment read is one of the `n` the state holds.
     unsafe {
-        let beg = whisper_rs_sys::whisper_token_beg(ctx);
-        let eot = whisper_rs_sys::whisper_token_eot(ctx);
-        let after_text = n_tokens > 0 && (*tokens.add(n_tokens as usize - 1)).id < eot;
-        let first = if after_text { 0 } else { 1 };
-        for t in first..MIN_END_TIMESTAMP {
-            *logits.add((beg + t) as usize) = f32::NEG_INFINITY;
+        let total = *(total_frames as *const i64);
+        let n = whisper_rs_sys::whisper_full_n_segments_from_state(state);
+        if n == 0 {
+            return true;
         }
+        // A window ends where its last segment ends (whisper.cpp's `seek`).
+        let seek = whisper_rs_sys::whisper_full_get_segment_t1_from_state(state, n - 1);
+        total - seek >= MIN_REST_FRAMES
     }
 }
 
@@ -381,9 +381,14 @@ impl WhisperSession {
         if let Some(prompt) = prompt {
             params.set_initial_prompt(prompt);
         }
-        // SAFETY: the callback only writes timestamp logits whisper.cpp hands it (see there).
+        let total_frames: i64 = pcm.len() as i64 / 160;
+        // SAFETY: `total_frames` lives on this frame until after `full` (below) returns; the
+        // callback only reads it and the state's segments.
         unsafe {
-            params.set_filter_logits_callback(Some(no_degenerate_timestamps));
+            params.set_start_encoder_callback(Some(enough_audio_left));
+            params.set_start_encoder_callback_user_data(
+                &total_frames as *const i64 as *mut std::ffi::c_void,
+            );
         }
         if let Some(stop) = &self.stop {
             let data: *const Box<StopWhen> = &**stop;
