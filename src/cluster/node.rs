@@ -272,14 +272,15 @@ impl ClusterNode {
                     let _ = self.manager.detach(&id);
                     self.release(&id, held.revision);
                 }
-                // Its source ended for good: the stream is over everywhere.
-                Some(_) if ended.contains(&id) => {
-                    self.held().remove(&id);
-                    if let Err(e) = self.kv.remove_stream(&id) {
-                        self.warn(&e);
+                // Its source ended for good: the stream is over everywhere. Its lease is kept
+                // (and renewed) until the record is gone, or another node would start it again.
+                Some(_) if ended.contains(&id) => match self.kv.remove_stream(&id) {
+                    Ok(_) => {
+                        self.held().remove(&id);
+                        self.release(&id, held.revision);
                     }
-                    self.release(&id, held.revision);
-                }
+                    Err(e) => self.warn(&e),
+                },
                 // Detached and attached again meanwhile: the old one stops, the new one waits.
                 Some(seen) if seen.value.attach_id != held.attach_id => {
                     self.held().remove(&id);

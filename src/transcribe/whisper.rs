@@ -179,8 +179,14 @@ unsafe extern "C" fn enough_audio_left(
         }
         // A window ends where its last segment ends (whisper.cpp's `seek`).
         let seek = whisper_rs_sys::whisper_full_get_segment_t1_from_state(state, n - 1);
-        total - seek >= MIN_REST_FRAMES
+        rest_worth_decoding(total, seek)
     }
+}
+
+/// Whether the audio of a call of `total` frames left after a window ending at `seek` is worth
+/// (and safe) decoding.
+fn rest_worth_decoding(total: i64, seek: i64) -> bool {
+    total - seek >= MIN_REST_FRAMES
 }
 
 /// Frames of encoder context per second of audio (whisper: 1500 frames per 30 s).
@@ -468,6 +474,27 @@ impl WhisperSession {
 
 #[cfg(test)]
 mod tests {
+    /// The crash seen: a call of 1800 frames (288,000 samples / 160), a window ending at 1784 (whisper.cpp counted
+    /// 1799 frames: a rest of 15 it could not align).
+    #[test]
+    fn rests_too_short_to_decode() {
+        // (total frames, window end, decode the rest)
+        let cases = [
+            (1800, 1784, false),
+            (1800, 1780, true),
+            (1800, 1800, false),
+            (3000, 1500, true),
+            (3000, 2985, false),
+        ];
+        for (total, seek, want) in cases {
+            assert_eq!(
+                super::rest_worth_decoding(total, seek),
+                want,
+                "{total} {seek}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
