@@ -27,8 +27,8 @@ const CLAIM_IN_CLIP_S: f64 = 6.0;
 /// utterance's start is dated)...
 const MATCH_BEFORE_S: f64 = 3.0;
 /// ...or at most this much after (margin for a machine so loaded that the source thread itself
-/// reads late). Claims are 15 s apart, so no alert can match two.
-const MATCH_AFTER_S: f64 = 10.0;
+/// reads late). Claims are 12 s apart, so no alert can match two.
+const MATCH_AFTER_S: f64 = 8.0;
 /// After a kill, claims from this long on must be alerted: the lease TTL, then a new node
 /// connecting and its first decode.
 const FAILOVER_WINDOW_S: f64 = TTL_S + 12.0;
@@ -37,7 +37,7 @@ const PATIENCE: Duration = Duration::from_secs(420);
 
 /// Where each program's claims are, in program seconds: en_origin_false at these starts,
 /// shifted by one second per stream so the decodes of six streams do not all coincide.
-const SLOTS_S: [f64; 5] = [2.0, 40.0, 55.0, 70.0, 85.0];
+const SLOTS_S: [f64; 4] = [2.0, 36.0, 48.0, 60.0];
 
 fn program(index: usize) -> Vec<Slot> {
     SLOTS_S
@@ -277,7 +277,7 @@ fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
                 .filter(|c| **c >= killed_pos + FAILOVER_WINDOW_S)
                 .count();
             assert!(
-                after_window >= 2,
+                after_window >= 1,
                 "{id}: the kill came too late to test failover"
             );
         }
