@@ -188,11 +188,7 @@ impl ClusterNode {
 
     /// Renews every lease this node holds; a stream whose lease another node took stops here.
     fn renew(&self) {
-        let held: Vec<(String, Held)> = self
-            .held()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let held = self.held().clone();
         for (id, held) in held {
             let renewed = match self.kv.renew(&id, &self.name, held.revision) {
                 Ok(Renewal::Renewed(revision)) => Some(revision),
@@ -259,11 +255,7 @@ impl ClusterNode {
             .filter(|s| s.state == SourceState::Ended && self.holds(&s.id))
             .map(|s| s.id)
             .collect();
-        let held: Vec<(String, Held)> = self
-            .held()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let held = self.held().clone();
         for (id, held) in held {
             match desired.get(&id) {
                 // Detached on another node: said here, where it ran.

@@ -130,6 +130,45 @@ fn matching(positions: &[f64], claim: f64) -> usize {
         .count()
 }
 
+/// Waits until every program's last claim has been said and alerted (or the patience ran
+/// out: the checks after say what is missing), then a little longer for late duplicates.
+/// Returns the alerts then listed by `serve`.
+fn alerts_after_the_last_claim(serve: &Serve, radio: &Radio, ids: &[String]) -> Vec<Value> {
+    let last_claim = (0..ids.len())
+        .filter_map(|i| claims(i).last().copied())
+        .fold(0.0, f64::max);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let all = alerts(serve);
+        let done = radio.position(SystemTime::now()) > last_claim + MATCH_AFTER_S
+            && ids.iter().enumerate().all(|(i, id)| {
+                let positions = alert_positions(&all, radio, id);
+                matching(&positions, *claims(i).last().unwrap()) > 0
+            });
+        if done || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    alerts(serve)
+}
+
+/// No claim of stream `i` alerted twice; each claim `must` say must be alerted, once.
+fn check_claims(all: &[Value], radio: &Radio, i: usize, id: &str, must: impl Fn(f64) -> bool) {
+    let positions = alert_positions(all, radio, id);
+    for claim in claims(i) {
+        let n = matching(&positions, claim);
+        assert!(
+            n <= 1,
+            "{id}: the claim at {claim} s alerted {n} times: {positions:?}"
+        );
+        if must(claim) {
+            assert_eq!(n, 1, "{id}: the claim at {claim:.1} s: {positions:?}");
+        }
+    }
+}
+
 #[test]
 fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
     let _cores = common::whisper_lock();
@@ -238,39 +277,11 @@ fn a_node_killed_mid_stream_loses_no_claim_after_failover() {
     assert_eq!(with_seventh["shop6"], victim, "the emptiest node takes it");
 
     // Until every program's last claim has been said and decoded.
-    let last_claim = claims(6).last().copied().unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let all = alerts(&nodes[witness]);
-        let done = radio.position(SystemTime::now()) > last_claim + MATCH_AFTER_S
-            && (0..6).all(|i| {
-                let positions = alert_positions(&all, &radio, &ids[i]);
-                matching(&positions, *claims(i).last().unwrap()) > 0
-            });
-        if done || Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    // Late duplicates would come now if at all.
-    std::thread::sleep(Duration::from_secs(5));
-    let all = alerts(&nodes[witness]);
+    let all = alerts_after_the_last_claim(&nodes[witness], &radio, &ids);
     for (i, id) in ids.iter().enumerate() {
-        let positions = alert_positions(&all, &radio, id);
-        for claim in claims(i) {
-            let n = matching(&positions, claim);
-            assert!(
-                n <= 1,
-                "{id}: the claim at {claim} s alerted {n} times: {positions:?}"
-            );
-            let must = !moved.contains(id) || claim >= killed_pos + FAILOVER_WINDOW_S;
-            if must {
-                assert_eq!(
-                    n, 1,
-                    "{id}: the claim at {claim:.1} s (kill at {killed_pos:.1} s) not alerted: {positions:?}"
-                );
-            }
-        }
+        check_claims(&all, &radio, i, id, |claim| {
+            !moved.contains(id) || claim >= killed_pos + FAILOVER_WINDOW_S
+        });
         if moved.contains(id) {
             let after_window = claims(i)
                 .iter()
@@ -381,37 +392,11 @@ fn nats_restarted_under_running_streams_and_the_nodes_go_on() {
     }
     assert_eq!(placement(&nodes["b"], &ids), placed);
 
-    let last_claim = claims(1).last().copied().unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let all = alerts(&nodes["a"]);
-        let done = radio.position(SystemTime::now()) > last_claim + MATCH_AFTER_S
-            && (0..2).all(|i| {
-                let positions = alert_positions(&all, &radio, &ids[i]);
-                matching(&positions, *claims(i).last().unwrap()) > 0
-            });
-        if done || Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    std::thread::sleep(Duration::from_secs(5));
-    let all = alerts(&nodes["b"]);
+    let all = alerts_after_the_last_claim(&nodes["a"], &radio, &ids);
     for (i, id) in ids.iter().enumerate() {
-        let positions = alert_positions(&all, &radio, id);
-        for claim in claims(i) {
-            let n = matching(&positions, claim);
-            assert!(
-                n <= 1,
-                "{id}: the claim at {claim} s alerted {n} times: {positions:?}"
-            );
-            if claim >= back_pos + MATCH_BEFORE_S {
-                assert_eq!(
-                    n, 1,
-                    "{id}: the claim at {claim:.1} s (NATS back at {back_pos:.1} s): {positions:?}"
-                );
-            }
-        }
+        check_claims(&all, &radio, i, id, |claim| {
+            claim >= back_pos + MATCH_BEFORE_S
+        });
     }
     // Nobody took a stream over: the leases held through the outage.
     let final_id = nodes["a"].get("/healthz").1["next_event_id"]
