@@ -105,6 +105,7 @@ fn describe(file: &std::path::Path, bytes: u64, summary: &ggml::GgmlSummary) -> 
         7 => "q8_0",
         8 => "q5_0",
         9 => "q5_1",
+        19 => "iq4_nl",
         _ => "unknown type",
     };
     format!(

@@ -72,6 +72,8 @@ impl Hparams {
             GgmlType::F32 => 0,
             GgmlType::F16 => FTYPE_F16,
             GgmlType::Q8_0 => FTYPE_Q8_0 + QNT_VERSION * QNT_VERSION_FACTOR,
+            GgmlType::Q4_0 => 2 + QNT_VERSION * QNT_VERSION_FACTOR,
+            GgmlType::Iq4Nl => 19 + QNT_VERSION * QNT_VERSION_FACTOR,
         }
     }
 }
@@ -166,6 +168,8 @@ fn tensor_bytes(ty: i32, elements: usize) -> io::Result<usize> {
         0 => Ok(elements * 4),
         1 => Ok(elements * 2),
         8 => Ok(elements / 32 * 34),
+        // q4_0, iq4_nl: an f16 scale and 16 bytes of nibbles per 32 values.
+        2 | 20 => Ok(elements / 32 * 18),
         other => Err(invalid(format!(
             "ggml type {other} is not one this reader knows"
         ))),

@@ -472,6 +472,50 @@ impl WhisperSession {
     }
 }
 
+/// Quantizes `values` (a multiple of 32) to ggml type `ty` (its `enum ggml_type` value) with
+/// ggml's own quantizer, for the model importer: ggml's 4-bit encodings (`iq4_nl` searches each
+/// block's scale) are not ours to re-derive.
+pub fn ggml_quantize(values: &[f32], ty: i32) -> Vec<u8> {
+    let ty = ty as whisper_rs_sys::ggml_type;
+    // Rows of one block: these types quantize each block of 32 on its own.
+    let n_per_row = 32i64;
+    let rows = values.len() as i64 / n_per_row;
+    // SAFETY: ggml_row_size only reads ggml's static type table.
+    let row_bytes = unsafe { whisper_rs_sys::ggml_row_size(ty, n_per_row) };
+    let mut out = vec![0u8; row_bytes * rows as usize];
+    // SAFETY: `values` holds `rows × n_per_row` f32 and `out` `rows × row_bytes` bytes; no
+    // importance matrix is passed (null), which these types allow.
+    let written = unsafe {
+        whisper_rs_sys::ggml_quantize_init(ty);
+        whisper_rs_sys::ggml_quantize_chunk(
+            ty,
+            values.as_ptr(),
+            out.as_mut_ptr().cast(),
+            0,
+            rows,
+            n_per_row,
+            std::ptr::null(),
+        )
+    };
+    out.truncate(written);
+    out
+}
+
+/// Decodes ggml type `ty` bytes back to f32 (tests and error measurement).
+pub fn ggml_dequantize(bytes: &[u8], ty: i32, n: usize) -> Vec<f32> {
+    let ty = ty as whisper_rs_sys::ggml_type;
+    let mut out = vec![0f32; n];
+    // SAFETY: the traits are ggml's static table; `to_float` reads the blocks of `n` values,
+    // which `bytes` holds when it came from `ggml_quantize` of `n` values.
+    unsafe {
+        let traits = whisper_rs_sys::ggml_get_type_traits(ty);
+        if let Some(to_float) = (*traits).to_float {
+            to_float(bytes.as_ptr().cast(), out.as_mut_ptr(), n as i64);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     /// The crash seen: a call of 1800 frames (288,000 samples / 160), a window ending at 1784 (whisper.cpp counted
