@@ -72,7 +72,6 @@ impl Hparams {
             GgmlType::F32 => 0,
             GgmlType::F16 => FTYPE_F16,
             GgmlType::Q8_0 => FTYPE_Q8_0 + QNT_VERSION * QNT_VERSION_FACTOR,
-            GgmlType::Q4_0 => 2 + QNT_VERSION * QNT_VERSION_FACTOR,
             GgmlType::Iq4Nl => 19 + QNT_VERSION * QNT_VERSION_FACTOR,
         }
     }

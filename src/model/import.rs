@@ -25,8 +25,6 @@ pub enum Quant {
     F16,
     #[value(name = "q8_0")]
     Q8_0,
-    #[value(name = "q4_0")]
-    Q4_0,
     #[value(name = "iq4_nl")]
     Iq4Nl,
 }
@@ -36,7 +34,6 @@ impl Quant {
         match self {
             Quant::F16 => GgmlType::F16,
             Quant::Q8_0 => GgmlType::Q8_0,
-            Quant::Q4_0 => GgmlType::Q4_0,
             Quant::Iq4Nl => GgmlType::Iq4Nl,
         }
     }

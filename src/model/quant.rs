@@ -1,6 +1,6 @@
-//! Tensor encodings for the ggml file: f32, f16, ggml's `q8_0` block format, and the 4-bit
-//! `q4_0` and `iq4_nl` (encoded by ggml itself), whose matrix products ggml runs through repacked
-//! AVX2 kernels: faster than `q8_0` on x86-64, at some accuracy (BENCHMARKS.md).
+//! Tensor encodings for the ggml file: f32, f16, ggml's `q8_0` block format, and ggml's 4-bit
+//! `iq4_nl` (encoded by ggml itself), whose matrix products ggml runs through repacked AVX2
+//! kernels: faster than `q8_0` on x86-64, at some accuracy (BENCHMARKS.md).
 //!
 //! Input: f32 values (row-major, rows of `row_len`). Output: the little-endian bytes whisper.cpp
 //! reads. `q8_0` is ggml's `block_q8_0`: per 32 values, one f16 scale `d = max|x| / 127` and 32
@@ -14,7 +14,6 @@ pub enum GgmlType {
     F32 = 0,
     F16 = 1,
     Q8_0 = 8,
-    Q4_0 = 2,
     /// ggml's non-linear 4-bit type: per 32 values an f16 scale and 16 bytes of table indices.
     Iq4Nl = 20,
 }
@@ -58,9 +57,7 @@ pub fn encode(values: &[f32], ty: GgmlType) -> Vec<u8> {
         GgmlType::F16 => f16_bytes(values),
         GgmlType::Q8_0 => q8_0_bytes(values),
         // 4-bit blocks: ggml's own quantizer (iq4_nl searches each block's scale).
-        GgmlType::Q4_0 | GgmlType::Iq4Nl => {
-            crate::transcribe::whisper::ggml_quantize(values, ty as i32)
-        }
+        GgmlType::Iq4Nl => crate::transcribe::whisper::ggml_quantize(values, ty as i32),
     }
 }
 
@@ -109,14 +106,14 @@ mod tests {
         assert!(zeros.iter().all(|b| *b == 0));
     }
 
-    /// Both 4-bit types: 18 bytes per block of 32, and each value back within a fraction of its
-    /// block's largest magnitude (4 bits: 16 levels over ±max).
+    /// 18 bytes per block of 32, and each value back within a fraction of its block's largest
+    /// magnitude (4 bits: 16 levels over ±max).
     #[test]
-    fn four_bit_types_have_ggml_layout_and_round_trip() {
+    fn iq4_nl_has_ggml_layout_and_round_trips() {
         let values: Vec<f32> = (0..96)
             .map(|i| ((i * 37 % 97) as f32 - 48.0) / 13.0)
             .collect();
-        for ty in [GgmlType::Q4_0, GgmlType::Iq4Nl] {
+        for ty in [GgmlType::Iq4Nl] {
             let bytes = encode(&values, ty);
             assert_eq!(bytes.len(), 3 * 18, "{ty:?}");
             let back = crate::transcribe::whisper::ggml_dequantize(&bytes, ty as i32, values.len());
