@@ -26,6 +26,7 @@ mod prompt;
 pub mod reading;
 pub mod stream;
 pub mod suspect;
+pub mod suspect_en;
 pub mod utterance;
 
 use std::collections::HashMap;
@@ -58,6 +59,7 @@ struct Inner {
     files: Vec<PathBuf>,
     vocabulary: HashMap<Lang, Vec<String>>,
     listener: suspect::Listener,
+    listener_en: suspect_en::EnglishListener,
 }
 
 // Live mode shares one detector between the capture and server tasks.
@@ -94,6 +96,7 @@ impl Detector {
         let ja = Matcher::new(&set, Lang::Ja, Some(&reader)).context("compiling ja rules")?;
         let en = Matcher::new(&set, Lang::En, None).context("compiling en rules")?;
         let listener = suspect::Listener::new(&set, &reader);
+        let listener_en = suspect_en::EnglishListener::new(&set);
         Ok(Detector {
             inner: Arc::new(Inner {
                 reader,
@@ -104,6 +107,7 @@ impl Detector {
                 files: set.files,
                 vocabulary: set.vocabulary,
                 listener,
+                listener_en,
             }),
         })
     }
@@ -153,12 +157,13 @@ impl Detector {
     }
 
     /// Spans of `text` that sound close to a rule term without matching it: where a second
-    /// listen may recover a claim Whisper bent ([`suspect`]). Japanese only; none for English.
+    /// listen may recover a claim Whisper bent ([`suspect`] for Japanese readings, [`suspect_en`]
+    /// for English co-occurrence rules missing one part).
     pub fn suspects(&self, text: &str, lang: Lang) -> Vec<suspect::Suspect> {
-        if lang == Lang::En {
-            return Vec::new();
-        }
-        let mut suspects = self.inner.listener.suspects(text, &self.inner.reader);
+        let mut suspects = match lang {
+            Lang::Ja => self.inner.listener.suspects(text, &self.inner.reader),
+            Lang::En => self.inner.listener_en.suspects(text),
+        };
         if suspects.is_empty() {
             return suspects;
         }

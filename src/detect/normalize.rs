@@ -65,15 +65,20 @@ pub fn normalize_str(s: &str, lang: Lang) -> String {
 
 /// Normalizes `input` for matching in `lang`.
 pub fn normalize(input: &str, lang: Lang) -> Normalized {
-    let mut units = Vec::with_capacity(input.len());
+    let mut units: Vec<Unit> = Vec::with_capacity(input.len());
     let mut sentences = Vec::new();
     let mut sentence = 0u32;
     let mut sentence_start = 0usize;
     let clusters = clusters(input);
+    // A currency sign before a number, said after it: "$60" is "60 dollars", as spoken.
+    let mut currency: Option<(&'static str, Range<usize>)> = None;
     for (i, (range, text)) in clusters.iter().enumerate() {
         let next_blank = clusters
             .get(i + 1)
             .is_none_or(|(_, t)| t.chars().all(char::is_whitespace));
+        let next_digit = clusters
+            .get(i + 1)
+            .is_some_and(|(_, t)| t.starts_with(|c: char| c.is_ascii_digit()));
         // Fast path: ASCII, kana and common kanji are their own NFKC form.
         let stable = {
             let mut cs = text.chars();
@@ -84,6 +89,31 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
         };
         let composed = stable.is_none().then(|| text.nfkc());
         for raw in stable.into_iter().chain(composed.into_iter().flatten()) {
+            if lang == Lang::En {
+                let after_digit = units.last().is_some_and(|u| u.ch.is_ascii_digit());
+                match raw {
+                    // Whisper writes "$1,200.50" where a seller says the words.
+                    '$' | '€' | '¥' if next_digit => {
+                        currency = Some((currency_word(raw), range.clone()));
+                        continue;
+                    }
+                    ',' if after_digit && next_digit => continue,
+                    '.' if after_digit && next_digit => {
+                        push_unit(
+                            &mut units,
+                            Unit {
+                                ch: '.',
+                                orig: range.clone(),
+                                sentence,
+                            },
+                            lang,
+                        );
+                        continue;
+                    }
+                    c if c.is_ascii_digit() => {}
+                    _ => say_currency(&mut units, &mut currency, sentence),
+                }
+            }
             let mut brk = is_sentence_end(raw, next_blank);
             if lang == Lang::En && raw == '.' && abbreviation_dot(&units, &clusters, i) {
                 // "F.D.A." is "fda", and "Dr." or "No." does not end a sentence.
@@ -127,6 +157,7 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
             }
         }
     }
+    say_currency(&mut units, &mut currency, sentence);
     if sentence_start < input.len() || sentences.is_empty() {
         sentences.push(sentence_start..input.len());
     }
@@ -155,6 +186,32 @@ pub fn normalize(input: &str, lang: Lang) -> Normalized {
         starts,
         units,
         sentences,
+    }
+}
+
+fn currency_word(sign: char) -> &'static str {
+    match sign {
+        '€' => "euros",
+        '¥' => "yen",
+        _ => "dollars",
+    }
+}
+
+/// Appends " dollars" (or the pending sign's word) after the number it was written before.
+fn say_currency(
+    units: &mut Vec<Unit>,
+    currency: &mut Option<(&'static str, Range<usize>)>,
+    sentence: u32,
+) {
+    let Some((word, orig)) = currency.take() else {
+        return;
+    };
+    for ch in std::iter::once(' ').chain(word.chars()) {
+        units.push(Unit {
+            ch,
+            orig: orig.clone(),
+            sentence,
+        });
     }
 }
 
@@ -538,6 +595,19 @@ mod tests {
             (Lang::En, "ＦＤＡ approved", "fda approved"),
             (Lang::En, "No. 1 seller", "no 1 seller"),
             (Lang::En, "one two three", "1 2 3"),
+            (
+                Lang::En,
+                "It's usually $60, you pay $20.",
+                "its usually 60 dollars you pay 20 dollars",
+            ),
+            (
+                Lang::En,
+                "retail is $1,200.50 tonight",
+                "retail is 1200.50 dollars tonight",
+            ),
+            (Lang::En, "only ¥3000 or €25", "only 3000 yen or 25 euros"),
+            (Lang::En, "1, 2, 3 and $ signs", "1 2 3 and signs"),
+            (Lang::En, "ends at 9.30. Buy", "ends at 9.30 buy"),
         ];
         for (lang, input, want) in cases {
             assert_eq!(normalize_str(input, *lang), *want, "{input}");

@@ -106,6 +106,27 @@ pub fn pattern_keys(pattern: &str) -> Vec<String> {
     out
 }
 
+/// The keys of normalized `text`'s words run together, for an edit distance between phrases
+/// whose words ASR split or joined differently ("can sell" / "cancer cells").
+pub fn joined_key(text: &str) -> String {
+    let dm = encoder();
+    let mut out = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        // Short words too: "low as" must key near "lowers".
+        if word.chars().all(|c| c.is_ascii_alphabetic()) {
+            out.push_str(&dm.double_metaphone(word).primary());
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// A word that can carry part of a claim: three letters or more and not a function word.
+pub fn content_word(word: &str) -> bool {
+    word.len() >= 3 && !STOP_WORDS.contains(&word)
+}
+
 /// How far (bytes of normalized text) around an exact word a sound-alike is looked for: a
 /// three-word phrase, or a term and its partner.
 pub const REACH: usize = 24;
