@@ -71,8 +71,10 @@ pub struct AuditArgs {
     /// Prime Whisper with the rule packs' vocabulary (whisper.cpp initial prompt).
     #[arg(long)]
     vocabulary: bool,
-    /// Skip the second listen: Japanese spans that sound close to a rule without matching it are
-    /// otherwise decoded again with the rule's words as the prompt (an alert only if they match).
+    /// Skip the second listen: spans that sound close to a rule without matching it (Japanese
+    /// readings a few kana off; English sentences with a rule's every part but one, the missing
+    /// one sounded) are otherwise decoded again with the rule's words as the prompt (an alert
+    /// only if they match).
     #[arg(long)]
     no_second_listen: bool,
 }

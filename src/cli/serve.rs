@@ -76,7 +76,7 @@ pub struct ServeArgs {
     /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
     #[arg(long, default_value_t = 30.0)]
     max_lag: f64,
-    /// Skip the second listen: Japanese spans of a committed phrase that sound close to a rule
+    /// Skip the second listen: spans of a committed phrase that sound close to a rule
     /// without matching it are otherwise decoded again with the rule's words as the prompt (an
     /// alert only if they then match), as in `audit`.
     #[arg(long)]

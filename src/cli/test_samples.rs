@@ -31,7 +31,7 @@ pub struct TestSamplesArgs {
     /// Prime Whisper with the rule packs' vocabulary, as `audit --vocabulary` does.
     #[arg(long)]
     vocabulary: bool,
-    /// Skip the second listen: Japanese spans that sound close to a rule without matching it are
+    /// Skip the second listen: spans that sound close to a rule without matching it are
     /// otherwise decoded again with the rule's words as the prompt (an alert only if they match).
     #[arg(long)]
     no_second_listen: bool,

@@ -17,6 +17,7 @@
 //! Japanese only. The same search over English Double Metaphone codes (a small alphabet of
 //! consonant classes) found 74 suspects in 27 transcript lines of the spoken set, nearly all
 //! unrelated to any claim ("green powder" near "guaranteed to"): a decode each for nothing.
+//! English suspects need an anchor instead ([`super::suspect_en`]).
 
 use std::collections::HashSet;
 use std::ops::Range;
