@@ -16,13 +16,15 @@ use crate::common;
 /// 38 clips (`--threads 2`, q8_0 models, Intel Xeon AVX-512, BENCHMARKS.md "Spoken evaluation
 /// set"), with the second listen (Japanese) and the rule families added from `heldout2`'s session:
 /// en recall 0.645 (40/62), precision 1.000 (43/43); ja recall 0.609 (39/64), precision 1.000
-/// (40/40). Before: en 0.565, ja 0.500 (the session before), 0.516 / 0.443 (the first run). The
+/// (40/40). Before: en 0.565, ja 0.500 (the session before), 0.516 / 0.443 (the first run).
+/// Session 2026-11-29 (heldout3 rule families, "$60" as dollars, the English second listen): en
+/// recall 0.742 (46/62), precision 1.000 (50/50); ja unchanged at 0.609. The
 /// recall bounds sit about four claims under the measurement, because Whisper's words move with
 /// the CPU and thread count. Do not fit rules to this set to raise them: it measures speech the
 /// rules were not written against (the last rule families were chosen after seeing which
 /// families this set missed, so part of the en gain is fitting; `heldout2_*.tsv` is the clean
 /// measure of them).
-const MIN_RECALL_EN: f64 = 0.58;
+const MIN_RECALL_EN: f64 = 0.67;
 const MIN_PRECISION_EN: f64 = 0.90;
 const MIN_RECALL_JA: f64 = 0.54;
 const MIN_PRECISION_JA: f64 = 0.90;

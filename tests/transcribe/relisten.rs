@@ -85,3 +85,58 @@ fn second_listen_hears_the_suspects_again_and_keeps_the_first_pass() {
     }
     assert!(heard_any, "every second listen came back empty");
 }
+
+/// The English second listen end to end with the real detector and tiny.en: a first pass heard
+/// "fights cancer cells" as "fight can sell" (tiny.en on this clip, Intel AVX-512, 2 threads);
+/// the detector names the span, the prompted re-decode hears the claim, and the alert comes from
+/// the second listen. The first-pass text is given, so the test does not depend on this CPU
+/// garbling the claim the same way; the re-decode heard the claim at 1, 2, 3 and 4 threads with
+/// q8_0 and with f16 weights.
+#[test]
+fn english_second_listen_recovers_a_bent_condition() {
+    use claimwatch::detect::{Category, Detector, Lang};
+    use claimwatch::transcribe::Segment;
+
+    let detector = Detector::load_default().unwrap();
+    let heard = "This mushroom extract fight can sell naturally.";
+    assert!(
+        detector.detect_text(heard, Lang::En, None).is_empty(),
+        "the bent line must not match by itself"
+    );
+    let path = common::repo().join("tests/data/spoken/en_s_cancer.ogg");
+    let audio = audio::read_all(&path).unwrap();
+    let window = &audio[..audio.len().min(30 * 16_000)];
+    let first = vec![Segment::new(0.3, 3.65, heard)];
+    let model = default_model("en");
+    let _cores = common::whisper_lock();
+    let mut session = model.session().unwrap();
+    let options = DecodeOptions {
+        language: Some("en".into()),
+        threads: common::threads(),
+        ..DecodeOptions::default()
+    };
+    let relistened = claimwatch::transcribe::relisten::relisten(
+        &mut session,
+        window,
+        0.0,
+        &first,
+        "en",
+        &detector,
+        &options,
+    )
+    .unwrap();
+    assert_eq!(relistened.len(), 1, "{relistened:?}");
+    let r = &relistened[0];
+    assert_eq!(r.first_text, "fight can sell");
+    assert_eq!(r.terms.first().map(String::as_str), Some("fight"));
+    assert!(r.terms.iter().any(|t| t == "cancer"), "{:?}", r.terms);
+    let alerts =
+        claimwatch::second_listen::alerts(&detector, Lang::En, None, &relistened, &[], &first);
+    let heard_again: Vec<&str> = r.segments.iter().map(|s| s.text.as_str()).collect();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.category == Category::Efficacy && a.second_listen),
+        "heard again: {heard_again:?}; alerts: {alerts:?}"
+    );
+}
