@@ -312,6 +312,15 @@ impl StreamManager {
             .map_err(|e| ControlError::Internal(format!("{e:#}")))?;
         let (tx, rx) = sync_channel(CHANNEL_CHUNKS);
         let net = self.config.net.clone();
+        // A file read as fast as it decodes is always "behind"; its second listens delay no
+        // viewer-facing alert, so they are never skipped.
+        let unpaced = matches!(
+            spec,
+            SourceSpec::File {
+                realtime: false,
+                ..
+            }
+        );
         let source_thread = source::spawn(spec, self.config.retry, net, tx, cancel.clone())
             .map_err(|e| open_failed(request, &e))?;
         let worker = StreamWorker {
@@ -328,6 +337,11 @@ impl StreamManager {
             },
             live: LiveConfig {
                 health: request.health.unwrap_or(self.config.live.health),
+                second_listen_max_behind_s: if unpaced {
+                    f64::INFINITY
+                } else {
+                    self.config.live.second_listen_max_behind_s
+                },
                 ..self.config.live.clone()
             },
             decode_turns: self.decode_turns.clone(),

@@ -42,9 +42,15 @@ pub struct LiveConfig {
     /// took tiny.en over a second per look here and put alerts 2.7 s (p50) after the words.
     pub peek_window_s: f64,
     /// Decode again, with the closest rule terms as the prompt, the spans of a committed window
-    /// that sound close to a rule without matching it (as `audit` does; Japanese only, see
-    /// [`relisten`]). Needs a finder ([`LiveTranscriber::listen_again_with`]).
+    /// that sound close to a rule without matching it (as `audit` does, see [`relisten`]), unless
+    /// the stream is behind its audio by more than `second_listen_max_behind_s`. Needs a finder
+    /// ([`LiveTranscriber::listen_again_with`]).
     pub second_listen: bool,
+    /// Received audio waiting behind a committed window beyond which its second listen is
+    /// skipped: a second listen is optional work (about 1.3 CPU-s of tiny.en per span), and on
+    /// a stream already this late it would delay every later alert for the chance of one more.
+    /// Infinite for a file read as fast as it decodes (always behind, no one waiting).
+    pub second_listen_max_behind_s: f64,
     /// Seconds of audio kept on each side of an alert's words as its evidence clip (stored on
     /// the event bus); 0 keeps none. Not the transcriber's: the stream's worker cuts the clips.
     pub clip_margin_s: f64,
@@ -61,6 +67,7 @@ impl Default for LiveConfig {
             peek_step_s: 0.5,
             peek_window_s: 6.0,
             second_listen: true,
+            second_listen_max_behind_s: 5.0,
             clip_margin_s: 5.0,
             health: HealthConfig::default(),
         }
@@ -78,6 +85,8 @@ pub struct LiveStats {
     pub heard_s: f64,
     /// Audio dropped to bound the lag, seconds in total.
     pub dropped_s: f64,
+    /// Committed windows whose second listen was skipped because the stream was behind.
+    pub second_listens_skipped: u64,
     /// Audio seconds decoded per wall second of decoding, over the last decode.
     pub rtf: f64,
 }
@@ -318,7 +327,12 @@ impl LiveTranscriber {
                 self.last_text = last.text.clone();
             }
             let committed = self.in_stream_time(commit.committed, self.pending_start_s);
-            self.listen_again(session, &window, &committed)?;
+            let behind_s = (self.pending.len() - end) as f64 / RATE;
+            if behind_s <= self.config.second_listen_max_behind_s {
+                self.listen_again(session, &window, &committed)?;
+            } else if self.config.second_listen && !committed.is_empty() {
+                self.stats.second_listens_skipped += 1;
+            }
             out.extend(committed);
             let advance = ((commit.advance_s * RATE).round() as usize).clamp(1, end);
             self.consume(advance);

@@ -3,6 +3,7 @@
 //! the real model, real sources and a real server on a loopback port.
 
 mod auto_lang;
+mod behind;
 mod comments;
 mod console;
 mod drops;
