@@ -110,16 +110,26 @@ pub fn pattern_keys(pattern: &str) -> Vec<String> {
 /// whose words ASR split or joined differently ("can sell" / "cancer cells").
 pub fn joined_key(text: &str) -> String {
     let dm = encoder();
-    let mut out = String::new();
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        // Short words too: "low as" must key near "lowers".
-        if word.chars().all(|c| c.is_ascii_alphabetic()) {
-            out.push_str(&dm.double_metaphone(word).primary());
-        } else {
-            out.push_str(word);
-        }
+    text.split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| sound_key(&dm, w))
+        .collect()
+}
+
+/// One word's part of [`joined_key`]: short words are keyed too ("low as" must key near
+/// "lowers"); a word with other than letters stays as written.
+fn sound_key(dm: &DoubleMetaphone, word: &str) -> String {
+    if word.chars().all(|c| c.is_ascii_alphabetic()) {
+        dm.double_metaphone(word).primary()
+    } else {
+        word.to_string()
     }
-    out
+}
+
+/// [`joined_key`] of every word of normalized `text`, in order.
+pub fn word_keys<'a>(text: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let dm = encoder();
+    text.map(|w| sound_key(&dm, w)).collect()
 }
 
 /// A word that can carry part of a claim: three letters or more and not a function word.

@@ -40,6 +40,9 @@ struct Term {
     norm: String,
     key: String,
     letters: usize,
+    /// Whether, heard as spelled, it can anchor a suspect: a number or a function word ("15",
+    /// "only", "now") cannot, every pitch says one.
+    anchors: bool,
 }
 
 /// A co-occurrence rule's groups (compose: conditions × outcomes; pricing: reference × now).
@@ -50,10 +53,26 @@ struct Groups(Vec<Vec<Term>>);
 #[derive(Debug, Clone, Default)]
 pub struct EnglishListener {
     rules: Vec<Groups>,
+    /// The most words a heard run compared with a term may have (the longest term's, plus one).
+    max_run: usize,
 }
 
-/// A word of the normalized sentence: its bytes in the normalized text.
-type Word = Range<usize>;
+/// A run of words of a sentence, keyed once for every term it is compared with.
+#[derive(Debug, Clone)]
+struct Run {
+    /// Bytes in the normalized text.
+    bytes: Range<usize>,
+    key: String,
+    letters: usize,
+    /// Whether one of its words can carry part of a claim ([`phonetic::content_word`]).
+    content: bool,
+}
+
+/// A sentence's words and every run of up to `max_run` of them: `runs[start][len - 1]`.
+struct Sentence {
+    words: Vec<Range<usize>>,
+    runs: Vec<Vec<Run>>,
+}
 
 impl EnglishListener {
     /// Every `near` of the English rules with `phonetic` on (a rule opts out with
@@ -80,6 +99,10 @@ impl EnglishListener {
                                 norm: t.clone(),
                                 key: phonetic::joined_key(t),
                                 letters: letters(t),
+                                anchors: t.split(' ').any(|w| {
+                                    phonetic::anchor_word(w)
+                                        && w.chars().all(|c| c.is_ascii_alphabetic())
+                                }),
                             })
                             .collect()
                     })
@@ -87,19 +110,25 @@ impl EnglishListener {
                 rules.push(Groups(groups));
             }
         }
-        EnglishListener { rules }
+        let max_run = rules
+            .iter()
+            .flat_map(|g| g.0.iter().flatten())
+            .map(|t| t.norm.split(' ').count() + 1)
+            .max()
+            .unwrap_or(1);
+        EnglishListener { rules, max_run }
     }
 
     /// Spans of English `text` worth a second listen, in text order, overlapping ones merged.
     pub fn suspects(&self, text: &str) -> Vec<Suspect> {
         let norm = normalize(text, Lang::En);
         let mut out: Vec<(Suspect, usize)> = Vec::new();
-        for sentence in sentences(&norm) {
-            let padded = format!(" {} ", &norm.text[sentence.clone()]);
-            let words = words_in(&norm.text, sentence.clone());
+        for range in sentences(&norm) {
+            let padded = format!(" {} ", &norm.text[range.clone()]);
+            let sentence = Sentence::new(&norm.text, range.clone(), self.max_run);
             for groups in &self.rules {
                 if let Some((bytes, terms, distance)) =
-                    self.suspect_in(groups, &norm, &padded, sentence.start, &words)
+                    suspect_in(groups, &padded, range.start, &sentence)
                 {
                     let bytes = orig_bytes(&norm, bytes);
                     match out
@@ -131,97 +160,95 @@ impl EnglishListener {
         out.sort_by_key(|s| s.bytes.start);
         out
     }
+}
 
-    /// The span, prompt terms and best key distance (percent) of one rule's suspect in one
-    /// sentence: every group but one present as spelled, the missing one sounded near an anchor.
-    fn suspect_in(
-        &self,
-        groups: &Groups,
-        norm: &Normalized,
-        padded: &str,
-        offset: usize,
-        words: &[Word],
-    ) -> Option<(Range<usize>, Vec<String>, usize)> {
-        let found: Vec<Option<(&Term, Range<usize>)>> = groups
-            .0
-            .iter()
-            .map(|group| {
-                group.iter().find_map(|t| {
-                    padded
-                        .find(&format!(" {} ", t.norm))
-                        .map(|at| (t, offset + at..offset + at + t.norm.len()))
-                })
+/// The span, prompt terms and best key distance (percent) of one rule's suspect in one
+/// sentence (`padded`: its text between two spaces, starting at `offset` in the normalized text):
+/// every group but one present as spelled, the missing one sounded near an anchor.
+fn suspect_in(
+    groups: &Groups,
+    padded: &str,
+    offset: usize,
+    sentence: &Sentence,
+) -> Option<(Range<usize>, Vec<String>, usize)> {
+    let words = &sentence.words;
+    let found: Vec<Option<(&Term, Range<usize>)>> = groups
+        .0
+        .iter()
+        .map(|group| {
+            group.iter().find_map(|t| {
+                find_words(padded, &t.norm).map(|at| (t, offset + at..offset + at + t.norm.len()))
             })
-            .collect();
-        let missing: Vec<usize> = (0..found.len()).filter(|g| found[*g].is_none()).collect();
-        let [missing] = missing[..] else {
-            return None;
-        };
-        // A number or a function word ("15", "only", "now") anchors nothing: every pitch says one.
-        let anchors: Vec<(&Term, Range<usize>)> = found
-            .into_iter()
-            .flatten()
-            .filter(|(t, _)| {
-                t.norm
-                    .split(' ')
-                    .any(|w| phonetic::anchor_word(w) && w.chars().all(|c| c.is_ascii_alphabetic()))
-            })
-            .collect();
-        let (anchor, anchor_bytes) = anchors.first()?.clone();
-        let first_word = words.iter().position(|w| w.end > anchor_bytes.start)?;
-        let last_word = words
-            .iter()
-            .rposition(|w| w.start < anchor_bytes.end)
-            .unwrap_or(first_word);
-        let from = first_word.saturating_sub(REACH_WORDS);
-        let to = (last_word + REACH_WORDS + 1).min(words.len());
-        // (distance percent, term, heard bytes)
-        let mut near: Vec<(usize, &Term, Range<usize>)> = Vec::new();
-        for term in &groups.0[missing] {
-            if term.key.len() < MIN_TERM_KEY {
-                continue;
-            }
-            let span_words = term.norm.split(' ').count();
-            let mut best: Option<(usize, Range<usize>)> = None;
-            for start in from..to {
-                for len in span_words.saturating_sub(1).max(1)..=span_words + 1 {
-                    let end = start + len;
-                    if end > to {
-                        break;
-                    }
-                    let heard = words[start].start..words[end - 1].end;
-                    // The anchor's own words are not a sound-alike of the missing part.
-                    if heard.start < anchor_bytes.end && anchor_bytes.start < heard.end {
-                        continue;
-                    }
-                    let heard_text = &norm.text[heard.clone()];
-                    if !heard_text.split(' ').any(phonetic::content_word)
-                        || !similar_length(letters(heard_text), term.letters)
-                    {
-                        continue;
-                    }
-                    let key = phonetic::joined_key(heard_text);
-                    let d = strsim::levenshtein(&term.key, &key) * 100 / term.key.len();
-                    if d <= MAX_KEY_DISTANCE_PERCENT && best.as_ref().is_none_or(|(b, _)| d < *b) {
-                        best = Some((d, heard));
-                    }
+        })
+        .collect();
+    let missing: Vec<usize> = (0..found.len()).filter(|g| found[*g].is_none()).collect();
+    let [missing] = missing[..] else {
+        return None;
+    };
+    let (anchor, anchor_bytes) = found.into_iter().flatten().find(|(t, _)| t.anchors)?;
+    let first_word = words.iter().position(|w| w.end > anchor_bytes.start)?;
+    let last_word = words
+        .iter()
+        .rposition(|w| w.start < anchor_bytes.end)
+        .unwrap_or(first_word);
+    let from = first_word.saturating_sub(REACH_WORDS);
+    let to = (last_word + REACH_WORDS + 1).min(words.len());
+    // (distance percent, term, heard bytes)
+    let mut near: Vec<(usize, &Term, Range<usize>)> = Vec::new();
+    for term in &groups.0[missing] {
+        if term.key.len() < MIN_TERM_KEY {
+            continue;
+        }
+        let span_words = term.norm.split(' ').count();
+        let mut best: Option<(usize, Range<usize>)> = None;
+        for start in from..to {
+            for len in span_words.saturating_sub(1).max(1)..=span_words + 1 {
+                let end = start + len;
+                if end > to {
+                    break;
+                }
+                let Some(run) = sentence.runs[start].get(len - 1) else {
+                    break;
+                };
+                let heard = run.bytes.clone();
+                // The anchor's own words are not a sound-alike of the missing part.
+                if heard.start < anchor_bytes.end && anchor_bytes.start < heard.end {
+                    continue;
+                }
+                if !run.content || !similar_length(run.letters, term.letters) {
+                    continue;
+                }
+                let d = strsim::levenshtein(&term.key, &run.key) * 100 / term.key.len();
+                if d <= MAX_KEY_DISTANCE_PERCENT && best.as_ref().is_none_or(|(b, _)| d < *b) {
+                    best = Some((d, heard));
                 }
             }
-            if let Some((d, heard)) = best {
-                near.push((d, term, heard));
-            }
         }
-        near.sort_by_key(|(d, t, _)| (*d, std::cmp::Reverse(t.key.len())));
-        let (best, _, heard) = near.first()?.clone();
-        let bytes = anchor_bytes.start.min(heard.start)..anchor_bytes.end.max(heard.end);
-        let mut terms = vec![anchor.norm.clone()];
-        for (_, t, _) in near.iter().take(PARTNERS) {
-            if !terms.contains(&t.norm) {
-                terms.push(t.norm.clone());
-            }
+        if let Some((d, heard)) = best {
+            near.push((d, term, heard));
         }
-        Some((bytes, terms, best))
     }
+    near.sort_by_key(|(d, t, _)| (*d, std::cmp::Reverse(t.key.len())));
+    let (best, _, heard) = near.first()?.clone();
+    let bytes = anchor_bytes.start.min(heard.start)..anchor_bytes.end.max(heard.end);
+    let mut terms = vec![anchor.norm.clone()];
+    for (_, t, _) in near.iter().take(PARTNERS) {
+        if !terms.contains(&t.norm) {
+            terms.push(t.norm.clone());
+        }
+    }
+    Some((bytes, terms, best))
+}
+
+/// Where `term` first stands as whole words in `padded` (text between two spaces): the byte
+/// before it, which is its start in the text without the leading space.
+fn find_words(padded: &str, term: &str) -> Option<usize> {
+    let bytes = padded.as_bytes();
+    padded
+        .match_indices(term)
+        .map(|(at, _)| at)
+        .find(|&at| at > 0 && bytes[at - 1] == b' ' && bytes.get(at + term.len()) == Some(&b' '))
+        .map(|at| at - 1)
 }
 
 fn letters(text: &str) -> usize {
@@ -262,17 +289,40 @@ fn sentences(norm: &Normalized) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// The words of `text[range]` (space-separated), as byte ranges of `text`.
-fn words_in(text: &str, range: Range<usize>) -> Vec<Word> {
-    let mut out = Vec::new();
-    let mut at = range.start;
-    for word in text[range].split(' ') {
-        if !word.is_empty() {
-            out.push(at..at + word.len());
+impl Sentence {
+    /// The words of `text[range]` (space-separated normalized text) and their runs.
+    fn new(text: &str, range: Range<usize>, max_run: usize) -> Sentence {
+        let mut words = Vec::new();
+        let mut at = range.start;
+        for word in text[range].split(' ') {
+            if !word.is_empty() {
+                words.push(at..at + word.len());
+            }
+            at += word.len() + 1;
         }
-        at += word.len() + 1;
+        let keys = phonetic::word_keys(words.iter().map(|w| &text[w.clone()]));
+        let runs = (0..words.len())
+            .map(|start| {
+                let mut run = Run {
+                    bytes: words[start].clone(),
+                    key: String::new(),
+                    letters: 0,
+                    content: false,
+                };
+                let mut out = Vec::new();
+                for end in start..words.len().min(start + max_run) {
+                    let word = &text[words[end].clone()];
+                    run.bytes.end = words[end].end;
+                    run.key.push_str(&keys[end]);
+                    run.letters += letters(word);
+                    run.content |= phonetic::content_word(word);
+                    out.push(run.clone());
+                }
+                out
+            })
+            .collect();
+        Sentence { words, runs }
     }
-    out
 }
 
 /// Normalized-text bytes → the original text's bytes.
