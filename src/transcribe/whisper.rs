@@ -518,8 +518,10 @@ pub fn ggml_dequantize(bytes: &[u8], ty: i32, n: usize) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    /// The crash seen: a call of 1800 frames (288,000 samples / 160), a window ending at 1784 (whisper.cpp counted
-    /// 1799 frames: a rest of 15 it could not align).
+    use super::*;
+
+    /// The crash seen: a call of 1800 frames (288,000 samples / 160), a window ending at 1784
+    /// (whisper.cpp counted 1799 frames: a rest of 15 it could not align).
     #[test]
     fn rests_too_short_to_decode() {
         // (total frames, window end, decode the rest)
@@ -531,15 +533,9 @@ mod tests {
             (3000, 2985, false),
         ];
         for (total, seek, want) in cases {
-            assert_eq!(
-                super::rest_worth_decoding(total, seek),
-                want,
-                "{total} {seek}"
-            );
+            assert_eq!(rest_worth_decoding(total, seek), want, "{total} {seek}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn audio_ctx_covers_the_window_and_caps_at_30_s() {
