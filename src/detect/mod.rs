@@ -30,6 +30,7 @@ pub mod suspect_en;
 pub mod utterance;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -167,17 +168,15 @@ impl Detector {
         if suspects.is_empty() {
             return suspects;
         }
-        // A span inside a claim the matcher already found needs no second listen.
-        let found: Vec<_> = self
+        // A span inside a claim the matcher already found needs no second listen, nor one
+        // where every rule it may complete is of a category already found over it: what the
+        // re-decode could hear there would be dropped as the same claim (`second_listen.rs`).
+        let found: Vec<(Range<usize>, Category)> = self
             .scan(text, lang, None)
             .into_iter()
-            .map(|c| c.orig)
+            .map(|c| (c.orig, c.category))
             .collect();
-        suspects.retain(|s| {
-            !found
-                .iter()
-                .any(|f| f.start <= s.bytes.start && s.bytes.end <= f.end)
-        });
+        suspects.retain(|s| worth_a_second_listen(s, &found));
         suspects
     }
 
@@ -205,6 +204,22 @@ impl Detector {
     pub fn stream(&self, lang: Lang, declared_origin: Option<&str>) -> DetectorStream {
         DetectorStream::new(self.clone(), lang, declared_origin)
     }
+}
+
+/// Whether `suspect` could still give an alert, given the claims (`found`: bytes, category) the
+/// matcher found in the same text.
+fn worth_a_second_listen(suspect: &suspect::Suspect, found: &[(Range<usize>, Category)]) -> bool {
+    let s = &suspect.bytes;
+    let inside = found
+        .iter()
+        .any(|(f, _)| f.start <= s.start && s.end <= f.end);
+    let covered = !suspect.categories.is_empty()
+        && suspect.categories.iter().all(|category| {
+            found
+                .iter()
+                .any(|(f, c)| c == category && f.start < s.end && s.start < f.end)
+        });
+    !inside && !covered
 }
 
 #[cfg(test)]
@@ -449,6 +464,52 @@ pub(crate) mod tests {
             "spoken_origin",
         ] {
             assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn which_suspects_are_worth_a_second_listen() {
+        use Category::{Efficacy, Exaggeration, Pricing};
+        let suspect = |bytes: Range<usize>, categories: Vec<Category>| suspect::Suspect {
+            bytes,
+            terms: vec!["term".into()],
+            categories,
+        };
+        // (suspect, claims found in the same text, worth it)
+        let cases: Vec<(suspect::Suspect, Vec<(Range<usize>, Category)>, bool)> = vec![
+            (suspect(10..20, vec![Efficacy]), vec![], true),
+            // Inside a claim already found, whatever its rules.
+            (suspect(12..18, vec![]), vec![(10..20, Exaggeration)], false),
+            // Overlapping a claim of the one category it could complete: it would be dropped
+            // as the same claim ("zero side effects, it's 100% safe for everyone").
+            (
+                suspect(15..30, vec![Exaggeration]),
+                vec![(10..20, Exaggeration)],
+                false,
+            ),
+            // Another category over it: still worth it.
+            (
+                suspect(15..30, vec![Efficacy]),
+                vec![(10..20, Exaggeration)],
+                true,
+            ),
+            // One of its categories not found over it.
+            (
+                suspect(15..30, vec![Exaggeration, Pricing]),
+                vec![(10..20, Exaggeration)],
+                true,
+            ),
+            // Beside, not over it.
+            (
+                suspect(25..30, vec![Exaggeration]),
+                vec![(10..20, Exaggeration)],
+                true,
+            ),
+            // Categories not known (Japanese terms): only "inside" prunes.
+            (suspect(15..30, vec![]), vec![(10..20, Exaggeration)], true),
+        ];
+        for (i, (s, found, worth)) in cases.iter().enumerate() {
+            assert_eq!(worth_a_second_listen(s, found), *worth, "case {i}: {s:?}");
         }
     }
 }

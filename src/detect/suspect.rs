@@ -22,7 +22,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use super::alert::Lang;
+use super::alert::{Category, Lang};
 use super::pack::RuleSet;
 use super::reading::Reader;
 
@@ -39,6 +39,9 @@ pub struct Suspect {
     pub bytes: Range<usize>,
     /// The rule terms (as the packs write them) the span sounds close to, closest first.
     pub terms: Vec<String>,
+    /// The categories of the rules whose missing part it may be; empty when not known (a
+    /// Japanese term serves rules of several categories).
+    pub categories: Vec<Category>,
 }
 
 /// One searchable rule term.
@@ -148,6 +151,7 @@ impl Listener {
                 None => out.push(Suspect {
                     bytes,
                     terms: vec![surface.clone()],
+                    categories: Vec::new(),
                 }),
             }
         }

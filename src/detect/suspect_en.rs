@@ -13,10 +13,10 @@
 //! and the closest terms as the prompt; an alert comes only if the new text matches a rule
 //! (`second_listen.rs`), so a suspect costs CPU, never precision by itself.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ops::Range;
 
-use super::alert::Lang;
+use super::alert::{Category, Lang};
 use super::normalize::{normalize, Normalized};
 use super::pack::RuleSet;
 use super::phonetic;
@@ -45,9 +45,13 @@ struct Term {
     anchors: bool,
 }
 
-/// A co-occurrence rule's groups (compose: conditions × outcomes; pricing: reference × now).
+/// A co-occurrence rule's groups (compose: conditions × outcomes; pricing: reference × now),
+/// and the categories of the rules that have them.
 #[derive(Debug, Clone)]
-struct Groups(Vec<Vec<Term>>);
+struct Groups {
+    terms: Vec<Vec<Term>>,
+    categories: Vec<Category>,
+}
 
 /// The English co-occurrence rules that take sound-alikes, keyed for the search.
 #[derive(Debug, Clone, Default)]
@@ -78,17 +82,21 @@ impl EnglishListener {
     /// Every `near` of the English rules with `phonetic` on (a rule opts out with
     /// `phonetic = false`, as for the matcher's sound-alikes).
     pub fn new(set: &RuleSet) -> EnglishListener {
-        let mut rules = Vec::new();
-        let mut seen: HashSet<Vec<Vec<String>>> = HashSet::new();
+        let mut rules: Vec<Groups> = Vec::new();
+        let mut seen: HashMap<Vec<Vec<String>>, usize> = HashMap::new();
         for rule in set.rules.iter().filter(|r| r.base.lang == Lang::En) {
             if !rule.base.phonetic {
                 continue;
             }
             for near in rule.near.iter().filter(|n| n.terms.len() >= 2) {
-                if !seen.insert(near.terms.clone()) {
+                if let Some(&at) = seen.get(&near.terms) {
+                    if !rules[at].categories.contains(&rule.category) {
+                        rules[at].categories.push(rule.category);
+                    }
                     continue;
                 }
-                let groups = near
+                seen.insert(near.terms.clone(), rules.len());
+                let terms = near
                     .terms
                     .iter()
                     .map(|group| {
@@ -107,12 +115,15 @@ impl EnglishListener {
                             .collect()
                     })
                     .collect();
-                rules.push(Groups(groups));
+                rules.push(Groups {
+                    terms,
+                    categories: vec![rule.category],
+                });
             }
         }
         let max_run = rules
             .iter()
-            .flat_map(|g| g.0.iter().flatten())
+            .flat_map(|g| g.terms.iter().flatten())
             .map(|t| t.norm.split(' ').count() + 1)
             .max()
             .unwrap_or(1);
@@ -137,6 +148,11 @@ impl EnglishListener {
                     {
                         Some((s, best)) => {
                             s.bytes = s.bytes.start.min(bytes.start)..s.bytes.end.max(bytes.end);
+                            for c in &groups.categories {
+                                if !s.categories.contains(c) {
+                                    s.categories.push(*c);
+                                }
+                            }
                             let (first, second) = if distance < *best {
                                 *best = distance;
                                 (terms, std::mem::take(&mut s.terms))
@@ -151,7 +167,14 @@ impl EnglishListener {
                             }
                             s.terms.truncate(PARTNERS + 2);
                         }
-                        None => out.push((Suspect { bytes, terms }, distance)),
+                        None => out.push((
+                            Suspect {
+                                bytes,
+                                terms,
+                                categories: groups.categories.clone(),
+                            },
+                            distance,
+                        )),
                     }
                 }
             }
@@ -173,7 +196,7 @@ fn suspect_in(
 ) -> Option<(Range<usize>, Vec<String>, usize)> {
     let words = &sentence.words;
     let found: Vec<Option<(&Term, Range<usize>)>> = groups
-        .0
+        .terms
         .iter()
         .map(|group| {
             group.iter().find_map(|t| {
@@ -195,7 +218,7 @@ fn suspect_in(
     let to = (last_word + REACH_WORDS + 1).min(words.len());
     // (distance percent, term, heard bytes)
     let mut near: Vec<(usize, &Term, Range<usize>)> = Vec::new();
-    for term in &groups.0[missing] {
+    for term in &groups.terms[missing] {
         if term.key.len() < MIN_TERM_KEY {
             continue;
         }
@@ -345,7 +368,7 @@ mod tests {
             window: 30,
             ordered: false,
         };
-        let rule = |near: Near| Rule {
+        let rule = |near: Near, category: Category| Rule {
             base: RuleBase {
                 id: "test".into(),
                 lang: Lang::En,
@@ -361,29 +384,41 @@ mod tests {
                 context: Vec::new(),
                 source: String::new(),
             },
-            category: Category::Efficacy,
+            category,
             severity: Severity::High,
             phrases: Vec::new(),
             near: vec![near],
         };
         let set = RuleSet {
             rules: vec![
-                rule(near(&[
-                    &[
-                        "cancer cells",
-                        "blood sugar",
-                        "allergies",
-                        "hair loss",
-                        "acne",
-                    ],
-                    &["fights", "lowers", "clears up", "stops", "cures"],
-                ])),
-                rule(near(&[
-                    &["retail is", "regular price"],
-                    &["you get it for", "tonight"],
-                ])),
-                rule(near(&[&["15", "20"], &["bundles left", "sets left"]])),
-                rule(near(&[&["only"], &["bundles left", "sets left"]])),
+                rule(
+                    near(&[
+                        &[
+                            "cancer cells",
+                            "blood sugar",
+                            "allergies",
+                            "hair loss",
+                            "acne",
+                        ],
+                        &["fights", "lowers", "clears up", "stops", "cures"],
+                    ]),
+                    Category::Efficacy,
+                ),
+                rule(
+                    near(&[
+                        &["retail is", "regular price"],
+                        &["you get it for", "tonight"],
+                    ]),
+                    Category::Pricing,
+                ),
+                rule(
+                    near(&[&["15", "20"], &["bundles left", "sets left"]]),
+                    Category::Pricing,
+                ),
+                rule(
+                    near(&[&["only"], &["bundles left", "sets left"]]),
+                    Category::Pricing,
+                ),
             ],
             ..RuleSet::default()
         };
@@ -441,6 +476,14 @@ mod tests {
                 Some(*term),
                 "{heard}"
             );
+        }
+        // A suspect knows which categories of rule it may complete (for `Detector::suspects`
+        // to skip one whose category is already found over it).
+        for (heard, category) in [
+            ("It's also low as your blood sugar.", Category::Efficacy),
+            ("Retail in 120, tonight it's 30.", Category::Pricing),
+        ] {
+            assert_eq!(l.suspects(heard)[0].categories, vec![category], "{heard}");
         }
     }
 }
