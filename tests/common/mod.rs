@@ -53,9 +53,41 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
 }
 
 /// Serializes tests that run Whisper inference (each already uses every core).
-pub fn whisper_lock() -> MutexGuard<'static, ()> {
+pub fn whisper_lock() -> WhisperTurn {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    WhisperTurn {
+        _guard: LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        since: std::time::Instant::now(),
+    }
+}
+
+/// A test's turn at the cores. These turns run one after another, so their sum is most of the
+/// suite's wall time: with `CLAIMWATCH_TEST_TURNS=<file>` each turn appends `seconds<TAB>test`
+/// to the file, to see which tests to shorten when CI grows.
+pub struct WhisperTurn {
+    _guard: MutexGuard<'static, ()>,
+    since: std::time::Instant,
+}
+
+impl Drop for WhisperTurn {
+    fn drop(&mut self) {
+        let Some(path) = std::env::var_os("CLAIMWATCH_TEST_TURNS") else {
+            return;
+        };
+        let line = format!(
+            "{:.1}\t{}\n",
+            self.since.elapsed().as_secs_f64(),
+            std::thread::current().name().unwrap_or("?")
+        );
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = file.write_all(line.as_bytes());
+        }
+    }
 }
 
 pub fn threads() -> usize {
