@@ -475,8 +475,9 @@ pub(crate) mod tests {
             terms: vec!["term".into()],
             categories,
         };
+        type Found = Vec<(Range<usize>, Category)>;
         // (suspect, claims found in the same text, worth it)
-        let cases: Vec<(suspect::Suspect, Vec<(Range<usize>, Category)>, bool)> = vec![
+        let cases: Vec<(suspect::Suspect, Found, bool)> = vec![
             (suspect(10..20, vec![Efficacy]), vec![], true),
             // Inside a claim already found, whatever its rules.
             (suspect(12..18, vec![]), vec![(10..20, Exaggeration)], false),
