@@ -367,19 +367,17 @@ fn json(value: &impl Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("cluster records serialize"))
 }
 
-/// Runs `future` on `handle`'s runtime and waits, from any thread (never from inside it).
+/// [`crate::events::jetstream::run_on`] with [`PATIENCE`]: a KV call must not hold up the
+/// node's loop (lease renewals) for longer.
 fn run_on<T: Send + 'static>(
     handle: &tokio::runtime::Handle,
     future: impl Future<Output = T> + Send + 'static,
 ) -> Result<T, String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    handle.spawn(async move {
-        let _ = tx.send(tokio::time::timeout(PATIENCE, future).await);
-    });
-    match rx.recv() {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(_)) => Err(format!("NATS did not answer within {PATIENCE:?}")),
-        Err(_) => Err("the NATS connection is shutting down".into()),
+    let patient = async move { tokio::time::timeout(PATIENCE, future).await };
+    match crate::events::jetstream::run_on(handle, patient) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(_)) => Err(format!("NATS did not answer within {PATIENCE:?}")),
+        None => Err("the NATS connection is shutting down".into()),
     }
 }
 

@@ -322,8 +322,10 @@ fn fail_to_bus(fail: PublishFail) -> BusError {
     }
 }
 
-/// Runs `future` on `handle`'s runtime; `None` when that runtime is gone.
-fn run_on<T: Send + 'static>(
+/// Runs `future` on `handle`'s runtime and waits, from any thread (never from inside it);
+/// `None` when that runtime is gone. The bus and the cluster's KV adapter both call async-nats
+/// from plain threads this way.
+pub(crate) fn run_on<T: Send + 'static>(
     handle: &tokio::runtime::Handle,
     future: impl Future<Output = T> + Send + 'static,
 ) -> Option<T> {
