@@ -90,6 +90,15 @@ impl Drop for WhisperTurn {
     }
 }
 
+/// Decoding in `lang` on every core: what the Whisper tests decode with unless they test an option.
+pub fn decode_options(lang: &str) -> claimwatch::transcribe::whisper::DecodeOptions {
+    claimwatch::transcribe::whisper::DecodeOptions {
+        language: Some(lang.to_string()),
+        threads: threads(),
+        ..Default::default()
+    }
+}
+
 pub fn threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())

@@ -8,7 +8,6 @@ use claimwatch::audio;
 use claimwatch::live::transcriber::LiveTranscriber;
 use claimwatch::live::LiveConfig;
 use claimwatch::transcribe::relisten::SuspectFinder;
-use claimwatch::transcribe::whisper::DecodeOptions;
 
 use crate::common;
 use crate::transcribe::default_model;
@@ -31,11 +30,7 @@ fn run(chunk_s: f64) -> (usize, u64) {
     let model = default_model("en");
     let _cores = common::whisper_lock();
     let mut session = model.session().unwrap();
-    let options = DecodeOptions {
-        language: Some("en".into()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options("en");
     let config = LiveConfig {
         max_lag_s: 600.0,
         peek_step_s: 0.0,

@@ -8,7 +8,6 @@ use claimwatch::audio;
 use claimwatch::detect::{Category, Detector, Lang};
 use claimwatch::live::transcriber::LiveTranscriber;
 use claimwatch::live::LiveConfig;
-use claimwatch::transcribe::whisper::DecodeOptions;
 
 use crate::common;
 use crate::transcribe::default_model;
@@ -23,11 +22,7 @@ fn a_look_alerts_a_claim_before_its_sentence_is_committed() {
     let model = default_model("en");
     let _cores = common::whisper_lock();
     let mut session = model.session().unwrap();
-    let options = DecodeOptions {
-        language: Some("en".into()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options("en");
     let mut live = LiveTranscriber::new(LiveConfig::default(), options);
     // Stream time received when the claim was first alerted by a look, and when a commit first
     // held the claim's sentence.

@@ -20,7 +20,6 @@
 
 use claimwatch::live::transcriber::transcribe_as_live;
 use claimwatch::live::LiveConfig;
-use claimwatch::transcribe::whisper::DecodeOptions;
 use claimwatch::{audio, eval};
 
 use crate::common;
@@ -32,11 +31,7 @@ fn live_text(clip: &str, lang: &str) -> (String, Vec<claimwatch::transcribe::Seg
     let model = default_model(lang);
     let _cores = common::whisper_lock();
     let mut session = model.session().unwrap();
-    let options = DecodeOptions {
-        language: Some(lang.to_string()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options(lang);
     let segments =
         transcribe_as_live(&mut session, &samples, 0.1, LiveConfig::default(), options).unwrap();
     let parts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();

@@ -8,7 +8,7 @@ use std::path::Path;
 use claimwatch::model::ggml::{self, GgmlSummary};
 use claimwatch::model::{import_ct2, Quant};
 use claimwatch::transcribe::batch;
-use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+use claimwatch::transcribe::whisper::{LoadOptions, WhisperModel};
 use claimwatch::{audio, eval};
 
 use crate::common;
@@ -158,11 +158,7 @@ fn wer_on_sample(model: &WhisperModel, name: &str) -> f64 {
         std::fs::read_to_string(common::repo().join(format!("samples/{name}.txt"))).unwrap();
     let mut session = model.session().expect("session");
     let mut stream = audio::open(&clip).unwrap();
-    let options = DecodeOptions {
-        language: Some("en".into()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options("en");
     let transcript = batch::transcribe(&mut session, &mut stream, &options, |_| {}).unwrap();
     let text: Vec<&str> = transcript
         .segments

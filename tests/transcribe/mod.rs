@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use claimwatch::audio;
 use claimwatch::transcribe::batch;
-use claimwatch::transcribe::whisper::{DecodeOptions, LoadOptions, WhisperModel};
+use claimwatch::transcribe::whisper::{LoadOptions, WhisperModel};
 use claimwatch::transcribe::Transcript;
 
 use crate::common;
@@ -67,11 +67,7 @@ fn transcribe_now(path: &Path, lang: &str) -> Transcript {
     let decode = std::thread::spawn(move || {
         let mut session = model.session().expect("session");
         let mut stream = audio::open(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
-        let options = DecodeOptions {
-            language: Some(lang),
-            threads: common::threads(),
-            ..DecodeOptions::default()
-        };
+        let options = common::decode_options(&lang);
         batch::transcribe(&mut session, &mut stream, &options, |_| {})
             .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()))
     });

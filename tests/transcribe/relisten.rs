@@ -6,7 +6,6 @@ use std::ops::Range;
 use claimwatch::audio;
 use claimwatch::transcribe::batch;
 use claimwatch::transcribe::relisten::{SuspectFinder, MARGIN_S, MAX_PER_WINDOW};
-use claimwatch::transcribe::whisper::DecodeOptions;
 
 use super::{default_model, transcribe};
 use crate::common;
@@ -33,11 +32,7 @@ fn second_listen_hears_the_suspects_again_and_keeps_the_first_pass() {
     let _cores = common::whisper_lock();
     let mut session = model.session().unwrap();
     let mut stream = audio::open(&path).unwrap();
-    let options = DecodeOptions {
-        language: Some("ja".into()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options("ja");
     let t = batch::transcribe_with(
         &mut session,
         &mut stream,
@@ -110,11 +105,7 @@ fn english_second_listen_recovers_a_bent_condition() {
     let model = default_model("en");
     let _cores = common::whisper_lock();
     let mut session = model.session().unwrap();
-    let options = DecodeOptions {
-        language: Some("en".into()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options("en");
     let relistened = claimwatch::transcribe::relisten::relisten(
         &mut session,
         window,

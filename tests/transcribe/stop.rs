@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use claimwatch::audio;
-use claimwatch::transcribe::whisper::DecodeOptions;
 
 use super::default_model;
 use crate::common;
@@ -16,11 +15,7 @@ fn a_decode_asked_to_stop_gives_up_part_way_and_the_session_goes_on() {
     let model = default_model("en");
     let mut pcm = audio::read_all(&common::repo().join("samples/en_demo.wav")).unwrap();
     pcm.truncate(16_000 * 20);
-    let options = DecodeOptions {
-        language: Some("en".into()),
-        threads: common::threads(),
-        ..DecodeOptions::default()
-    };
+    let options = common::decode_options("en");
     let _cores = common::whisper_lock();
     let mut session = model.session().unwrap();
     let asked = Arc::new(AtomicUsize::new(0));
