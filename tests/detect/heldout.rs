@@ -1,5 +1,6 @@
 //! The held-out sentences of issue 11 (tests/data/detect/heldout_{ja,en}.tsv, and heldout2_{ja,en}.tsv
-//! and heldout3_{ja,en}.tsv for item 5, rule coverage; heldout3 also for item 9): written and frozen before the detector or rule changes they exercise,
+//! and heldout3_{ja,en}.tsv for item 5, rule coverage; heldout3 also for item 9; heldout4_{ja,en}.tsv
+//! a fourth round): written and frozen before the detector or rule changes they exercise,
 //! and never used to tune rules or matchers. Input: the files; output: precision and recall per file
 //! and language over all categories (a line's raised categories against its expected ones), printed
 //! with every misclassified line.
@@ -18,13 +19,16 @@ const MIN_LINES: usize = 50;
 /// (file stem, language, precision floor, recall floor). heldout2's floors were set with the file,
 /// before it was ever scored. heldout3's are its first score (the rules before the changes it
 /// measures: ja P 0.971 R 0.786, en P 0.861 R 0.756), rounded down to 0.05.
-const SETS: [(&str, Lang, f64, f64); 6] = [
+/// heldout4's were set with the file, before it was ever scored, as collapse guards.
+const SETS: [(&str, Lang, f64, f64); 8] = [
     ("heldout", Lang::Ja, 0.80, 0.50),
     ("heldout", Lang::En, 0.80, 0.50),
     ("heldout2", Lang::Ja, 0.80, 0.30),
     ("heldout2", Lang::En, 0.80, 0.30),
     ("heldout3", Lang::Ja, 0.95, 0.75),
     ("heldout3", Lang::En, 0.85, 0.75),
+    ("heldout4", Lang::Ja, 0.80, 0.50),
+    ("heldout4", Lang::En, 0.80, 0.50),
 ];
 
 #[test]
