@@ -2,6 +2,7 @@
 """Alert latency of `claimwatch serve`, and how many real-time streams one machine holds.
 
     python3 benches/latency.py [--lang en|ja] [--runs 1] [--concurrent 1 2 3 4]
+                               [--threads N] [--decoders N]   (serve's flags; default: serve's)
 
 Latency: starts the release binary, attaches each bundled clip of the language that has
 expected alerts (samples/*.expect.toml) as `file:CLIP?realtime` (played at real-time pace),
@@ -147,6 +148,19 @@ def latencies(events, stream, reference):
     return out, max(lags or [0.0]), dropped
 
 
+def cpu_s(pid):
+    """User + system CPU seconds a running process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wav_seconds(path):
+    import wave
+    with wave.open(path) as w:
+        return w.getnframes() / w.getframerate()
+
+
 def pct(values, p):
     if not values:
         return float("nan")
@@ -159,7 +173,10 @@ def main():
     p.add_argument("--lang", default="en", choices=["en", "ja"])
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--concurrent", type=int, nargs="*", default=[1, 2, 3, 4])
-    p.add_argument("--threads", type=int, default=2)
+    # Unset: serve's own defaults (2 decoders of 1 thread on 2 cores). `--threads 2 --decoders 1`
+    # is the design before decoders, for comparison.
+    p.add_argument("--threads", type=int)
+    p.add_argument("--decoders", type=int)
     args = p.parse_args()
 
     exe = binary()
@@ -167,9 +184,10 @@ def main():
     data_dir = os.path.join(ROOT, "target", f"latency-data-{os.getpid()}")
     # The clips are attached over the API as file: sources, which the source policy keeps from
     # API clients unless the operator allows them.
+    tuning = [flag for name in ("threads", "decoders") if getattr(args, name) is not None
+              for flag in (f"--{name}", str(getattr(args, name)))]
     server = subprocess.Popen([exe, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
-                               data_dir, "--threads", str(args.threads),
-                               "--allow-local-sources"],
+                               data_dir, "--allow-local-sources", *tuning],
                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -232,6 +250,7 @@ def main():
         for count in args.concurrent:
             ids = [f"cap{count}x{i}" for i in range(count)]
             print(f"{count} concurrent streams", file=sys.stderr)
+            cpu_before = cpu_s(server.pid)
             for sid in ids:
                 request(port, "POST", "/streams",
                         {"id": sid, "source": f"file:{demo}?realtime", "lang": args.lang})
@@ -243,8 +262,12 @@ def main():
                 lag = max(lag, g)
                 dropped += d
                 request(port, "DELETE", f"/streams/{sid}")
+            # The server's CPU over this load (it does nothing else meanwhile), per second of
+            # audio the streams carried.
+            cpu = cpu_s(server.pid) - cpu_before
             capacity.append({"streams": count, "max_lag_s": lag, "dropped_s": dropped,
-                             "p50": pct(lat, 50), "p95": pct(lat, 95), "alerts": len(lat)})
+                             "p50": pct(lat, 50), "p95": pct(lat, 95), "alerts": len(lat),
+                             "cpu_s": cpu, "cpu_per_audio_s": cpu / (count * wav_seconds(demo))})
     finally:
         server.terminate()
         server.wait(30)
@@ -258,11 +281,12 @@ def main():
           f"early alerts not repeated by the final transcript {unconfirmed}; "
           f"alerts without a batch counterpart (dated by themselves) {UNMATCHED[0]}")
     print()
-    print("| concurrent streams | max lag s | audio dropped s | alerts | latency p50 s | p95 s |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| concurrent streams | max lag s | audio dropped s | alerts | latency p50 s | p95 s "
+          "| CPU s | CPU s per audio s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in capacity:
         print(f"| {c['streams']} | {c['max_lag_s']:.1f} | {c['dropped_s']:.1f} | {c['alerts']} | "
-              f"{c['p50']:.2f} | {c['p95']:.2f} |")
+              f"{c['p50']:.2f} | {c['p95']:.2f} | {c['cpu_s']:.1f} | {c['cpu_per_audio_s']:.3f} |")
     out = os.path.join(ROOT, "target", f"latency-{args.lang}.json")
     with open(out, "w") as f:
         json.dump({"latencies": all_lat, "capacity": capacity, "found": found,

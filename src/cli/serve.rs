@@ -70,9 +70,15 @@ pub struct ServeArgs {
     /// ggml Whisper model for English streams (default: tiny.en from models/).
     #[arg(long)]
     model_en: Option<PathBuf>,
-    /// Threads for whisper.cpp (default: all cores).
+    /// Threads of one decoder (default: the cores shared out over --decoders). A stream alone
+    /// at the decoders, with nobody waiting, decodes with all of theirs.
     #[arg(long)]
     threads: Option<usize>,
+    /// Streams decoded at once (1-64; default 2 on two cores or more). Two one-thread decodes
+    /// side by side do more per second than one with both cores, whose threads wait for each
+    /// other.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    decoders: Option<u16>,
     /// Most untranscribed audio a stream keeps, in seconds; older audio is dropped and reported.
     #[arg(long, default_value_t = 30.0)]
     max_lag: f64,
@@ -86,8 +92,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     clip_margin: f64,
     /// Refuse a new stream (503) when the decoding the attached streams need, plus what one more
-    /// of its language was measured to need, would exceed this share of the decoder (1.0: all
-    /// of it, in real time). Above 1 streams fall behind and drop audio.
+    /// of its language was measured to need, would exceed this share of the decoders (1.0: all
+    /// of them, in real time). Above 1 streams fall behind and drop audio.
     #[arg(long, default_value_t = 1.0)]
     max_load: f64,
     /// Refuse a new stream (503) beyond this many attached at once.
@@ -217,6 +223,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some(_) => CancellationToken::new(),
         None => shutdown.clone(),
     };
+    let decoders = args
+        .decoders
+        .map_or_else(|| default_threads().min(2), usize::from);
     let live = LiveConfig {
         max_lag_s: args.max_lag,
         second_listen: !args.no_second_listen,
@@ -229,7 +238,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         comments,
         ModelCache::new(args.model_ja.clone(), args.model_en.clone()),
         ManagerConfig {
-            threads: args.threads.unwrap_or_else(default_threads),
+            threads: args
+                .threads
+                .unwrap_or_else(|| (default_threads() / decoders).max(1)),
+            decoders,
             live,
             retry: RetryConfig::default(),
             max_load: args.max_load,

@@ -92,11 +92,15 @@ impl ModelCache {
 
 /// Settings every stream shares.
 pub struct ManagerConfig {
+    /// Threads of one decode slot (a stream alone at the decoder takes every slot's).
     pub threads: usize,
+    /// Decodes at once, each its own stream's, with `threads` each.
+    pub decoders: usize,
     pub live: LiveConfig,
     pub retry: RetryConfig,
-    /// Decode load (required decode seconds per wall second, summed over streams) above which
-    /// another stream is refused: 1.0 is everything the decoder can do in real time.
+    /// Decode load (required decode seconds per wall second, summed over streams, as a share
+    /// of the `decoders`) above which another stream is refused: 1.0 is everything the decoders
+    /// can do in real time.
     pub max_load: f64,
     /// Streams attached at once, whatever their load (each holds two threads and buffers).
     pub max_streams: usize,
@@ -151,8 +155,8 @@ impl StreamManager {
             detector,
             comments,
             models,
+            decode_turns: Arc::new(DecodeTurns::new(config.decoders)),
             config,
-            decode_turns: Arc::new(DecodeTurns::new()),
             shutdown,
             streams: Mutex::new(BTreeMap::new()),
             measured: Mutex::new(HashMap::new()),
@@ -246,7 +250,7 @@ impl StreamManager {
             .copied();
         match admit(&loads, known, self.config.max_load) {
             Admission::Refuse { load, expected } => Err(format!(
-                "no decoding capacity: the streams attached need {load:.2} of the decoder and a \
+                "no decoding capacity: the streams attached need {load:.2} of the decoders and a \
                  {} stream about {expected:.2} more (limit {:.2}, --max-load); every stream \
                  would fall behind",
                 lang.as_str(),

@@ -97,7 +97,8 @@ pub struct StreamWorker {
     pub declared_origin: Option<String>,
     pub options: DecodeOptions,
     pub live: LiveConfig,
-    /// Whisper already uses every core, so streams take turns at the decoder, oldest audio first.
+    /// The cores are shared out to a few decode slots (`serve --decoders`), so streams take turns
+    /// at them, oldest audio first.
     pub decode_turns: Arc<DecodeTurns>,
     pub shared: Arc<StreamShared>,
 }
@@ -182,7 +183,10 @@ impl StreamWorker {
                 }
             } else if state.transcriber.can_peek() {
                 // Only when no stream decodes or waits to: a look must never delay a commit.
-                if let Some(_turn) = self.decode_turns.spare() {
+                if let Some(turn) = self.decode_turns.spare() {
+                    state
+                        .transcriber
+                        .set_threads(self.options.threads * turn.width());
                     match state.transcriber.peek(&mut session) {
                         Ok(Some(segments)) => self.publish_early(&mut state, &segments),
                         Ok(None) => {}
@@ -499,11 +503,17 @@ impl StreamWorker {
         state: &mut State,
         work: impl FnOnce(&mut LiveTranscriber) -> T,
     ) -> Option<T> {
-        let _turn = self.turn(state)?;
+        let turn = self.turn(state)?;
+        state
+            .transcriber
+            .set_threads(self.options.threads * turn.width());
         let started = Instant::now();
         let out = work(&mut state.transcriber);
         let now = Instant::now();
-        self.shared.load.record(now - started, now);
+        // A share of all the slots: with two decoders, a stream decoding half the time on one
+        // of them needs a quarter of what the server can decode.
+        let held = (now - started).mul_f64(turn.width() as f64 / self.decode_turns.slots() as f64);
+        self.shared.load.record(held, now);
         Some(out)
     }
 

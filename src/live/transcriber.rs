@@ -173,6 +173,11 @@ impl LiveTranscriber {
         self.options.language = Some(code.to_string());
     }
 
+    /// Threads of the next decodes (a turn at the decoder says how many it may use).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.options.threads = threads.max(1);
+    }
+
     pub fn stats(&self) -> LiveStats {
         self.stats
     }

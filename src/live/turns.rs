@@ -1,7 +1,15 @@
-//! Whose turn it is at the decoder. Streams share one decoder (one whisper.cpp decode already
-//! uses every core), so they queue for it; the stream whose oldest undecoded audio was said
-//! first goes next. Input: each waiting stream's wall-clock time of that audio. Output: one
-//! [`Turn`] at a time.
+//! Whose turn it is at the decoder. Streams share a fixed number of decode slots (`serve
+//! --decoders`, each decode with its share of the cores), so they queue for them; the stream
+//! whose oldest undecoded audio was said first goes next. Input: each waiting stream's
+//! wall-clock time of that audio. Output: [`Turn`]s, each holding one slot, or every slot.
+//!
+//! Why slots rather than one decode with every core: on 2 cores two one-thread decodes side by
+//! side do more work per second than one two-thread decode, whose threads wait for each other
+//! at every graph step (BENCHMARKS.md, "Parallel one-thread decodes"). But one one-thread
+//! decode alone is slower than one with every core, so a stream that finds every slot free and
+//! nobody waiting takes them all (its [`Turn::width`]): a lone stream decodes with every core,
+//! busy streams each with their share. A wide turn is never joined by a narrow one, so the
+//! cores are never oversubscribed.
 //!
 //! Before this, the first stream to poll after a decode took the decoder: with six streams one
 //! could wait several decodes in a row while another, just served, went again, and the lag (and
@@ -16,14 +24,16 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 /// The decoder's queue, shared by every stream of a server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DecodeTurns {
+    slots: usize,
     state: Mutex<Queue>,
 }
 
 #[derive(Debug, Default)]
 struct Queue {
-    busy: bool,
+    /// Slots in use.
+    busy: usize,
     next_ticket: u64,
     /// Ticket → the wall-clock time of that stream's oldest undecoded audio.
     waiting: BTreeMap<u64, SystemTime>,
@@ -46,10 +56,11 @@ pub struct Waiter<'a> {
     ticket: u64,
 }
 
-/// The decoder, held until dropped.
+/// Decode slots, held until dropped.
 #[derive(Debug)]
 pub struct Turn<'a> {
     turns: &'a DecodeTurns,
+    width: usize,
 }
 
 const _: () = {
@@ -58,8 +69,17 @@ const _: () = {
 };
 
 impl DecodeTurns {
-    pub fn new() -> DecodeTurns {
-        DecodeTurns::default()
+    /// A queue for `slots` decodes at once (at least one).
+    pub fn new(slots: usize) -> DecodeTurns {
+        DecodeTurns {
+            slots: slots.max(1),
+            state: Mutex::default(),
+        }
+    }
+
+    /// How many decodes may run at once.
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     fn queue(&self) -> MutexGuard<'_, Queue> {
@@ -80,15 +100,25 @@ impl DecodeTurns {
         }
     }
 
-    /// The decoder now, only if it is free and no stream waits for it: for work that may be
+    /// A turn now, only if a slot is free and no stream waits for one: for work that may be
     /// skipped (a look at an unfinished phrase), which must never delay a stream's commit.
     pub fn spare(&self) -> Option<Turn<'_>> {
         let mut queue = self.queue();
-        if queue.busy || !queue.waiting.is_empty() {
+        if queue.busy >= self.slots || !queue.waiting.is_empty() {
             return None;
         }
-        queue.busy = true;
-        Some(Turn { turns: self })
+        Some(self.hand_out(&mut queue))
+    }
+
+    /// Every slot if all are free and nobody else waits, else one.
+    fn hand_out(&self, queue: &mut Queue) -> Turn<'_> {
+        let width = if queue.busy == 0 && queue.waiting.is_empty() {
+            self.slots
+        } else {
+            1
+        };
+        queue.busy += width;
+        Turn { turns: self, width }
     }
 }
 
@@ -100,15 +130,14 @@ impl<'a> Waiter<'a> {
         }
     }
 
-    /// The decoder, if it is free and this stream is first in the queue.
+    /// A slot, if one is free and this stream is first in the queue.
     pub fn try_take(&self) -> Option<Turn<'a>> {
         let mut queue = self.turns.queue();
-        if queue.busy || queue.first() != Some(self.ticket) {
+        if queue.busy >= self.turns.slots || queue.first() != Some(self.ticket) {
             return None;
         }
         queue.waiting.remove(&self.ticket);
-        queue.busy = true;
-        Some(Turn { turns: self.turns })
+        Some(self.turns.hand_out(&mut queue))
     }
 }
 
@@ -118,9 +147,17 @@ impl Drop for Waiter<'_> {
     }
 }
 
+impl Turn<'_> {
+    /// Slots held: the decode may use this many slots' threads.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+}
+
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        self.turns.queue().busy = false;
+        let mut queue = self.turns.queue();
+        queue.busy = queue.busy.saturating_sub(self.width);
     }
 }
 
@@ -135,7 +172,7 @@ mod tests {
 
     #[test]
     fn oldest_audio_goes_first_then_first_come() {
-        let turns = DecodeTurns::new();
+        let turns = DecodeTurns::new(1);
         let held = turns.spare().expect("free and nobody waiting");
         let late = turns.wait(at(20));
         let old = turns.wait(at(10));
@@ -157,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_waiter_that_leaves_or_moves_changes_the_order() {
-        let turns = DecodeTurns::new();
+        let turns = DecodeTurns::new(1);
         let first = turns.wait(at(10));
         let second = turns.wait(at(20));
         assert!(second.try_take().is_none());
@@ -169,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_spare_turn_never_goes_ahead_of_a_waiter() {
-        let turns = DecodeTurns::new();
+        let turns = DecodeTurns::new(1);
         let waiter = turns.wait(at(10));
         assert!(turns.spare().is_none(), "a stream waits");
         let turn = waiter.try_take().unwrap();
@@ -177,5 +214,40 @@ mod tests {
         drop(turn);
         drop(waiter);
         assert!(turns.spare().is_some());
+    }
+
+    #[test]
+    fn two_slots_serve_the_two_oldest_and_a_lone_stream_takes_both() {
+        let turns = DecodeTurns::new(2);
+        let alone = turns.wait(at(5)).try_take().expect("all free");
+        assert_eq!(alone.width(), 2, "nobody else waits: every slot");
+        let newest = turns.wait(at(30));
+        let oldest = turns.wait(at(10));
+        let middle = turns.wait(at(20));
+        assert!(oldest.try_take().is_none(), "a wide turn is never joined");
+        drop(alone);
+        assert!(newest.try_take().is_none(), "two others are older");
+        let first = oldest.try_take().expect("oldest, a slot free");
+        assert_eq!(first.width(), 1, "others wait: one slot");
+        let second = middle.try_take().expect("next oldest, the second slot");
+        assert_eq!(second.width(), 1, "one slot was busy");
+        assert!(newest.try_take().is_none(), "both slots in use");
+        assert!(turns.spare().is_none(), "a stream waits");
+        drop(first);
+        assert!(turns.spare().is_none(), "a stream still waits");
+        let third = newest.try_take().expect("a slot came free");
+        assert_eq!(third.width(), 1, "one slot was busy");
+        drop(newest);
+        drop(second);
+        let look = turns.spare().expect("nobody waits, one slot free");
+        assert_eq!(look.width(), 1);
+        assert!(turns.spare().is_none(), "both slots in use");
+        drop((look, third));
+        assert_eq!(
+            turns.spare().map(|t| t.width()),
+            Some(2),
+            "idle: a look takes all"
+        );
+        assert_eq!(DecodeTurns::new(0).slots(), 1, "at least one");
     }
 }

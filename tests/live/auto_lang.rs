@@ -1,6 +1,9 @@
 //! `lang=auto`, the default language of a live stream: the real binary, the multilingual model
 //! and one Japanese and one English clip in one server. Each stream must end up checked with its
 //! own language's rule pack, say which language it found, and show it in `GET /streams`.
+//!
+//! The server runs two decoders (`--decoders 2`): the two streams, unpaced, decode side by side
+//! with one shared model, each in its own whisper.cpp state.
 
 use serde_json::Value;
 
@@ -18,7 +21,7 @@ fn streams_without_a_language_are_checked_in_the_one_they_speak() {
             clip("en_origin_false").display()
         ),
     ];
-    let serve = Serve::start_with(root.path(), None, &streams, &[], None);
+    let serve = Serve::start_with(root.path(), None, &streams, &["--decoders", "2"], None);
     let events = serve
         .sse("/events", Some(0))
         .until("both streams ended", |seen| {

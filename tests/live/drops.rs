@@ -38,7 +38,7 @@ fn dropped_audio_is_reported_as_a_few_totals() {
     }
     tx.send(SourceEvent::Ended).unwrap();
 
-    let (worker, shared) = super::english_worker(&hub, 5.0, Arc::new(DecodeTurns::new()));
+    let (worker, shared) = super::english_worker(&hub, 5.0, Arc::new(DecodeTurns::new(1)));
     let started = Instant::now();
     worker.run(rx, CancellationToken::new());
     let took = started.elapsed();

@@ -268,7 +268,7 @@ fn a_stream_waiting_for_the_decoder_shows_its_lag() {
     let sent = &speech[..25 * 16_000];
     let chunks: Vec<&[f32]> = sent.chunks(1_600).collect();
     let (tx, rx) = sync_channel(chunks.len() + 2);
-    let turns = Arc::new(DecodeTurns::new());
+    let turns = Arc::new(DecodeTurns::new(1));
     // No looks: they only happen when the decoder is free, which it never is here.
     let (worker, shared) = super::english_worker(&hub, 60.0, turns.clone());
     let held = turns.spare().unwrap();

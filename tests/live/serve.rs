@@ -89,6 +89,11 @@ impl Serve {
         for stream in streams {
             command.args(["--stream", stream]);
         }
+        // One decoder unless a test asks for more: with two, a stream alone at the decoders
+        // decodes with both slots' threads, which is what the single thread above avoids.
+        if !flags.contains(&"--decoders") {
+            command.args(["--decoders", "1"]);
+        }
         let mut child = command.spawn().expect("start claimwatch serve");
         let deadline = Instant::now() + PATIENCE;
         let addr = loop {
