@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import tomllib
+import wave
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -156,7 +157,6 @@ def cpu_s(pid):
 
 
 def wav_seconds(path):
-    import wave
     with wave.open(path) as w:
         return w.getnframes() / w.getframerate()
 

@@ -223,9 +223,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some(_) => CancellationToken::new(),
         None => shutdown.clone(),
     };
-    let decoders = args
-        .decoders
-        .map_or_else(|| default_threads().min(2), usize::from);
+    let cores = default_threads();
+    let decoders = args.decoders.map_or(cores.min(2), usize::from);
     let live = LiveConfig {
         max_lag_s: args.max_lag,
         second_listen: !args.no_second_listen,
@@ -238,9 +237,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         comments,
         ModelCache::new(args.model_ja.clone(), args.model_en.clone()),
         ManagerConfig {
-            threads: args
-                .threads
-                .unwrap_or_else(|| (default_threads() / decoders).max(1)),
+            threads: args.threads.unwrap_or((cores / decoders).max(1)),
             decoders,
             live,
             retry: RetryConfig::default(),

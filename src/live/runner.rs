@@ -512,8 +512,9 @@ impl StreamWorker {
         let now = Instant::now();
         // A share of all the slots: with two decoders, a stream decoding half the time on one
         // of them needs a quarter of what the server can decode.
-        let held = (now - started).mul_f64(turn.width() as f64 / self.decode_turns.slots() as f64);
-        self.shared.load.record(held, now);
+        self.shared
+            .load
+            .record((now - started).mul_f64(turn.share()), now);
         Some(out)
     }
 

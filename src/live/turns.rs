@@ -77,11 +77,6 @@ impl DecodeTurns {
         }
     }
 
-    /// How many decodes may run at once.
-    pub fn slots(&self) -> usize {
-        self.slots
-    }
-
     fn queue(&self) -> MutexGuard<'_, Queue> {
         // The queue is a few plain fields, consistent after every statement.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -151,6 +146,11 @@ impl Turn<'_> {
     /// Slots held: the decode may use this many slots' threads.
     pub fn width(&self) -> usize {
         self.width
+    }
+
+    /// The share of all the slots this turn holds (1.0 with one decoder, or a wide turn).
+    pub fn share(&self) -> f64 {
+        self.width as f64 / self.turns.slots as f64
     }
 }
 
@@ -242,12 +242,18 @@ mod tests {
         let look = turns.spare().expect("nobody waits, one slot free");
         assert_eq!(look.width(), 1);
         assert!(turns.spare().is_none(), "both slots in use");
+        assert_eq!(look.share(), 0.5);
         drop((look, third));
         assert_eq!(
             turns.spare().map(|t| t.width()),
             Some(2),
             "idle: a look takes all"
         );
-        assert_eq!(DecodeTurns::new(0).slots(), 1, "at least one");
+        let none = DecodeTurns::new(0);
+        assert_eq!(
+            none.spare().map(|t| (t.width(), t.share())),
+            Some((1, 1.0)),
+            "at least one slot"
+        );
     }
 }
